@@ -1,0 +1,385 @@
+"""Regression guard for the simulation core: trajectories must not change when the core is optimised.
+
+A fixed random action sequence, with a reactive layer that sees fishing through, drives
+three scenarios (the lake world, a mixed batch of two worlds of different shapes and rules,
+and a non-respawning cohort) for `TICKS` ticks. Every tick's discrete state (positions,
+alive, inventory, line, bite, weather, events, meals, lives, ...) must equal the stored
+reference exactly; continuous state (hunger, fish, barometer, cloud, observation scalars)
+must match it to 1e-4, and the egocentric view (whose values are multiples of 1/3) through
+an exact per-slot checksum plus full snapshots. A last test checks that a world inside a
+mixed batch follows exactly the trajectory it follows alone.
+
+The worlds are written inline below (a copy of the lake world and a small non-square "pond"),
+so edits to the shipped world files never move this reference. The reference was generated
+from the unoptimised core (commit 0ed16f6) with
+
+    .venv/bin/python tests/test_core_regression.py --write
+
+Regenerate it only for a deliberate change of the rules, never to make a failing
+optimisation pass.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.core import Simulation
+from sim.fishers import CAST, EAT, REEL, WAIT
+from sim.observe import LAYOUT, VIEW_SIZE
+from worlds.loader import world_from_data
+
+REFERENCE = Path(__file__).parent / "data" / "core_reference.npz"
+TICKS = 400
+SNAPSHOT_EVERY = 50
+CONT_TOL = 1e-4
+
+LAKE_TOML = """
+name = "lake"
+map = "map.txt"
+[legend]
+"." = "land"
+":" = "shore"
+"-" = "shallow"
+"=" = "deep"
+"%" = "reeds"
+"^" = "rock"
+"H" = "shelter"
+[time]
+day_length = 200
+night_fraction = 0.3
+horizon = 1000
+[hunger]
+rate = 0.01
+storm_multiplier = 3.0
+eat_threshold = 0.3
+meal = 0.5
+spawn = [0.2, 0.5]
+[fishing]
+settle = 3
+bite_window = 2
+p_bite = 0.12
+cast_reach = 2
+inventory_max = 3
+spawn_inventory = 1
+meal_reward = 1.0
+[fish]
+capacity = { shallow = 2.0, deep = 4.0, reeds = 8.0 }
+regrowth = 0.05
+immigration = 0.001
+move_rate = 0.02
+density_ref = 4.0
+preference_strength = 0.5
+shallow_preference = { clear = -0.5, cloudy = 0.2, rain = 0.6, storm = -0.8 }
+night_shallow_shift = 0.5
+[weather]
+initial = { clear = 0.5, cloudy = 0.5 }
+lead = [10, 20]
+barometer = { clear = 1.0, cloudy = 0.7, rain = 0.4, storm = 0.1 }
+cloud = { clear = 0.1, cloudy = 0.5, rain = 0.75, storm = 0.95 }
+barometer_rate = 0.15
+barometer_noise = 0.01
+cloud_rate = 0.2
+[weather.dwell]
+clear = [50, 110]
+cloudy = [30, 70]
+rain = [25, 55]
+storm = [25, 55]
+[weather.next]
+clear = { cloudy = 1.0 }
+cloudy = { clear = 0.4, rain = 0.4, storm = 0.2 }
+rain = { cloudy = 0.6, storm = 0.4 }
+storm = { rain = 0.5, cloudy = 0.5 }
+[bites]
+weather = { clear = 0.7, cloudy = 1.0, rain = 1.5, storm = 0.0 }
+front_boost = 1.8
+midday = 0.5
+night = 0.6
+[storm]
+p_lose_line = 0.1
+p_lose_fish = 0.05
+"""
+
+LAKE_MAP = """\
+......................
+..H........^^.....H...
+......................
+...::::::::::::::::...
+...:%%%-----------:...
+...:%%-====-=====-:...
+..H:--=========%%-:H..
+...:-==========%%-:...
+...:-======----==-:...
+...:-=====-%%%-==-:...
+..H:--====-%%%-==-:H..
+...:--------------:...
+...::::::::::::::::...
+......^^..............
+..........H...........
+......................
+"""
+
+# A taller, narrower world with other rules: padding in both axes inside a mixed batch,
+# a longer cast, no settle time, frequent storms, fast hunger (many deaths and respawns),
+# a small bag (fish released), ice to walk on.
+POND_TOML = """
+name = "pond"
+map = "map.txt"
+[legend]
+"." = "land"
+":" = "shore"
+"-" = "shallow"
+"=" = "deep"
+"%" = "reeds"
+"^" = "rock"
+"H" = "shelter"
+"*" = "ice"
+[time]
+day_length = 60
+night_fraction = 0.4
+horizon = 500
+[hunger]
+rate = 0.02
+storm_multiplier = 2.0
+eat_threshold = 0.2
+meal = 0.4
+spawn = [0.0, 0.6]
+[fishing]
+settle = 0
+bite_window = 3
+p_bite = 0.3
+cast_reach = 3
+inventory_max = 2
+spawn_inventory = 2
+meal_reward = 2.0
+[fish]
+capacity = { shallow = 1.0, deep = 3.0, reeds = 6.0 }
+regrowth = 0.08
+immigration = 0.002
+move_rate = 0.05
+density_ref = 2.0
+preference_strength = 0.8
+shallow_preference = { clear = 0.3, cloudy = -0.2, rain = 0.9, storm = -0.9 }
+night_shallow_shift = -0.4
+[weather]
+initial = { clear = 0.2, cloudy = 0.3, rain = 0.2, storm = 0.3 }
+lead = [3, 8]
+barometer = { clear = 0.9, cloudy = 0.6, rain = 0.35, storm = 0.05 }
+cloud = { clear = 0.2, cloudy = 0.6, rain = 0.8, storm = 1.0 }
+barometer_rate = 0.3
+barometer_noise = 0.03
+cloud_rate = 0.35
+[weather.dwell]
+clear = [10, 30]
+cloudy = [8, 20]
+rain = [8, 25]
+storm = [10, 30]
+[weather.next]
+clear = { cloudy = 0.5, storm = 0.5 }
+cloudy = { clear = 0.2, rain = 0.3, storm = 0.5 }
+rain = { cloudy = 0.3, storm = 0.7 }
+storm = { clear = 0.3, rain = 0.3, cloudy = 0.4 }
+[bites]
+weather = { clear = 1.0, cloudy = 1.2, rain = 2.0, storm = 0.5 }
+front_boost = 1.5
+midday = 0.7
+night = 1.3
+[storm]
+p_lose_line = 0.3
+p_lose_fish = 0.2
+"""
+
+POND_MAP = """\
+...........
+.H...^.....
+...:::::...
+..:-----:..
+..:-===-:..
+..:-=%=-:..
+..:-===-:..
+..:--%--:..
+..::::::::.
+.....H.....
+...:::::...
+...:-=-:...
+...:=%=:...
+...:-=-:...
+...:::::...
+.^....***..
+...H..*-*..
+......***..
+"""
+
+DISCRETE_STATE = ("tick", "weather", "next_weather", "change_at", "cue_at", "row", "col", "facing",
+                  "alive", "inventory", "line", "line_row", "line_col", "line_age", "bite", "lives",
+                  "lifetime", "meals", "catches")
+DISCRETE_RESULT = ("events", "starved", "final_meals", "final_catches", "final_lifetime")
+CONTINUOUS_STATE = ("hunger", "barometer", "cloud")
+
+
+def _world(toml_text: str, map_text: str, name: str):
+    return world_from_data(tomllib.loads(toml_text), map_text, f"<inline {name}>")
+
+
+LAKE = _world(LAKE_TOML, LAKE_MAP, "lake")
+POND = _world(POND_TOML, POND_MAP, "pond")
+
+# name -> (worlds, fishers, seeds, respawn)
+SCENARIOS = {
+    "lake": ([LAKE] * 8, 4, list(range(8)), True),
+    "mixed": ([LAKE, POND, POND, LAKE, POND, LAKE], 3, [101, 7, 8, 202, 9, 303], True),
+    "cohort": ([POND, LAKE, POND], 4, [5, 6, 7], False),
+}
+
+
+def _actions(n_ticks: int, n_worlds: int, n_fishers: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 8, (n_ticks, n_worlds, n_fishers))
+
+
+def _policy(obs: np.ndarray, base: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Fixed random actions with a reactive layer, so lines stay out and bites are seen through.
+
+    Uniform random actions drop lines almost at once and rarely stand on the shore facing
+    water; this layer casts when facing water, mostly waits with a line out, reels in most
+    (not all) showing bites and eats when hungry, all decided by the fixed uniforms u.
+    """
+    at = lambda name: obs[..., LAYOUT[name]] > 0.5  # noqa: E731
+    act = base.copy()
+    eat = at("hungry_enough") & (obs[..., LAYOUT["inventory"]] > 0) & (u < 0.5)
+    act[eat] = EAT
+    act[at("facing_water") & ~at("line_out") & (u < 0.7)] = CAST
+    act[at("line_out") & (u < 0.85)] = WAIT
+    act[at("bite") & (u < 0.6)] = REEL
+    return act
+
+
+def _view_codes(obs: np.ndarray) -> np.ndarray:
+    """The view as small integers (every view value is a multiple of 1/3)."""
+    return np.rint(obs[..., :VIEW_SIZE].astype(np.float64) * 3).astype(np.int64)
+
+
+_CHECK_WEIGHTS = np.random.default_rng(12345).integers(1, 1 << 20, VIEW_SIZE)
+
+
+def record(name: str, n_ticks: int = TICKS) -> dict[str, np.ndarray]:
+    """Run one scenario and return its per-tick record (arrays with a leading tick axis)."""
+    worlds, n_fishers, seeds, respawn = SCENARIOS[name]
+    sim = Simulation(worlds, n_fishers, seeds=seeds, respawn=respawn)
+    base = _actions(n_ticks, len(worlds), n_fishers, seed=len(name))
+    uniforms = np.random.default_rng(len(name) + 1000).random(base.shape)
+    obs = sim.observe()
+    rec: dict[str, list] = {}
+
+    def put(key, value):
+        rec.setdefault(key, []).append(np.array(value))
+
+    for t in range(n_ticks):
+        res = sim.step(_policy(obs, base[t], uniforms[t]))
+        obs = sim.observe()
+        s = sim.state
+        for f in DISCRETE_STATE:
+            put(f, getattr(s, f))
+        for f in DISCRETE_RESULT:
+            put(f, getattr(res, f))
+        put("reward", res.reward)
+        for f in CONTINUOUS_STATE:
+            put(f, getattr(s, f))
+        put("fish_total", s.fish.sum(axis=(1, 2)))
+        put("obs_scalars", obs[..., VIEW_SIZE:])
+        put("view_check", _view_codes(obs) @ _CHECK_WEIGHTS)
+        if t % SNAPSHOT_EVERY == SNAPSHOT_EVERY - 1:
+            put("fish_snapshot", s.fish)
+            put("view_snapshot", _view_codes(obs).astype(np.int8))
+    return {k: np.stack(v) for k, v in rec.items()}
+
+
+def _is_discrete(key: str) -> bool:
+    return key in DISCRETE_STATE or key in DISCRETE_RESULT or key in ("view_check", "view_snapshot")
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, np.ndarray]:
+    with np.load(REFERENCE) as data:
+        return {k: data[k] for k in data.files}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_trajectory_matches_reference(reference, name):
+    got = record(name)
+    keys = sorted(k.split("/", 1)[1] for k in reference if k.startswith(name + "/"))
+    assert keys == sorted(got), "the recorded fields changed"
+    for key in keys:
+        ref, new = reference[f"{name}/{key}"], got[key]
+        assert ref.shape == new.shape, key
+        if _is_discrete(key):
+            bad = np.argwhere(ref != new)
+            assert bad.size == 0, f"{name}/{key}: first difference at (tick, ...) {tuple(bad[0])}"
+        else:
+            err = np.abs(ref.astype(np.float64) - new)
+            assert err.max() <= CONT_TOL, \
+                f"{name}/{key}: max error {err.max():.3g} at {np.unravel_index(err.argmax(), err.shape)}"
+
+
+def test_reference_exercises_the_rules(reference):
+    """The scenarios reach the events and situations that matter (else the guard is weak)."""
+    from sim.events import BIT
+
+    events = np.concatenate([reference[f"{n}/events"].reshape(-1) for n in SCENARIOS])
+    for name, bit in BIT.items():
+        assert (events & bit).any(), f"no '{name}' event in the reference scenarios"
+    weather = np.concatenate([reference[f"{n}/weather"].reshape(-1) for n in SCENARIOS])
+    assert set(np.unique(weather)) == {0, 1, 2, 3}
+
+
+def _run_states(sim: Simulation, actions: np.ndarray):
+    for a in actions:
+        res = sim.step(a)
+        obs = sim.observe()
+        yield sim.state, res, obs
+
+
+def test_world_alone_equals_world_in_batch():
+    """World b of a mixed batch follows exactly the trajectory it follows alone (1000 ticks)."""
+    worlds = [LAKE, POND, LAKE, POND, LAKE, POND, LAKE]
+    seeds = [31, 32, 33, 34, 35, 36, 37]
+    n_ticks, n_fishers = 1000, 3
+    actions = _actions(n_ticks, len(worlds), n_fishers, seed=99)
+    picks = (1, 4)  # a pond padded to the lake's width, a lake padded to the pond's height
+    batch_run = _run_states(Simulation(worlds, n_fishers, seeds=seeds), actions)
+    alone_runs = [_run_states(Simulation([worlds[b]], n_fishers, seeds=[seeds[b]]), actions[:, b:b + 1])
+                  for b in picks]
+    fields = DISCRETE_STATE + CONTINUOUS_STATE + ("keys", "baro_hist")
+    for t in range(n_ticks):
+        state, res, obs = next(batch_run)
+        for b, run in zip(picks, alone_runs, strict=True):
+            one, one_res, one_obs = next(run)
+            for f in fields:
+                assert np.array_equal(getattr(state, f)[b], getattr(one, f)[0]), f"tick {t} world {b} {f}"
+            h, w = worlds[b].shape
+            assert np.array_equal(state.fish[b, :h, :w], one.fish[0]), f"tick {t} world {b} fish"
+            for f in DISCRETE_RESULT + ("reward",):
+                assert np.array_equal(getattr(res, f)[b], getattr(one_res, f)[0]), f"tick {t} world {b} {f}"
+            assert np.array_equal(obs[b], one_obs[0]), f"tick {t} world {b} observations"
+
+
+def write_reference() -> None:
+    out = {f"{name}/{k}": v for name in SCENARIOS for k, v in record(name).items()}
+    for k, v in out.items():  # store compactly: small ints, float32 for continuous values
+        if v.dtype == np.float64:
+            out[k] = v.astype(np.float32)
+        elif v.dtype.kind in "iu" and k.split("/")[1] != "view_check":
+            out[k] = v.astype(np.int32)
+    REFERENCE.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(REFERENCE, **out)
+    print(f"wrote {REFERENCE} ({REFERENCE.stat().st_size / 1024:.0f} KiB)")
+
+
+if __name__ == "__main__":
+    if "--write" in sys.argv:
+        write_reference()
+    else:
+        print(__doc__)
