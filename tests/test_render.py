@@ -1,0 +1,176 @@
+"""The numpy renderer: shapes, purity (same state, same picture), and that it shows what changed."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from sim import terrain as T
+from sim import weather as W
+from sim.core import Simulation
+from sim.fishers import CAST
+from sim.render import TERRAIN_CHARS, render_ansi, render_rgb
+
+CELL = 8
+
+
+@pytest.fixture
+def sim() -> Simulation:
+    return Simulation("lake", n_fishers=3, seeds=[4], respawn=True)
+
+
+def cell_of(img: np.ndarray, row: int, col: int, cell: int = CELL) -> np.ndarray:
+    return img[row * cell:(row + 1) * cell, col * cell:(col + 1) * cell]
+
+
+def changed_cells(a: np.ndarray, b: np.ndarray, cell: int = CELL) -> set[tuple[int, int]]:
+    diff = (a != b).any(axis=2)
+    rows, cols = np.nonzero(diff)
+    return set(zip((rows // cell).tolist(), (cols // cell).tolist(), strict=True))
+
+
+def place(sim: Simulation, fisher: int, row: int, col: int, facing: int) -> None:
+    s = sim.state
+    s.row[0, fisher], s.col[0, fisher], s.facing[0, fisher] = row, col, facing
+
+
+def cast_line(sim: Simulation) -> tuple[int, int]:
+    """Fisher 0 (on the shore at (3, 8), facing south) casts; the line lies 2 cells out, no bite."""
+    s = sim.state
+    s.weather[:] = W.CLEAR  # no storm may sweep the line during the cast's tick
+    s.change_at[:] = s.tick + 100
+    sim.step(np.array([[CAST, 0, 0]]))
+    assert s.line[0, 0]
+    lr, lc = int(s.line_row[0, 0]), int(s.line_col[0, 0])
+    assert (lr, lc) == (5, 8)
+    s.bite[0, 0] = 0
+    return lr, lc
+
+
+def test_rgb_shape_and_dtype(sim):
+    h, w = sim.batch.worlds[0].shape
+    for cell in (1, 3, CELL, 16):
+        img = render_rgb(sim, 0, cell)
+        assert img.shape == (h * cell, w * cell, 3) and img.dtype == np.uint8
+    assert render_rgb(sim).shape == (h * 16, w * 16, 3)
+
+
+def test_rgb_is_a_pure_function_of_state(sim):
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        sim.step(rng.integers(0, 8, (1, 3)))
+    before = sim.state.copy()
+    a = render_rgb(sim, 0, CELL)
+    b = render_rgb(sim, 0, CELL)
+    assert np.array_equal(a, b)
+    for f in dataclasses.fields(before):  # rendering changes no state
+        assert np.array_equal(getattr(before, f.name), getattr(sim.state, f.name)), f.name
+    # a copy of the state in another simulation gives the same picture
+    other = Simulation("lake", n_fishers=3, seeds=[99], respawn=True)
+    other.state = sim.state.copy()
+    assert np.array_equal(render_rgb(other, 0, CELL), a)
+
+
+def test_rgb_changes_only_where_a_fisher_moved(sim):
+    s = sim.state
+    s.line[:] = False
+    place(sim, 0, 0, 1, 0)
+    place(sim, 1, 14, 20, 0)
+    place(sim, 2, 14, 18, 0)
+    a = render_rgb(sim, 0, CELL)
+    s.col[0, 0] = 2  # fisher 0 steps east onto land
+    b = render_rgb(sim, 0, CELL)
+    assert changed_cells(a, b) == {(0, 1), (0, 2)}
+    # the fisher's square sits on the new cell; the old cell is bare terrain again
+    s.alive[0, :] = False
+    bare = render_rgb(sim, 0, CELL)
+    assert np.array_equal(cell_of(b, 0, 1), cell_of(bare, 0, 1))
+    assert not np.array_equal(cell_of(b, 0, 2), cell_of(bare, 0, 2))
+
+
+def test_rgb_facing_mark_and_line(sim):
+    s = sim.state
+    place(sim, 0, 3, 8, 1)  # on the shore, facing south over the lake
+    place(sim, 1, 14, 20, 0)
+    place(sim, 2, 14, 18, 0)
+    a = render_rgb(sim, 0, CELL)
+    s.facing[0, 0] = 2
+    assert changed_cells(a, render_rgb(sim, 0, CELL)) == {(3, 8)}
+    s.facing[0, 0] = 1
+    lr, lc = cast_line(sim)
+    waiting = render_rgb(sim, 0, CELL)
+    s.line[0, 0] = False
+    no_line = render_rgb(sim, 0, CELL)
+    assert {(r, 8) for r in range(3, lr + 1)} <= changed_cells(waiting, no_line)
+    s.line[0, 0] = True
+    s.bite[0, 0] = 2
+    biting = render_rgb(sim, 0, CELL)
+    assert changed_cells(waiting, biting) == {(lr, lc)}
+    # brighter when a bite shows
+    assert cell_of(biting, lr, lc).astype(int).sum() > cell_of(waiting, lr, lc).astype(int).sum()
+
+
+def test_rgb_weather_and_night_tint(sim):
+    s = sim.state
+    s.alive[:] = False
+    s.tick[:] = 10  # daylight
+    s.cloud[:] = 0.1
+    s.weather[:] = W.CLEAR
+    clear = render_rgb(sim, 0, CELL).astype(float).mean()
+    s.weather[:] = W.STORM
+    storm = render_rgb(sim, 0, CELL).astype(float).mean()
+    s.weather[:] = W.CLEAR
+    s.tick[:] = int(sim.batch.p.time_day_length[0]) - 1  # the last tick of the day is night
+    assert W.is_night(s, sim.batch)[0]
+    night = render_rgb(sim, 0, CELL).astype(float).mean()
+    assert storm < clear and night < clear
+
+
+def test_rgb_picks_the_world_of_a_batch():
+    sim = Simulation(["lake", "lake"], n_fishers=2, seeds=[1, 2])
+    assert not np.array_equal(sim.state.row[0], sim.state.row[1]) or \
+        not np.array_equal(sim.state.col[0], sim.state.col[1])
+    assert not np.array_equal(render_rgb(sim, 0, CELL), render_rgb(sim, 1, CELL))
+    alone = Simulation("lake", n_fishers=2, seeds=[2])
+    assert np.array_equal(render_rgb(sim, 1, CELL), render_rgb(alone, 0, CELL))
+
+
+def test_bad_arguments(sim):
+    with pytest.raises(ValueError, match="world"):
+        render_rgb(sim, 1)
+    with pytest.raises(ValueError, match="cell"):
+        render_rgb(sim, 0, 0)
+    with pytest.raises(ValueError, match="world"):
+        render_ansi(sim, -1)
+
+
+def test_ansi_one_line_per_row(sim):
+    text = render_ansi(sim)
+    h, w = sim.batch.worlds[0].shape
+    assert isinstance(text, str)
+    lines = text.split("\n")
+    assert len(lines) == h and all(len(line) == w for line in lines)
+    s = sim.state
+    for f in range(sim.n_fishers):
+        if s.alive[0, f]:
+            assert lines[s.row[0, f]][s.col[0, f]] == str(f)
+    terrain = sim.batch.terrain[0]
+    occupied = {(int(r), int(c)) for r, c in zip(s.row[0], s.col[0], strict=True)}
+    for r in range(h):
+        for c in range(w):
+            if (r, c) not in occupied:
+                assert lines[r][c] == TERRAIN_CHARS[terrain[r, c]]
+    assert (terrain == T.SHELTER).sum() == text.count("H")
+
+
+def test_ansi_shows_the_bobber_and_bite(sim):
+    s = sim.state
+    place(sim, 0, 3, 8, 1)
+    place(sim, 1, 14, 20, 0)
+    place(sim, 2, 14, 18, 0)
+    lr, lc = cast_line(sim)
+    assert render_ansi(sim).split("\n")[lr][lc] == "o"
+    s.bite[0, 0] = 2
+    assert render_ansi(sim).split("\n")[lr][lc] == "!"
