@@ -184,7 +184,7 @@ def _probabilities(value: object, where: str, path: Path | str, exclude: str | N
         missing = {k: 0.0 for k in keys if k not in value}
         value = {**missing, **value}
     table = _table(value, keys, where, path)
-    probs = {k: _number(v, f"{where}.{k}", path) for k, v in table.items()}
+    probs = {k: _number(table[k], f"{where}.{k}", path) for k in keys}  # in WEATHER_STATES order
     if any(p < 0 for p in probs.values()) or abs(sum(probs.values()) - 1.0) > PROB_TOL:
         raise WorldFileError(path, where, f"non-negative probabilities that sum to 1 (sum {sum(probs.values()):g})")
     return probs
