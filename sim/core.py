@@ -72,6 +72,13 @@ class Simulation:
         """Advance all worlds one tick. actions: (B, F) ints (dead slots are ignored)."""
         return step(self.state, self.batch, actions)
 
+    def respawn_slots(self, mask: np.ndarray) -> None:
+        """Start a new life in the slots mask (B, F) (for protocols that respawn after a delay)."""
+        from sim.rng import STREAM_SPAWN
+        from sim.state import spawn_fishers
+
+        spawn_fishers(self.state, self.batch, np.asarray(mask, dtype=bool), STREAM_SPAWN)
+
     def observe(self) -> np.ndarray:
         """(B, F, OBS_SIZE) float32 observations."""
         return observe(self.state, self.batch)

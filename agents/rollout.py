@@ -1,0 +1,120 @@
+"""Run a policy in a batch of worlds and measure what it ate: the shared yardstick.
+
+Meals per day and survival are measured on two protocols (DESIGN, "The skills must
+pay"): *cohort* (no respawn: a fisher that starved scores nothing after its death)
+and *respawn* (each slot is a sequence of lives; a newcomer arrives `respawn_delay`
+ticks after a death, by default one day, so that dying costs the slot time and a
+newcomer's free fish cannot make death pay). Intervals are bootstrapped over worlds, the independent
+units (fishers of one world share its fish).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from sim.core import Simulation, resolve_worlds
+from sim.events import has
+from sim.weather import STORM
+from worlds.loader import World
+
+Policy = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class Rollout:
+    """Per-world totals of one rollout (arrays of shape (B,), summed over fisher slots)."""
+
+    world: str
+    ticks: int
+    n_fishers: int
+    day_length: int
+    meals: np.ndarray
+    catches: np.ndarray
+    deaths: np.ndarray
+    alive_end: np.ndarray       # fishers alive at the end
+    storm_ticks: np.ndarray     # fisher-ticks alive during storms
+    sheltered: np.ndarray       # of which in a shelter
+    reel_empty: np.ndarray      # reels with no bite
+    line_ticks: np.ndarray      # fisher-ticks with a line out and no bite
+
+    def per_world(self, metric: str) -> np.ndarray:
+        """A per-fisher figure for each world: meals_per_day, survival, deaths_per_day, ..."""
+        days = self.ticks / self.day_length
+        f = self.n_fishers
+        if metric == "meals_per_day":
+            return self.meals / f / days
+        if metric == "catches_per_day":
+            return self.catches / f / days
+        if metric == "survival":
+            return self.alive_end / f
+        if metric == "deaths_per_day":
+            return self.deaths / f / days
+        if metric == "storm_sheltered":
+            return np.divide(self.sheltered, self.storm_ticks, out=np.full(self.meals.shape, np.nan),
+                             where=self.storm_ticks > 0)
+        if metric == "reel_empty_rate":
+            return np.divide(self.reel_empty, self.line_ticks, out=np.full(self.meals.shape, np.nan),
+                             where=self.line_ticks > 0)
+        raise ValueError(f"metric: expected one of meals_per_day, catches_per_day, survival, "
+                         f"deaths_per_day, storm_sheltered, reel_empty_rate; got {metric!r}")
+
+
+def run_policy(policy: object, world: str | World, n_worlds: int = 32, n_fishers: int = 4,
+               ticks: int = 1000, seed: int = 0, respawn: bool = True, respawn_delay: int | None = None,
+               on_step: Callable[[Simulation, np.ndarray, object], None] | None = None) -> Rollout:
+    """Roll a policy (an object with .act(obs) or a callable) in n_worlds copies of a world."""
+    act = policy.act if hasattr(policy, "act") else policy
+    if respawn_delay is None:  # a newcomer arrives the next day
+        respawn_delay = resolve_worlds(world)[0].params.time.day_length
+    delayed = respawn and respawn_delay > 0
+    sim = Simulation(world, n_fishers, seeds=[seed * 100_003 + i for i in range(n_worlds)],
+                     respawn=respawn and not delayed)
+    died_at = np.full((n_worlds, n_fishers), -1)
+    b = n_worlds
+    totals = {k: np.zeros(b) for k in ("meals", "catches", "deaths", "storm_ticks", "sheltered",
+                                       "reel_empty", "line_ticks")}
+    obs = sim.observe()
+    for _ in range(ticks):
+        waiting = (sim.state.line & (sim.state.bite == 0) & sim.state.alive).sum(axis=1)
+        alive = sim.state.alive.copy()
+        actions = np.asarray(act(obs.reshape(-1, obs.shape[-1]))).reshape(b, n_fishers)
+        res = sim.step(actions)
+        ev = res.events
+        totals["meals"] += has(ev, "ate").sum(axis=1)
+        totals["catches"] += has(ev, "catch").sum(axis=1)
+        totals["deaths"] += res.starved.sum(axis=1)
+        totals["storm_ticks"] += ((sim.state.weather == STORM)[:, None] & alive).sum(axis=1)
+        totals["sheltered"] += has(ev, "sheltered").sum(axis=1)
+        totals["reel_empty"] += has(ev, "reeled_empty").sum(axis=1)
+        totals["line_ticks"] += waiting
+        if delayed:
+            died_at[res.starved] = sim.state.tick[np.nonzero(res.starved)[0]]
+            due = (died_at >= 0) & (sim.state.tick[:, None] - died_at >= respawn_delay)
+            if due.any():
+                sim.respawn_slots(due)
+                died_at[due] = -1
+        if on_step is not None:
+            on_step(sim, actions, res)
+        obs = sim.observe()
+    world_obj = sim.worlds[0]
+    return Rollout(world=world_obj.name, ticks=ticks, n_fishers=n_fishers,
+                   day_length=world_obj.params.time.day_length, alive_end=sim.state.alive.sum(axis=1),
+                   **totals)
+
+
+def interval(values: np.ndarray, confidence: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """Mean and a bootstrap confidence interval (BCa) over independent units."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return (float("nan"),) * 3
+    mean = float(values.mean())
+    if values.size < 3 or np.all(values == values[0]):
+        return mean, mean, mean
+    res = stats.bootstrap((values,), np.mean, confidence_level=confidence, n_resamples=2000,
+                          method="percentile", random_state=seed)
+    return mean, float(res.confidence_interval.low), float(res.confidence_interval.high)
