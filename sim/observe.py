@@ -3,7 +3,7 @@
 The view is VIEW x VIEW cells centred on the fisher (north up), with channels
 blocked (off-map or rock), ground, shallow, deep, reeds, shelter, other fishers and
 ripples. Ripples are the only hint of fish: the fish density of a water cell,
-coarsened to RIPPLE_LEVELS steps. The fish field itself and the hidden weather state
+coarsened to RIPPLE_LEVELS steps up to RIPPLE_FULL. The fish field itself and the hidden weather state
 are never observed; the barometer, its trend, cloud cover, rain and lightning are.
 `LAYOUT` names every slice so scripted fishers and probes never hard-code offsets.
 """
@@ -22,6 +22,7 @@ VIEW_RADIUS = 3
 VIEW = 2 * VIEW_RADIUS + 1
 VIEW_CHANNELS = ("blocked", "ground", "shallow", "deep", "reeds", "shelter", "fisher", "ripples")
 RIPPLE_LEVELS = 3
+RIPPLE_FULL = 2.0  # density (fish / density_ref) at which ripples are full: where bites stop rising
 SCALARS = (
     "hunger", "inventory", "line_out", "line_age", "bite", "barometer", "barometer_trend", "cloud",
     "raining", "storm", "day_sin", "day_cos", "night", "in_shelter",
@@ -84,7 +85,7 @@ def observe(state: State, batch: WorldBatch) -> np.ndarray:
     cells = ((rows * batch.height + state.row) * batch.width + state.col)[state.alive]
     occupied = np.bincount(cells, minlength=b * batch.height * batch.width).reshape(b, batch.height, batch.width)
     density = state.fish / batch.p.fish_density_ref[:, None, None]
-    ripple = (np.minimum(density, 1.0) * RIPPLE_LEVELS).astype(np.int16) * batch.water
+    ripple = (np.minimum(density / RIPPLE_FULL, 1.0) * RIPPLE_LEVELS).astype(np.int16) * batch.water
     code = c.terrain_code.copy()
     code[:, r:-r, r:-r] += N_STATIC * np.minimum(occupied, 2) + 3 * N_STATIC * ripple
     idx = ((rows * c.hp + state.row) * c.wp + state.col)[..., None] + c.offsets  # (B, F, V*V)
