@@ -1,0 +1,397 @@
+"""`python -m sim.run`: the main job from the command line, writing a run folder anyone can rerun.
+
+For now it evaluates a scripted fisher (trained policies arrive with training): N worlds
+simulated in one batch with a progress bar, the first K episodes recorded, metrics with
+95% bootstrap intervals over worlds, and a run folder:
+
+    RUN_DIR/config.json       resolved arguments, protocol, the world's full params, seeds
+    RUN_DIR/command.txt       the exact command line
+    RUN_DIR/versions.json     python, numpy and the project's other packages (and the git commit)
+    RUN_DIR/metrics.json      every metric: mean, 95% interval and per-world values
+    RUN_DIR/episodes/episode_000.npz ...  recorded episodes (format: sim.record)
+
+Bad flags or files end with one line on stderr ("error: --flag: what is wrong") and exit
+status 2; `main(argv)` returns the exit status, so tests call it directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as _dt
+import importlib.metadata
+import json
+import math
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.record import EpisodeRecorder
+from worlds.loader import World, WorldFileError, list_worlds, load_world
+
+EXIT_USAGE = 2
+DEFAULT_RECORD = 2
+MIN_WORLDS_FOR_INTERVAL = 3  # below this, metrics report a mean and no interval
+METRICS = ("meals_per_day", "survival", "deaths_per_day", "storm_sheltered", "reel_empty_rate",
+           "catches_per_day")
+METRIC_LABELS = {
+    "meals_per_day": "meals per fisher-day", "survival": "alive at the end (share)",
+    "deaths_per_day": "deaths per fisher-day", "storm_sheltered": "storm ticks sheltered (share)",
+    "reel_empty_rate": "empty reels per waiting tick", "catches_per_day": "catches per fisher-day",
+}
+# packages whose versions are recorded when the project's own metadata cannot list them
+FALLBACK_PACKAGES = ("numpy", "scipy", "rich", "gymnasium", "pettingzoo", "stable-baselines3",
+                     "sb3-contrib", "torch", "mesa", "pygame", "imageio")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class UsageError(Exception):
+    """A bad flag or file: reported as one line, exit status 2."""
+
+    def __init__(self, flag: str, message: str):
+        self.flag = flag
+        super().__init__(f"{flag}: {message}")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors are one line ("error: --flag: ...") instead of usage + message."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        message = re.sub(r"^argument (?:\S+/)?(\S+): ", r"\1: ", message)
+        self.exit(EXIT_USAGE, f"error: {message} (see --help)\n")
+
+
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
+        return value
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="python -m sim.run",
+        description="Run fishers in a world and write a run folder: config, command, versions, "
+                    "metrics with 95% intervals, recorded episodes. For now the policy is a scripted "
+                    "fisher; trained policies (the hungry fisher itself) arrive with training.",
+        epilog="Recorded episodes are .npz files (format: sim.record, read them with "
+               "sim.record.load_episode). The pygame viewer, python -m viz.playback EPISODE.npz, "
+               "comes later with viz/.",
+    )
+    p.add_argument("--world", default="lake",
+                   help="a shipped world name (see --list-worlds), a world folder, a world.toml path, "
+                        "or generated:SEED (default: lake)")
+    p.add_argument("--policy", default="scripted:expert",
+                   help="scripted:NAME for a scripted fisher (default: scripted:expert)")
+    p.add_argument("--episodes", type=_int_at_least(1), default=8,
+                   help="worlds simulated together in one batch (default: 8)")
+    p.add_argument("--fishers", type=_int_at_least(1), default=4, help="fisher slots per world (default: 4)")
+    p.add_argument("--ticks", type=_int_at_least(1), default=None,
+                   help="ticks per episode (default: the world's time.horizon)")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, help="base seed (default: 0)")
+    p.add_argument("--cohort", action="store_true",
+                   help="no respawn: a fisher that starved scores nothing afterwards "
+                        "(default: a newcomer takes the slot a day after a death)")
+    p.add_argument("--record", type=_int_at_least(0), default=None, metavar="K",
+                   help=f"record the first K episodes (default: {DEFAULT_RECORD}, or all if fewer)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="run folder (default: runs/WORLD-POLICY-YYYYmmdd-HHMMSS); must be new or empty")
+    p.add_argument("--json", action="store_true", help="print only a JSON summary on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
+    p.add_argument("--list-worlds", action="store_true", help="list the shipped worlds and exit")
+    return p
+
+
+# --- resolving the arguments -------------------------------------------------------------------
+
+def resolve_world(spec: str) -> World:
+    try:
+        return load_world(spec)
+    except WorldFileError as err:
+        raise UsageError("--world", str(err)) from None
+    except ImportError as err:
+        raise UsageError("--world", f"{spec!r} needs a module that is not there yet ({err})") from None
+    except (ValueError, OSError) as err:
+        raise UsageError("--world", f"{spec!r}: {err}") from None
+
+
+def resolve_policy(spec: str, seed: int) -> object:
+    from agents.scripted import SCRIPTED_NAMES, make_scripted
+
+    kind, sep, name = spec.partition(":")
+    names = ", ".join(SCRIPTED_NAMES)
+    if kind == "scripted" and sep:
+        if name not in SCRIPTED_NAMES:
+            raise UsageError("--policy", f"unknown scripted fisher {name!r}; expected scripted:NAME "
+                                         f"with NAME one of {names}")
+        return make_scripted(name, seed=seed)
+    hint = f" (did you mean scripted:{spec}?)" if spec in SCRIPTED_NAMES else ""
+    raise UsageError("--policy", f"{spec!r} is not available: trained policies arrive with training; "
+                                 f"for now use scripted:NAME with NAME one of {names}{hint}")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "run"
+
+
+def prepare_out(out: str | None, world: World, policy: str) -> Path:
+    """The run folder, created now (so a bad --out fails before simulating); it must be new or empty."""
+    if out is None:
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = Path("runs") / f"{_slug(world.name)}-{_slug(policy)}-{stamp}"
+        path, n = base, 1
+        while path.exists():  # two runs in the same second
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
+    else:
+        path = Path(out)
+    try:
+        if path.exists() and not path.is_dir():
+            raise UsageError("--out", f"{path} exists and is not a folder")
+        if path.is_dir() and any(path.iterdir()):
+            raise UsageError("--out", f"{path} exists and is not empty; choose a new folder")
+        (path / "episodes").mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise UsageError("--out", f"cannot write to {path} ({err.strerror or err})") from None
+    return path
+
+
+# --- what goes into the run folder ---------------------------------------------------------------
+
+def rollout_seeds(seed: int, n: int) -> list[int]:
+    """The world seeds agents.rollout.run_policy uses (checked against the rollout at its first step)."""
+    return [seed * 100_003 + i for i in range(n)]
+
+
+def versions() -> dict[str, Any]:
+    out: dict[str, Any] = {"python": sys.version.split()[0], "platform": sys.platform}
+    names = ["hungry-fisher", "numpy"]
+    try:
+        requires = importlib.metadata.requires("hungry-fisher") or []
+        names += [re.split(r"[\s<>=!~;\[(]", r, maxsplit=1)[0] for r in requires if "extra ==" not in r]
+    except importlib.metadata.PackageNotFoundError:
+        names += list(FALLBACK_PACKAGES)
+    for name in dict.fromkeys(names):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    try:
+        git = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
+                             timeout=5)
+        if git.returncode == 0:
+            out["git_commit"] = git.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return out
+
+
+def _number(x: float) -> float | None:
+    """JSON has no NaN: a metric that could not be measured (no storm came) is null."""
+    return None if x is None or math.isnan(x) else float(x)
+
+
+def summarize(rollout) -> dict[str, dict[str, Any]]:
+    from agents.rollout import interval
+
+    out = {}
+    for name in METRICS:
+        values = rollout.per_world(name)
+        mean, low, high = interval(values)
+        if np.count_nonzero(~np.isnan(values)) < MIN_WORLDS_FOR_INTERVAL:
+            low = high = math.nan  # a bootstrap over one or two worlds is no interval
+        out[name] = {"mean": _number(mean), "low": _number(low), "high": _number(high),
+                     "per_world": [_number(v) for v in values]}
+    return out
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+def _list_worlds() -> int:
+    for name in list_worlds():
+        try:
+            description = load_world(name).description or "(no description)"
+        except WorldFileError as err:
+            description = f"(broken: {err})"
+        print(f"{name}: {description}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad flags or files)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, or a bad flag (already reported in one line)
+        return exit_.code if isinstance(exit_.code, int) else 0
+    if args.list_worlds:
+        return _list_worlds()
+    try:
+        return _run(args, argv)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    from agents.rollout import run_policy
+
+    world = resolve_world(args.world)
+    policy = resolve_policy(args.policy, args.seed)
+    ticks = args.ticks if args.ticks is not None else world.params.time.horizon
+    if args.record is None:
+        args.record = min(DEFAULT_RECORD, args.episodes)
+    elif args.record > args.episodes:
+        raise UsageError("--record", f"expected at most --episodes ({args.episodes}), got {args.record}")
+    run_dir = prepare_out(args.out, world, args.policy)
+    seeds = rollout_seeds(args.seed, args.episodes)
+    respawn_delay = None if args.cohort else world.params.time.day_length  # run_policy's own default
+    protocol = "cohort" if args.cohort else f"respawn after {respawn_delay} ticks"
+
+    resolved = {**vars(args), "ticks": ticks, "out": str(run_dir)}
+    _write_json(run_dir / "config.json", {
+        "args": resolved, "protocol": protocol, "respawn_delay": respawn_delay, "seeds": seeds,
+        "recorded_episodes": [f"episodes/episode_{i:03d}.npz" for i in range(args.record)],
+        "world": {"name": world.name, "source": world.source, "description": world.description,
+                  "shape": list(world.shape), "params": dataclasses.asdict(world.params)},
+    })
+    (run_dir / "command.txt").write_text(shlex.join(["python", "-m", "sim.run", *argv]) + "\n")
+    _write_json(run_dir / "versions.json", versions())
+
+    recorders = _recorders(world, args, seeds, protocol, run_dir)
+    show_progress = not (args.json or args.quiet) and sys.stderr.isatty()
+    start = time.perf_counter()
+    with _progress(show_progress, ticks, f"{args.policy} on {world.name}") as advance:
+        def on_step(sim, actions, result) -> None:
+            for rec in recorders:
+                rec.record(actions, result, sim=sim)
+            advance()
+
+        rollout = run_policy(policy, world, n_worlds=args.episodes, n_fishers=args.fishers, ticks=ticks,
+                             seed=args.seed, respawn=not args.cohort, on_step=on_step)
+    wall = time.perf_counter() - start
+    episodes = [str(rec.save(run_dir / "episodes" / f"episode_{i:03d}.npz"))
+                for i, rec in enumerate(recorders)]
+
+    metrics = summarize(rollout)
+    head = {"world": world.name, "policy": args.policy, "protocol": protocol, "episodes": args.episodes,
+            "fishers": args.fishers, "ticks": ticks, "seeds": seeds, "run_dir": str(run_dir)}
+    _write_json(run_dir / "metrics.json", {
+        **head, "confidence": 0.95, "metrics": metrics, "wall_seconds": round(wall, 3),
+        "agent_steps_per_second": round(args.episodes * args.fishers * ticks / max(wall, 1e-9)),
+    })
+    if args.json:
+        summary = {**head, "recorded": episodes,
+                   **{k: {key: m[key] for key in ("mean", "low", "high")} for k, m in metrics.items()}}
+        print(json.dumps(summary, allow_nan=False))
+    elif not args.quiet:
+        _print_table(head, metrics, episodes)
+    return 0
+
+
+def _recorders(world: World, args: argparse.Namespace, seeds: list[int], protocol: str,
+               run_dir: Path) -> list[EpisodeRecorder]:
+    """One recorder per recorded episode, tick 0 taken from a simulation seeded like the rollout's."""
+    if args.record == 0:
+        return []
+    from sim.core import Simulation
+
+    # run_policy builds its Simulation inside; tick 0 depends only on the world and the seed
+    # (a world alone equals the same world in a batch), so a twin gives the initial frames
+    # and each recorder checks the rollout's seed and tick at every step.
+    twin = Simulation(world, args.fishers, seeds=seeds[: args.record], respawn=False)
+    info = {"protocol": protocol, "run_dir": str(run_dir), "episode_seeds": seeds}
+    out = []
+    for i in range(args.record):
+        rec = EpisodeRecorder(twin, world=i, policy=args.policy, info={**info, "episode": i})
+        rec.capture_initial()
+        out.append(rec)
+    return out
+
+
+class _progress:
+    """A rich progress bar on stderr over ticks, or nothing; yields a function that advances it."""
+
+    def __init__(self, enabled: bool, total: int, label: str):
+        self.enabled, self.total, self.label = enabled, total, label
+        self.bar = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda: None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("ticks"), TimeRemainingColumn(), console=Console(stderr=True),
+                            transient=True)
+        self.bar.start()
+        task = self.bar.add_task(self.label, total=self.total)
+        return lambda: self.bar.advance(task)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def _print_table(head: dict[str, Any], metrics: dict[str, dict[str, Any]], episodes: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{head['policy']} on {head['world']}: {head['episodes']} worlds x "
+                        f"{head['fishers']} fishers, {head['ticks']} ticks, {head['protocol']}")
+    table.caption = (f"95% CI: bootstrap over worlds; n/a where fewer than {MIN_WORLDS_FOR_INTERVAL} "
+                     "worlds measured it (storm metrics need a storm)")
+    table.add_column("metric")
+    table.add_column("mean", justify="right")
+    table.add_column("95% CI", justify="right")
+    for name, m in metrics.items():
+        ci = "n/a" if m["low"] is None else f"[{m['low']:.3f}, {m['high']:.3f}]"
+        table.add_row(METRIC_LABELS.get(name, name), _fmt(m["mean"]), ci)
+    console = Console()
+    console.print(table)
+    console.print(f"run folder: {head['run_dir']}", highlight=False, soft_wrap=True)
+    if episodes:
+        console.print(f"watch it: python -m viz.playback {episodes[0]}", highlight=False, soft_wrap=True)
+
+
+def cli() -> None:
+    """The console entry point: `main` on sys.argv, quiet when a reader closes the pipe (| head)."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        code = 1
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    cli()
