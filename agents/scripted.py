@@ -10,8 +10,9 @@ Skills are three switches on one fisher (`SkillFisher`):
   fisher gives up after `IMPATIENT_TICKS`, before most bites can come.
 - weather: head for the nearest shelter (the shelter sense) when a storm is on or
   announced (low, falling barometer; heavy cloud), stay until it passes.
-- spots: fish where the ripples in view are richest and move on when a visibly
-  richer spot is near; without it the fisher fishes the nearest water it finds.
+- spots: fish where the ripples in view are richest, move on when a visibly
+  richer spot is near, and walk on past water with no ripples at all; without it
+  the fisher fishes at whatever spot it comes to.
 
 Named fishers (see `SCRIPTED`): random; impatient (no skill); patient and
 weather_blind (patience only: the same fisher under two names, one for each
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.fishers import CAST, EAT, N_ACTIONS, REEL, WAIT
-from sim.observe import LAYOUT, SCALE_TICKS, VIEW, VIEW_CHANNELS, VIEW_RADIUS, view_of
+from sim.observe import LAYOUT, RIPPLE_LEVELS, SCALE_TICKS, VIEW, VIEW_CHANNELS, VIEW_RADIUS, view_of
 
 IMPATIENT_TICKS = 5  # gives up when the line is this old: before most bites can come
 PATIENT_TICKS = 10_000  # effectively never gives up
@@ -105,7 +106,10 @@ class SkillFisher:
         turn = 1 + best_dir[:, c, c]
         walk = _step_toward(view, target, self.rng)
         if self.spots:
-            # move on when a visibly richer spot is near (one ripple level better)
+            # move on when a visibly richer spot is near (one ripple level better), and
+            # leave water with no ripples at all to look for better (explore ahead)
+            barren = (target_score >= 0) & (target_score < 1 / RIPPLE_LEVELS - 1e-6)
+            choose(barren & ~in_shelter, _explore(view, facing, self.rng))
             move_on = (target_score > facing_score + 0.3) & (target_score >= 0)
             aligned = there & (facing_score >= best_here - 1e-6)
         else:
@@ -145,7 +149,11 @@ def _padded(a: np.ndarray, pad: int = 2) -> np.ndarray:
 
 
 def _spot_scores(view: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every view cell: the ripple where a cast from it would land (best direction), -1 if not a spot."""
+    """For every view cell: the ripple where a cast from it would land (best direction), -1 if not a spot.
+
+    Assumes a cast reach of 2 (every shipped world's); the line lands on the second
+    cell when it is water, else on the first.
+    """
     water = _padded(view[..., CH["shallow"]] + view[..., CH["deep"]] + view[..., CH["reeds"]] > 0)
     ripple = _padded(view[..., CH["ripples"]])
     ground = view[..., CH["ground"]] > 0.5
@@ -156,12 +164,12 @@ def _spot_scores(view: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         w2 = water[:, p + 2 * dr: p + 2 * dr + v, p + 2 * dc: p + 2 * dc + v]
         r1 = ripple[:, p + dr: p + dr + v, p + dc: p + dc + v]
         r2 = ripple[:, p + 2 * dr: p + 2 * dr + v, p + 2 * dc: p + 2 * dc + v]
-        per_dir[:, k] = np.where(ground & w1, np.where(w2, np.maximum(r1, r2), r1), -1.0)
+        per_dir[:, k] = np.where(ground & w1, np.where(w2, r2, r1), -1.0)  # where the line lands
     return per_dir.max(axis=1), per_dir.argmax(axis=1)
 
 
 def _facing_target_ripple(view: np.ndarray, facing: np.ndarray) -> np.ndarray:
-    """Ripple of the water ahead (best of the next two cells), -1 if not facing water."""
+    """Ripple where a cast ahead would land, -1 if not facing water."""
     c = VIEW_RADIUS
     n = view.shape[0]
     water = view[..., CH["shallow"]] + view[..., CH["deep"]] + view[..., CH["reeds"]] > 0
@@ -170,8 +178,7 @@ def _facing_target_ripple(view: np.ndarray, facing: np.ndarray) -> np.ndarray:
     r2, c2 = c + 2 * DIRS[facing, 0], c + 2 * DIRS[facing, 1]
     rows = np.arange(n)
     w1, w2 = water[rows, r1, c1], water[rows, r2, c2]
-    return np.where(w1, np.where(w2, np.maximum(ripple[rows, r1, c1], ripple[rows, r2, c2]),
-                                 ripple[rows, r1, c1]), -1.0)
+    return np.where(w1, np.where(w2, ripple[rows, r2, c2], ripple[rows, r1, c1]), -1.0)
 
 
 _DIST = (np.abs(np.arange(VIEW) - VIEW_RADIUS)[:, None] + np.abs(np.arange(VIEW) - VIEW_RADIUS)[None, :])
@@ -188,6 +195,16 @@ def _best_target(score: np.ndarray, rng: np.random.Generator,
         value = np.where(score >= 0, np.where(_DIST == 0, 2.0, jitter * 100), -np.inf)
     flat = value.reshape(n, -1).argmax(axis=1)
     return flat, score.reshape(n, -1)[np.arange(n), flat]
+
+
+def _explore(view: np.ndarray, facing: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Walk on in the facing direction; turn at random when blocked (or now and then)."""
+    n = view.shape[0]
+    c = VIEW_RADIUS
+    walkable = view[..., CH["ground"]] > 0.5
+    ahead_ok = walkable[np.arange(n), c + DIRS[facing, 0], c + DIRS[facing, 1]]
+    turn = ~ahead_ok | (rng.random(n) < 0.1)
+    return 1 + np.where(turn, rng.integers(0, 4, n), facing)
 
 
 def _step_toward(view: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> np.ndarray:

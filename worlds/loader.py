@@ -186,7 +186,8 @@ def _probabilities(value: object, where: str, path: Path | str, exclude: str | N
     table = _table(value, keys, where, path)
     probs = {k: _number(table[k], f"{where}.{k}", path) for k in keys}  # in WEATHER_STATES order
     if any(p < 0 for p in probs.values()) or abs(sum(probs.values()) - 1.0) > PROB_TOL:
-        raise WorldFileError(path, where, f"non-negative probabilities that sum to 1 (sum {sum(probs.values()):g})")
+        total = sum(probs.values())
+        raise WorldFileError(path, where, f"non-negative probabilities that sum to 1 (sum {total:g})")
     return probs
 
 
@@ -235,7 +236,7 @@ def _check_semantics(p: WorldParams, path: Path | str) -> None:
         ("hunger.storm_multiplier", p.hunger.storm_multiplier >= 1, "a number >= 1"),
         ("hunger.eat_threshold", 0 <= p.hunger.eat_threshold < 1, "a number in [0, 1)"),
         ("hunger.meal", 0 < p.hunger.meal <= 1, "a number in (0, 1]"),
-        ("hunger.spawn", 0 <= p.hunger.spawn[0] and p.hunger.spawn[1] < 1, "a range inside [0, 1)"),
+        ("hunger.spawn", p.hunger.spawn[0] >= 0 and p.hunger.spawn[1] < 1, "a range inside [0, 1)"),
         ("fishing.settle", p.fishing.settle >= 0, "an integer >= 0"),
         ("fishing.bite_window", p.fishing.bite_window >= 1, "an integer >= 1"),
         ("fishing.p_bite", 0 <= p.fishing.p_bite <= 1, "a probability in [0, 1]"),
