@@ -79,6 +79,17 @@ class WorldBatch:
         self.inv_capacity = np.divide(1.0, self.capacity, out=np.zeros_like(self.capacity),
                                       where=self.capacity > 0)
         self._spawn_cells()
+        self._slots: dict[int, SlotIndex] = {}
+        # derived data and scratch buffers of the core's hot paths, built on first use
+        # (sim.fish, sim.observe, sim.step); never part of the simulated state
+        self.cache: dict[object, object] = {}
+
+    def slots(self, n_fishers: int) -> SlotIndex:
+        """Static per-slot data for F = n_fishers slots per world (built once, then cached)."""
+        index = self._slots.get(n_fishers)
+        if index is None:
+            index = self._slots[n_fishers] = SlotIndex(self, n_fishers)
+        return index
 
     def _spawn_cells(self) -> None:
         """Flat indices of spawn cells per world, padded by repeating (uniform choice stays fair)."""
@@ -100,3 +111,52 @@ def _shift(a: np.ndarray, k: int) -> np.ndarray:
     out[:, max(0, -dr): h - max(0, dr), max(0, -dc): w - max(0, dc)] = \
         a[:, max(0, dr): h + min(0, dr), max(0, dc): w + min(0, dc)]
     return out
+
+
+class SlotIndex:
+    """Static data of the B x F fisher slots of a batch, flattened to one axis of N = B * F.
+
+    The step function works on flat (N,) views of the (B, F) state arrays: per-world
+    constants are repeated per slot (so rules are 1-D array operations, no broadcasting),
+    and map lookups go through a copy of the masks padded by `pad` cells of nothing
+    (no bounds checks: a move or a cast never leaves the padded map). A cell's padded flat
+    index is `pbase[slot] + row * pwidth + col`; `delta[facing]` is one step that way.
+    """
+
+    def __init__(self, batch: WorldBatch, n_fishers: int):
+        b, f, h, w = batch.n, n_fishers, batch.height, batch.width
+        p = batch.p
+        self.n_worlds, self.n_fishers, self.n = b, f, b * f
+        self.world = np.repeat(np.arange(b), f)
+        self.fbase = self.world * (h * w)  # flat index of (world, 0, 0) in (B, H, W) arrays
+        self.pad = pad = max(1, int(p.fishing_cast_reach.max()))
+        self.pheight, self.pwidth = h + 2 * pad, w + 2 * pad
+        self.pbase = self.world * (self.pheight * self.pwidth) + pad * self.pwidth + pad
+        self.delta = T.MOVES[:, 0] * self.pwidth + T.MOVES[:, 1]
+
+        def padded(mask: np.ndarray) -> np.ndarray:
+            out = np.zeros((b, self.pheight, self.pwidth), dtype=bool)
+            out[:, pad:pad + h, pad:pad + w] = mask
+            return out.reshape(-1)
+
+        self.walkable = padded(batch.walkable)
+        self.water = padded(batch.water)
+        self.fishable_from = padded(batch.fishable_from)
+        self.is_shelter = padded(batch.is_shelter)
+
+        def per_slot(values: np.ndarray, dtype=np.float64) -> np.ndarray:
+            return np.repeat(np.asarray(values).astype(dtype), f)
+
+        self.hunger_rate = per_slot(p.hunger_rate)
+        self.storm_multiplier = per_slot(p.hunger_storm_multiplier)
+        self.eat_threshold = per_slot(p.hunger_eat_threshold)
+        self.meal = per_slot(p.hunger_meal)
+        self.inventory_max = per_slot(p.fishing_inventory_max)
+        self.settle = per_slot(p.fishing_settle)
+        self.bite_window = per_slot(p.fishing_bite_window, np.int64)
+        self.p_bite = per_slot(p.fishing_p_bite)
+        self.cast_reach = per_slot(p.fishing_cast_reach)
+        self.density_ref = per_slot(p.fish_density_ref)
+        self.p_lose_line = per_slot(p.storm_p_lose_line)
+        self.p_lose_fish = per_slot(p.storm_p_lose_fish)
+        self.meal_reward = per_slot(p.fishing_meal_reward).astype(np.float32)

@@ -3,17 +3,21 @@
 Actions (one per fisher): 0 wait, 1 north, 2 south, 3 east, 4 west, 5 cast, 6 reel in, 7 eat.
 A move toward a cell that cannot be walked on (water, rock) turns the fisher to face it
 without moving; any move drops a line that is out.
+
+The phases work on flat (B * F,) views of the state and only on the slots concerned
+(`np.flatnonzero` subsets): with F fishers per world, a tick costs a few dozen small numpy
+calls whatever the batch size. Per-world constants come repeated per slot from
+`WorldBatch.slots` (see `sim.batch.SlotIndex`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim import rng
 from sim import weather as W
 from sim.batch import WorldBatch
 from sim.events import BIT
-from sim.state import State, spawn_fishers
+from sim.state import State, flat_view, spawn_slots
 from sim.terrain import MOVES
 
 WAIT, NORTH, SOUTH, EAST, WEST, CAST, REEL, EAT = range(8)
@@ -38,128 +42,185 @@ def _cell(arr: np.ndarray, batch: WorldBatch, row: np.ndarray, col: np.ndarray) 
     return np.where(ok, arr.reshape(-1)[flat], 0)
 
 
-def move(state: State, batch: WorldBatch, act: np.ndarray, ev: np.ndarray) -> None:
-    moving = state.alive & (act >= NORTH) & (act <= WEST)
-    if not moving.any():
+
+# reel outcome by (hooked, room): no bite -> reeled_empty; bite and a full bag -> released
+_REEL_EVENT = np.array([BIT["reeled_empty"], BIT["reeled_empty"], BIT["released"], BIT["catch"]], np.int64)
+_SLOT_FIELDS = ("row", "col", "facing", "alive", "hunger", "inventory", "line", "line_row", "line_col",
+                "line_age", "bite", "lifetime", "meals", "catches")
+
+
+class Slots:
+    """One tick's flat (B * F,) views of a state's per-slot fields (writes go to the state),
+    the batch's `SlotIndex` (`ix`), the tick's events `ev` and every slot's padded map cell."""
+
+    def __init__(self, state: State, batch: WorldBatch, ev: np.ndarray):
+        for name in _SLOT_FIELDS:
+            setattr(self, name, flat_view(state, name))
+        self.state, self.batch = state, batch
+        self.ix = ix = batch.slots(state.n_fishers)
+        self.ev = ev.reshape(-1)
+        self.cell = ix.pbase + self.row * ix.pwidth + self.col
+
+
+def move(v: Slots, act: np.ndarray) -> None:
+    """act: flat (B * F,) actions."""
+    slots = np.flatnonzero((act >= NORTH) & (act <= WEST) & v.alive)
+    if slots.size == 0:
         return
-    direction = np.where(moving, act - NORTH, state.facing)
-    state.facing[:] = direction
-    ev |= np.where(moving & state.line, BIT["line_dropped"], 0)
-    state.line &= ~moving
-    state.bite[moving] = 0
-    new_row, new_col = state.row + MOVES[direction, 0], state.col + MOVES[direction, 1]
-    ok = moving & _cell(batch.walkable, batch, new_row, new_col).astype(bool)
-    state.row[:] = np.where(ok, new_row, state.row)
-    state.col[:] = np.where(ok, new_col, state.col)
+    direction = act[slots] - NORTH
+    v.facing[slots] = direction
+    v.ev[slots] |= v.line[slots] * BIT["line_dropped"]
+    v.line[slots] = False
+    v.bite[slots] = 0
+    step_ = v.ix.delta[direction]
+    target = v.cell[slots] + step_
+    ok = v.ix.walkable[target]
+    slots, direction = slots[ok], direction[ok]
+    v.row[slots] += MOVES[direction, 0]
+    v.col[slots] += MOVES[direction, 1]
+    v.cell[slots] = target[ok]
 
 
-def cast(state: State, batch: WorldBatch, act: np.ndarray, ev: np.ndarray) -> None:
+def cast(v: Slots, act: np.ndarray) -> None:
     """The line lands on the farthest cell, up to cast_reach, of unbroken water ahead."""
-    trying = state.alive & (act == CAST) & ~state.line
-    trying &= _cell(batch.fishable_from, batch, state.row, state.col).astype(bool)
-    if not trying.any():
+    slots = np.flatnonzero((act == CAST) & v.alive & ~v.line)
+    slots = slots[v.ix.fishable_from[v.cell[slots]]]
+    if slots.size == 0:
         return
-    dr, dc = MOVES[state.facing, 0], MOVES[state.facing, 1]
-    land_row, land_col = state.row.copy(), state.col.copy()
-    still = trying.copy()
-    for k in range(1, int(batch.p.fishing_cast_reach.max()) + 1):
-        r, c = state.row + k * dr, state.col + k * dc
-        still &= _cell(batch.water, batch, r, c).astype(bool) & (k <= batch.p.fishing_cast_reach[:, None])
-        land_row = np.where(still, r, land_row)
-        land_col = np.where(still, c, land_col)
-    ok = trying & ((land_row != state.row) | (land_col != state.col))
-    state.line |= ok
-    state.line_row[:] = np.where(ok, land_row, state.line_row)
-    state.line_col[:] = np.where(ok, land_col, state.line_col)
-    state.line_age[ok] = 0
-    state.bite[ok] = 0
-    ev |= np.where(ok, BIT["cast"], 0)
+    ix = v.ix
+    direction = v.facing[slots]
+    here, step_, reach = v.cell[slots], ix.delta[direction], ix.cast_reach[slots]
+    land = np.zeros(slots.size, dtype=np.int64)
+    still = np.ones(slots.size, dtype=bool)
+    for k in range(1, ix.pad + 1):
+        here = here + step_
+        still &= ix.water[here] & (k <= reach)
+        land[still] = k
+    ok = land > 0
+    slots, land, direction = slots[ok], land[ok], direction[ok]
+    v.line[slots] = True
+    v.line_row[slots] = v.row[slots] + land * MOVES[direction, 0]
+    v.line_col[slots] = v.col[slots] + land * MOVES[direction, 1]
+    v.line_age[slots] = 0
+    v.bite[slots] = 0
+    v.ev[slots] |= BIT["cast"]
 
 
-def reel(state: State, batch: WorldBatch, act: np.ndarray, ev: np.ndarray) -> None:
-    reeling = state.alive & (act == REEL) & state.line
-    if not reeling.any():
+def reel(v: Slots, act: np.ndarray) -> None:
+    slots = np.flatnonzero((act == REEL) & v.alive & v.line)
+    if slots.size == 0:
         return
-    hooked = reeling & (state.bite > 0)
-    room = state.inventory < batch.p.fishing_inventory_max[:, None]
-    landed = hooked & room
-    ev |= np.where(landed, BIT["catch"], 0) | np.where(hooked & ~room, BIT["released"], 0)
-    ev |= np.where(reeling & ~hooked, BIT["reeled_empty"], 0)
-    state.inventory += landed
-    state.catches += landed
-    if landed.any():
-        flat = _flat(batch, state.line_row, state.line_col)[landed]
-        np.subtract.at(state.fish.reshape(-1), flat, 1.0)
-        np.maximum(state.fish, 0.0, out=state.fish)
-    state.line &= ~reeling
-    state.bite[reeling] = 0
+    hooked = v.bite[slots] > 0
+    room = v.inventory[slots] < v.ix.inventory_max[slots]
+    v.ev[slots] |= _REEL_EVENT[hooked * 2 + room]
+    landed = slots[hooked & room]
+    if landed.size:
+        v.inventory[landed] += 1
+        v.catches[landed] += 1
+        fish = v.state.fish
+        cells = (v.ix.world[landed], v.line_row[landed], v.line_col[landed])
+        np.subtract.at(fish, cells, 1.0)
+        fish[cells] = np.maximum(fish[cells], 0.0)  # only these cells can have gone below 0
+    v.line[slots] = False
+    v.bite[slots] = 0
 
 
-def eat(state: State, batch: WorldBatch, act: np.ndarray, ev: np.ndarray) -> np.ndarray:
-    """Returns the meals eaten this tick (B, F) bool; only these are ever rewarded."""
-    trying = state.alive & (act == EAT) & (state.inventory > 0)
-    hungry = state.hunger >= batch.p.hunger_eat_threshold[:, None]
-    ate = trying & hungry
-    ev |= np.where(ate, BIT["ate"], 0) | np.where(trying & ~hungry, BIT["refused"], 0)
-    state.inventory -= ate
-    state.meals += ate
-    state.hunger[:] = np.where(ate, np.maximum(state.hunger - batch.p.hunger_meal[:, None], 0.0), state.hunger)
+def eat(v: Slots, act: np.ndarray) -> np.ndarray:
+    """Returns the flat slots that ate this tick; only these meals are ever rewarded."""
+    slots = np.flatnonzero((act == EAT) & v.alive & (v.inventory > 0))
+    if slots.size == 0:
+        return slots
+    hungry = v.hunger[slots] >= v.ix.eat_threshold[slots]
+    v.ev[slots] |= np.where(hungry, BIT["ate"], BIT["refused"])
+    ate = slots[hungry]
+    v.inventory[ate] -= 1
+    v.meals[ate] += 1
+    v.hunger[ate] = np.maximum(v.hunger[ate] - v.ix.meal[ate], 0.0)
     return ate
 
 
-def bites(state: State, batch: WorldBatch, ev: np.ndarray) -> None:
-    """Age lines, count down showing bites (missed when they run out), draw new bites."""
-    state.line_age += state.line
-    showing = state.line & (state.bite > 0)
-    state.bite[showing] -= 1
-    missed = showing & (state.bite == 0)
-    ev |= np.where(missed, BIT["missed"], 0)
-    ready = state.line & (state.bite == 0) & ~missed & (state.line_age > batch.p.fishing_settle[:, None])
-    density = _cell(state.fish, batch, state.line_row, state.line_col) / batch.p.fish_density_ref[:, None]
-    chance = batch.p.fishing_p_bite[:, None] * np.minimum(density, 2.0) * W.bite_factor(state, batch)[:, None]
-    u = rng.uniform(state.keys, rng.STREAM_BITE, state.tick, state.n_fishers)
-    new = ready & (u < chance)
-    state.bite[new] = batch.p.fishing_bite_window[np.nonzero(new)[0]].astype(np.int64)
-    ev |= np.where(new, BIT["bite"], 0)
+def bites(v: Slots, u: np.ndarray, factor: np.ndarray) -> None:
+    """Age lines, count down showing bites (missed when they run out), draw new bites.
+
+    u: this tick's STREAM_BITE draws (B, F); factor: the bite factor (B,) (`W.bite_factor`).
+    """
+    line, bite, ev, ix = v.line, v.bite, v.ev, v.ix
+    np.add(v.line_age, line, out=v.line_age)
+    no_bite = bite == 0
+    # ready for a bite: a line out past its settle time and no bite showing before this tick
+    # (a bite that runs out now is missed, and no new one comes in the same tick)
+    ready = np.flatnonzero(line & no_bite & (v.line_age > ix.settle))
+    showing = np.flatnonzero(line > no_bite)
+    if showing.size:
+        bite[showing] -= 1
+        ev[showing[bite[showing] == 0]] |= BIT["missed"]
+    if ready.size == 0:
+        return
+    width = v.batch.width
+    fish = v.state.fish.reshape(-1)[ix.fbase[ready] + v.line_row[ready] * width + v.line_col[ready]]
+    density = fish / ix.density_ref[ready]
+    chance = ix.p_bite[ready] * np.minimum(density, 2.0) * factor[ix.world[ready]]
+    new = ready[u.reshape(-1)[ready] < chance]
+    bite[new] = ix.bite_window[new]
+    ev[new] |= BIT["bite"]
 
 
 def in_shelter(state: State, batch: WorldBatch) -> np.ndarray:
     return _cell(batch.is_shelter, batch, state.row, state.col).astype(bool)
 
 
-def storm(state: State, batch: WorldBatch, ev: np.ndarray) -> np.ndarray:
-    """Storms sweep lines and fish from exposed fishers. Returns the exposed mask (B, F)."""
-    stormy = (state.weather == W.STORM)[:, None] & state.alive
-    sheltered = stormy & in_shelter(state, batch)
-    exposed = stormy & ~sheltered
-    ev |= np.where(sheltered, BIT["sheltered"], 0)
-    if exposed.any():
-        u = rng.uniform(state.keys, rng.STREAM_STORM, state.tick, 2 * state.n_fishers).reshape(-1, state.n_fishers, 2)
-        lose_line = exposed & state.line & (u[..., 0] < batch.p.storm_p_lose_line[:, None])
-        lose_fish = exposed & (state.inventory > 0) & (u[..., 1] < batch.p.storm_p_lose_fish[:, None])
-        state.line &= ~lose_line
-        state.bite[lose_line] = 0
-        state.inventory -= lose_fish
-        ev |= np.where(lose_line, BIT["line_swept"], 0) | np.where(lose_fish, BIT["fish_swept"], 0)
+def storm(v: Slots, u: np.ndarray) -> np.ndarray:
+    """Storms sweep lines and fish from exposed fishers. Returns the exposed flat slots.
+
+    u: this tick's STREAM_STORM draws (B, 2F).
+    """
+    stormy = v.state.weather == W.STORM
+    if not stormy.any():
+        return np.zeros(0, dtype=np.int64)
+    ix = v.ix
+    slots = np.flatnonzero(stormy[ix.world] & v.alive)
+    sheltered = ix.is_shelter[v.cell[slots]]
+    v.ev[slots[sheltered]] |= BIT["sheltered"]
+    exposed = slots[~sheltered]
+    if exposed.size:
+        u = u.reshape(-1, 2)[exposed]
+        lose_line = exposed[v.line[exposed] & (u[:, 0] < ix.p_lose_line[exposed])]
+        lose_fish = exposed[(v.inventory[exposed] > 0) & (u[:, 1] < ix.p_lose_fish[exposed])]
+        v.line[lose_line] = False
+        v.bite[lose_line] = 0
+        v.inventory[lose_fish] -= 1
+        v.ev[lose_line] |= BIT["line_swept"]
+        v.ev[lose_fish] |= BIT["fish_swept"]
     return exposed
 
 
-def hunger(state: State, batch: WorldBatch, exposed: np.ndarray, ev: np.ndarray) -> np.ndarray:
-    """Hunger rises (faster when exposed to a storm); at 1 the fisher starves. Returns starved (B, F)."""
-    rate = batch.p.hunger_rate[:, None] * np.where(exposed, batch.p.hunger_storm_multiplier[:, None], 1.0)
-    state.hunger[:] = np.where(state.alive, np.minimum(state.hunger + rate, 1.0), state.hunger)
-    state.lifetime += state.alive
-    starved = state.alive & (state.hunger >= 1.0)
-    ev |= np.where(starved, BIT["starved"], 0)
-    state.alive &= ~starved
-    state.line &= ~starved
-    state.bite[starved] = 0
+def hunger(v: Slots, exposed: np.ndarray) -> np.ndarray:
+    """Hunger rises (faster when exposed to a storm); at 1 the fisher starves.
+
+    exposed: flat slots exposed to a storm. Returns the flat slots that starved.
+    """
+    ix, hunger_, alive = v.ix, v.hunger, v.alive
+    risen = hunger_ + ix.hunger_rate
+    if exposed.size:
+        risen[exposed] = hunger_[exposed] + ix.hunger_rate[exposed] * ix.storm_multiplier[exposed]
+    np.minimum(risen, 1.0, out=risen)
+    np.copyto(hunger_, risen, where=alive)
+    np.add(v.lifetime, alive, out=v.lifetime)
+    starved = np.flatnonzero(alive & (hunger_ >= 1.0))
+    if starved.size:
+        v.ev[starved] |= BIT["starved"]
+        alive[starved] = False
+        v.line[starved] = False
+        v.bite[starved] = 0
     return starved
 
 
-def respawn(state: State, batch: WorldBatch, starved: np.ndarray, ev: np.ndarray) -> None:
-    """A new fisher takes each starved slot of the worlds that respawn."""
-    reborn = starved & state.respawn[:, None]
-    if reborn.any():
-        spawn_fishers(state, batch, reborn, rng.STREAM_SPAWN)
-        ev |= np.where(reborn, BIT["spawned"], 0)
+def respawn(v: Slots, starved: np.ndarray, u: np.ndarray) -> None:
+    """A new fisher takes each starved slot (flat slots) of the worlds that respawn.
+
+    u: this tick's STREAM_SPAWN draws (B, 3F).
+    """
+    reborn = starved[v.state.respawn[v.ix.world[starved]]]
+    if reborn.size:
+        spawn_slots(v.state, v.batch, reborn, u.reshape(-1, 3)[reborn])
+        v.ev[reborn] |= BIT["spawned"]

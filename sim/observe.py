@@ -6,6 +6,14 @@ ripples. Ripples are the only hint of fish: the fish density of a water cell,
 coarsened to RIPPLE_LEVELS steps up to RIPPLE_FULL. The fish field itself and the hidden weather state
 are never observed; the barometer, its trend, cloud cover, rain and lightning are.
 `LAYOUT` names every slice so scripted fishers and probes never hard-code offsets.
+
+How it is computed (performance; every value is the rule's, bit for bit): an observation
+row is mostly a function of the cell a fisher stands on (the terrain of its view, the
+shelter senses), so those parts are built once per (world map, cell) into a table and a
+tick's observations start as one gather of whole rows. On top go the parts that change:
+ripples (kept in a padded grid that is updated only where a cell's ripple level changed,
+found by comparing the fish with each cell's exact level thresholds), other fishers (from
+the pairs of slots of a world) and the scalar senses.
 """
 
 from __future__ import annotations
@@ -15,7 +23,6 @@ import numpy as np
 from sim import terrain as T
 from sim import weather as W
 from sim.batch import WorldBatch
-from sim.fishers import _cell, in_shelter
 from sim.state import State
 
 VIEW_RADIUS = 3
@@ -44,85 +51,250 @@ def view_of(obs: np.ndarray) -> np.ndarray:
     return obs[..., LAYOUT["view"]].reshape(*obs.shape[:-1], VIEW, VIEW, len(VIEW_CHANNELS))
 
 
-class _ViewCache:
-    """Per-batch static data for the view: padded terrain channel codes and window offsets.
+# the row table keeps at most this many rows (about 27 MB) before it is cleared and refilled
+ROW_TABLE_ROWS = 16384
+_CENTRE = VIEW_RADIUS * VIEW + VIEW_RADIUS
+_FISHER, _RIPPLES = VIEW_CHANNELS.index("fisher"), VIEW_CHANNELS.index("ripples")
+_S = {name: VIEW_SIZE + i for i, name in enumerate(SCALARS)}
 
-    Each cell of the view is encoded as one small integer (terrain channel, fishers
-    there clipped to 2, ripple level) and decoded by a lookup table: one gather per
-    view cell instead of one per channel.
-    """
+
+def ripple_level(fish: np.ndarray, density_ref: np.ndarray) -> np.ndarray:
+    """Ripple level (0..RIPPLE_LEVELS) of water cells holding `fish` (the rule, as int16)."""
+    density = fish / density_ref
+    return (np.minimum(density / RIPPLE_FULL, 1.0) * RIPPLE_LEVELS).astype(np.int16)
+
+
+def _level_thresholds(density_ref: np.ndarray) -> np.ndarray:
+    """(B, RIPPLE_LEVELS + 2): [-inf, t_1, .., t_L, +inf], t_k the smallest float64 fish count
+    whose ripple level is >= k. `ripple_level` is monotone in fish, so level >= k iff fish >= t_k."""
+    b = density_ref.size
+    out = np.empty((b, RIPPLE_LEVELS + 2))
+    out[:, 0], out[:, -1] = -np.inf, np.inf
+    for k in range(1, RIPPLE_LEVELS + 1):
+        x = density_ref * RIPPLE_FULL * k / RIPPLE_LEVELS
+        for _ in range(64):  # a few ulps at most
+            high = ripple_level(x, density_ref) >= k
+            if not high.any():
+                break
+            x = np.where(high, np.nextafter(x, -np.inf), x)
+        for _ in range(64):
+            low = ripple_level(x, density_ref) < k
+            if not low.any():
+                break
+            x = np.where(low, np.nextafter(x, np.inf), x)
+        below = np.nextafter(x, -np.inf)
+        if not ((ripple_level(x, density_ref) >= k).all() and (ripple_level(below, density_ref) < k).all()):
+            raise AssertionError("ripple thresholds: the level is not monotone in the fish count")
+        out[:, k] = x
+    return out
+
+
+class _ViewCache:
+    """Per-batch tables and scratch of `observe`; every piece that depends on the state is
+    checked against the state it is asked about, so any state of the batch can be observed."""
 
     def __init__(self, batch: WorldBatch):
-        r = VIEW_RADIUS
-        self.hp, self.wp = batch.height + 2 * r, batch.width + 2 * r
-        channel = np.zeros(T.N_TERRAIN, dtype=np.int16)
+        b, h, w, r = batch.n, batch.height, batch.width, VIEW_RADIUS
+        self.hp, self.wp = h + 2 * r, w + 2 * r
+        # worlds with the same (padded) map share their table rows
+        kinds: dict[bytes, int] = {}
+        self.kind = np.array([kinds.setdefault(batch.terrain[i].tobytes(), len(kinds)) for i in range(b)])
+        self.kind_world = np.zeros(len(kinds), dtype=np.int64)
+        self.kind_world[self.kind[::-1]] = np.arange(b)[::-1]  # a world of each kind
+        channel = np.zeros(T.N_TERRAIN, dtype=np.int8)
         for code, ch in _TERRAIN_CHANNEL.items():
             channel[code] = ch
-        self.terrain_code = np.zeros((batch.n, self.hp, self.wp), dtype=np.int16)  # padding is "blocked"
-        self.terrain_code[:, r:-r, r:-r] = channel[batch.terrain]
+        self.terrain_channel = np.zeros((b, self.hp, self.wp), dtype=np.int8)  # padding is "blocked"
+        self.terrain_channel[:, r:-r, r:-r] = channel[batch.terrain]
         dy, dx = np.meshgrid(np.arange(VIEW), np.arange(VIEW), indexing="ij")
         self.offsets = (dy * self.wp + dx).reshape(-1)
-        n_codes = N_STATIC * 3 * (RIPPLE_LEVELS + 1)
-        codes = np.arange(n_codes)
-        self.lut = np.zeros((n_codes, len(VIEW_CHANNELS)), dtype=np.float32)
-        self.lut[codes, codes % N_STATIC] = 1.0
-        self.lut[:, N_STATIC] = (codes // N_STATIC) % 3 >= 1
-        self.lut[:, N_STATIC + 1] = (codes // (3 * N_STATIC)) / RIPPLE_LEVELS
+        self.row_of = np.full(len(kinds) * h * w * 4, -1, dtype=np.int64)  # by (kind, cell, facing)
+        self.rows = np.empty((0, OBS_SIZE), dtype=np.float32)
+        self.n_rows = 0
+        # ripples: the fish box of sim.fish (all water), a level per cell and its thresholds
+        rows_, cols_ = np.nonzero(batch.water.any(axis=0))
+        self.r0, self.r1, self.c0, self.c1 = rows_.min(), rows_.max() + 1, cols_.min(), cols_.max() + 1
+        box = (slice(None), slice(self.r0, self.r1), slice(self.c0, self.c1))
+        n_box = batch.water[box].size
+        self.fish = np.zeros(batch.water[box].shape)
+        self.world_of = np.repeat(np.arange(b), n_box // b)
+        rr, cc = np.meshgrid(np.arange(self.r0, self.r1), np.arange(self.c0, self.c1), indexing="ij")
+        self.grid_index = (self.world_of * (self.hp * self.wp)
+                           + np.tile(((rr + r) * self.wp + cc + r).reshape(-1), b))
+        self.water = batch.water[box].reshape(-1)
+        self.density_ref = batch.p.fish_density_ref
+        self.thresholds = _level_thresholds(batch.p.fish_density_ref)
+        self.low = np.full(n_box, -np.inf)   # level 0 everywhere to start with; off water
+        self.high = np.where(self.water, self.thresholds[self.world_of, 1], np.inf)  # never changes
+        self.ripple_value = (np.arange(RIPPLE_LEVELS + 1) / RIPPLE_LEVELS).astype(np.float32)
+        # the view's two changing channels as one small code per padded cell: bit 0 = a living
+        # fisher stands there, bits 1-2 = the ripple level; decoded to the two adjacent floats
+        # (fisher, ripples) of a view cell as one complex64 (real, imag)
+        n_cells = b * self.hp * self.wp
+        self.dynamic = np.zeros(n_cells + 8, dtype=np.uint8)  # + 8: the last window row reads 8 bytes
+        # 8 consecutive codes from each cell: one gather fetches a window row (7 cells, 1 unused)
+        self.dynamic_rows = np.ndarray((n_cells,), dtype=np.uint64, buffer=self.dynamic, strides=(1,))
+        self.row_offsets = np.arange(VIEW) * self.wp
+        self.marked = np.zeros(0, dtype=np.int64)  # cells whose fisher bit is set
+        codes = np.arange(256)
+        ripples = self.ripple_value[np.minimum(codes // 2, RIPPLE_LEVELS)]
+        pair = (codes % 2 + 1j * ripples).astype(np.complex64)
+        self.decode = pair.view(np.uint64)  # raw bits of the (fisher, ripples) float32 pair
+        self.weather = np.zeros((b, 8))
+        self.rows_b = np.arange(b)
+        self.changed = np.zeros(n_box, dtype=bool)
+        self.changed_high = np.zeros(n_box, dtype=bool)
+
+    def table_rows(self, batch: WorldBatch, keys: np.ndarray) -> np.ndarray:
+        """Row indices of the (kind, cell) keys, building missing rows (and clearing a full table)."""
+        rows = self.row_of[keys]
+        missing = rows < 0
+        if missing.any():
+            new = np.unique(keys[missing])
+            if self.n_rows + new.size > max(ROW_TABLE_ROWS, keys.size):
+                self.row_of[:] = -1
+                self.n_rows = 0
+                new = np.unique(keys)
+            self._build(batch, new)
+            rows = self.row_of[keys]
+        return rows
+
+    def _build(self, batch: WorldBatch, keys: np.ndarray) -> None:
+        """Table rows for (kind, cell, facing) keys: the view's terrain, shelter and facing senses."""
+        if self.n_rows + keys.size > self.rows.shape[0]:
+            size = max(2 * self.rows.shape[0], self.n_rows + keys.size, 256)
+            grown = np.empty((size, OBS_SIZE), np.float32)
+            grown[:self.n_rows] = self.rows[:self.n_rows]
+            self.rows = grown
+        hw = batch.height * batch.width
+        facing, cell = keys % 4, keys // 4
+        world = self.kind_world[cell // hw]
+        row, col = (cell % hw) // batch.width, cell % batch.width
+        n = keys.size
+        out = np.zeros((n, OBS_SIZE), dtype=np.float32)
+        view = out[:, :VIEW_SIZE].reshape(n, VIEW * VIEW, len(VIEW_CHANNELS))
+        corner = (world * self.hp + row) * self.wp + col  # the view's top-left in padded coordinates
+        channel = self.terrain_channel.reshape(-1)[corner[:, None] + self.offsets]
+        view[np.arange(n)[:, None], np.arange(VIEW * VIEW), channel] = 1.0
+        sheltered = batch.is_shelter[world, row, col]
+        direction = batch.shelter_dir[world, row, col]
+        dist = batch.shelter_dist[world, row, col]
+        out[:, _S["in_shelter"]] = sheltered
+        toward = (direction[:, None] == np.arange(4)) & ~sheltered[:, None]
+        out[:, _S["shelter_north"]:_S["shelter_west"] + 1] = toward
+        out[:, _S["shelter_distance"]] = np.where(dist < 0, 1.0, np.minimum(dist, SCALE_TICKS) / SCALE_TICKS)
+        out[:, _S["facing_north"]:_S["facing_west"] + 1] = facing[:, None] == np.arange(4)
+        ahead_r, ahead_c = row + T.MOVES[facing, 0], col + T.MOVES[facing, 1]
+        inside = (ahead_r >= 0) & (ahead_r < batch.height) & (ahead_c >= 0) & (ahead_c < batch.width)
+        ahead = batch.water[world, np.where(inside, ahead_r, 0), np.where(inside, ahead_c, 0)]
+        out[:, _S["facing_water"]] = inside & ahead
+        self.rows[self.n_rows:self.n_rows + n] = out
+        self.row_of[keys] = np.arange(self.n_rows, self.n_rows + n)
+        self.n_rows += n
+
+    def update_ripples(self, fish: np.ndarray) -> None:
+        """Bring the ripple grid up to date with `fish` (B, H, W), where levels changed."""
+        np.copyto(self.fish, fish[:, self.r0:self.r1, self.c0:self.c1])
+        flat = self.fish.reshape(-1)
+        np.less(flat, self.low, out=self.changed)
+        np.greater_equal(flat, self.high, out=self.changed_high)
+        np.logical_or(self.changed, self.changed_high, out=self.changed)
+        cells = np.flatnonzero(self.changed)
+        if cells.size == 0:
+            return
+        world = self.world_of[cells]
+        level = ripple_level(flat[cells], self.density_ref[world])
+        self.low[cells] = self.thresholds[world, level]
+        self.high[cells] = self.thresholds[world, level + 1]
+        grid = self.grid_index[cells]
+        self.dynamic[grid] = (self.dynamic[grid] & 1) | (level.astype(np.uint8) << 1)
+
+    def mark_fishers(self, cells: np.ndarray) -> None:
+        """Set the fisher bit on exactly these padded cells (those of living fishers)."""
+        self.dynamic[self.marked] &= 0xFE
+        self.dynamic[cells] |= 1
+        self.marked = cells
 
 
-def _cache(batch: WorldBatch) -> _ViewCache:
-    if getattr(batch, "_view_cache", None) is None:
-        batch._view_cache = _ViewCache(batch)
-    return batch._view_cache
+class _SlotView:
+    """Per-(batch, F) index arrays of `observe`."""
+
+    def __init__(self, batch: WorldBatch, cache: _ViewCache, n_fishers: int):
+        b, f = batch.n, n_fishers
+        world = np.repeat(np.arange(b), f)
+        self.key_base = cache.kind[world] * (batch.height * batch.width)
+        self.grid_base = world * (cache.hp * cache.wp)
+        self.not_self = ~np.eye(f, dtype=bool)
+        self.window = np.empty((b * f, VIEW), dtype=np.int64)
+        self.rows = np.empty((b * f, VIEW), dtype=np.uint64)
+        self.codes = np.empty((b * f, VIEW, 8), dtype=np.intp)  # take's index dtype: no conversion
+        self.pairs = np.empty((b * f, VIEW, 8), dtype=np.uint64)
+        self.eat_threshold = batch.slots(f).eat_threshold.reshape(b, f)
+
+
+def _cache(batch: WorldBatch, n_fishers: int) -> tuple[_ViewCache, _SlotView]:
+    cache = batch.cache.get("view")
+    if cache is None:
+        cache = batch.cache["view"] = _ViewCache(batch)
+    slots = batch.cache.get(("view", n_fishers))
+    if slots is None:
+        slots = batch.cache[("view", n_fishers)] = _SlotView(batch, cache, n_fishers)
+    return cache, slots
 
 
 def observe(state: State, batch: WorldBatch) -> np.ndarray:
     """Observations of every fisher slot: (B, F, OBS_SIZE) float32."""
-    c = _cache(batch)
     b, f = state.n_worlds, state.n_fishers
-    r = VIEW_RADIUS
-    rows = np.arange(b)[:, None]
-    cells = ((rows * batch.height + state.row) * batch.width + state.col)[state.alive]
-    occupied = np.bincount(cells, minlength=b * batch.height * batch.width).reshape(b, batch.height, batch.width)
-    density = state.fish / batch.p.fish_density_ref[:, None, None]
-    ripple = (np.minimum(density / RIPPLE_FULL, 1.0) * RIPPLE_LEVELS).astype(np.int16) * batch.water
-    code = c.terrain_code.copy()
-    code[:, r:-r, r:-r] += N_STATIC * np.minimum(occupied, 2) + 3 * N_STATIC * ripple
-    idx = ((rows * c.hp + state.row) * c.wp + state.col)[..., None] + c.offsets  # (B, F, V*V)
-    view_codes = np.take(code, idx)
-    centre = VIEW_RADIUS * VIEW + VIEW_RADIUS
-    # the fisher itself is not "another fisher": at the centre, show others only
-    own = state.alive.astype(np.int16)
-    occ_centre = np.minimum((view_codes[..., centre] // N_STATIC) % 3 - own, 1)
-    view_codes[..., centre] += N_STATIC * (occ_centre - (view_codes[..., centre] // N_STATIC) % 3)
-    obs = np.empty((b, f, OBS_SIZE), dtype=np.float32)
-    obs[..., :VIEW_SIZE] = np.take(c.lut, view_codes, axis=0).reshape(b, f, VIEW_SIZE)
+    c, sv = _cache(batch, f)
+    row, col, alive = state.row.reshape(-1), state.col.reshape(-1), state.alive.reshape(-1)
+    # what depends on the cell and facing only: view terrain, shelter and facing senses
+    here = row * batch.width + col
+    table_rows = c.table_rows(batch, (sv.key_base + here) * 4 + state.facing.reshape(-1))  # may grow c.rows
+    obs = c.rows[table_rows].reshape(b, f, OBS_SIZE)
+
+    # the view's fisher and ripple channels (adjacent: one complex64 per view cell)
+    c.update_ripples(state.fish)
+    corner = sv.grid_base + row * c.wp + col
+    c.mark_fishers((corner + (VIEW_RADIUS * c.wp + VIEW_RADIUS))[alive])
+    np.add(corner[:, None], c.row_offsets, out=sv.window)
+    sv.rows[...] = c.dynamic_rows[sv.window]  # (N, VIEW) window rows of 8 codes
+    np.copyto(sv.codes, sv.rows.view(np.uint8).reshape(-1, VIEW, 8))
+    np.take(c.decode, sv.codes, out=sv.pairs)
+    itemsize = obs.itemsize
+    pairs = np.ndarray((b * f, VIEW, VIEW), dtype=np.complex64, buffer=obs, offset=_FISHER * itemsize,
+                       strides=(OBS_SIZE * itemsize, VIEW * len(VIEW_CHANNELS) * itemsize,
+                                len(VIEW_CHANNELS) * itemsize))
+    pairs[...] = sv.pairs.view(np.complex64)[:, :, :VIEW]
+    # at the centre, only others: the fisher itself is not "another fisher"
+    same = here.reshape(b, 1, f) == here.reshape(b, f, 1)
+    same &= state.alive[:, None, :]
+    same &= sv.not_self
+    obs[..., _CENTRE * len(VIEW_CHANNELS) + _FISHER] = same.any(axis=2)
 
     s = obs[..., VIEW_SIZE:]
-    p = batch.p
     s[..., 0] = state.hunger
     s[..., 1] = np.minimum(state.inventory, 3) / 3.0
     s[..., 2] = state.line
     s[..., 3] = np.minimum(state.line_age * state.line, SCALE_TICKS) / SCALE_TICKS
     s[..., 4] = state.bite > 0
-    s[..., 5] = state.barometer[:, None]
-    s[..., 6] = np.clip(W.barometer_trend(state) * 5.0, -1.0, 1.0)[:, None]
-    s[..., 7] = state.cloud[:, None]
-    s[..., 8] = (state.weather >= W.RAIN)[:, None]
-    s[..., 9] = (state.weather == W.STORM)[:, None]
-    phase = 2 * np.pi * W.day_phase(state, batch)
-    s[..., 10] = np.sin(phase)[:, None]
-    s[..., 11] = np.cos(phase)[:, None]
-    s[..., 12] = W.is_night(state, batch)[:, None]
-    sheltered = in_shelter(state, batch)
-    s[..., 13] = sheltered
-    direction = _cell(batch.shelter_dir, batch, state.row, state.col)
-    s[..., 14:18] = (direction[..., None] == np.arange(4)) & ~sheltered[..., None]
-    dist = _cell(batch.shelter_dist, batch, state.row, state.col)
-    s[..., 18] = np.where(dist < 0, 1.0, np.minimum(dist, SCALE_TICKS) / SCALE_TICKS)
-    s[..., 19:23] = state.facing[..., None] == np.arange(4)
-    ahead_r = state.row + T.MOVES[state.facing, 0]
-    ahead_c = state.col + T.MOVES[state.facing, 1]
-    s[..., 23] = _cell(batch.water, batch, ahead_r, ahead_c)
-    s[..., 24] = state.hunger >= p.hunger_eat_threshold[:, None]
+    # the world's senses (W.barometer_trend, W.day_phase, W.is_night), one (B, 8) block
+    p, senses = batch.p, c.weather
+    senses[:, 0] = state.barometer
+    trend = senses[:, 1]
+    oldest = state.baro_hist[c.rows_b, (state.tick + 1) % state.baro_hist.shape[1]]
+    np.subtract(state.barometer, oldest, out=trend)
+    trend *= 5.0
+    np.maximum(trend, -1.0, out=trend)
+    np.minimum(trend, 1.0, out=trend)
+    senses[:, 2] = state.cloud
+    senses[:, 3] = state.weather >= W.RAIN
+    senses[:, 4] = state.weather == W.STORM
+    day = state.tick % p.time_day_length
+    day /= p.time_day_length
+    phase = 2 * np.pi * day
+    senses[:, 5] = np.sin(phase)
+    senses[:, 6] = np.cos(phase)
+    senses[:, 7] = day >= 1.0 - p.time_night_fraction
+    s[..., 5:13] = senses[:, None, :]
+    s[..., 24] = state.hunger >= sv.eat_threshold
     return obs

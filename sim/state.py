@@ -64,6 +64,16 @@ class State:
         return State(**{f.name: getattr(self, f.name)[idx].copy() for f in dataclasses.fields(self)})
 
 
+def flat_view(state: State, name: str) -> np.ndarray:
+    """A flat (B * F,) view of a per-slot field, writes included (a non-contiguous field is
+    first replaced by a contiguous copy, so the view never silently detaches)."""
+    arr = getattr(state, name)
+    if not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr)
+        setattr(state, name, arr)
+    return arr.reshape(-1)
+
+
 def new_state(batch: WorldBatch, n_fishers: int, seeds: list[int] | np.ndarray,
               respawn: bool | np.ndarray = True) -> State:
     """A fresh state for every world in the batch, each reset with its own seed."""
@@ -105,23 +115,36 @@ def reset_worlds(state: State, batch: WorldBatch, idx: np.ndarray, seeds: list[i
 
 def spawn_fishers(state: State, batch: WorldBatch, mask: np.ndarray, stream: int) -> None:
     """Start a new life in every slot where mask (B, F) is set: a spawn cell, some hunger, a fish."""
-    if not mask.any():
+    slots = np.flatnonzero(mask)
+    if slots.size == 0:
         return
     f = state.n_fishers
-    u = rng.uniform(state.keys, stream, state.tick, 3 * f).reshape(-1, f, 3)
-    cell_idx = np.minimum((u[..., 0] * batch.spawn_count[:, None]).astype(np.int64),
-                          batch.spawn_count[:, None] - 1)
-    cells = np.take_along_axis(batch.spawn_cells, cell_idx, axis=1)
-    lo, hi = batch.p.hunger_spawn[:, 0:1], batch.p.hunger_spawn[:, 1:2]
-    new = {
-        "row": cells // batch.width, "col": cells % batch.width,
-        "facing": (u[..., 2] * 4).astype(np.int64), "hunger": lo + u[..., 1] * (hi - lo),
-        "inventory": np.broadcast_to(batch.p.fishing_spawn_inventory[:, None], mask.shape).astype(np.int64),
-    }
-    for name, value in new.items():
-        arr = getattr(state, name)
-        arr[mask] = value[mask]
-    for name in ("line", "line_age", "bite", "lifetime", "meals", "catches", "line_row", "line_col"):
-        getattr(state, name)[mask] = 0
-    state.alive[mask] = True
-    state.lives[mask] += 1
+    u = rng.uniform(state.keys, stream, state.tick, 3 * f).reshape(-1, 3)
+    spawn_slots(state, batch, slots, u[slots])
+
+
+# (B, F) fields a new life sets to 0
+_CLEARED_AT_SPAWN = ("line", "line_age", "bite", "lifetime", "meals", "catches", "line_row", "line_col")
+
+
+def spawn_slots(state: State, batch: WorldBatch, slots: np.ndarray, u: np.ndarray) -> None:
+    """Start a new life in the flat slots (indices into B * F) with their three uniforms u (n, 3).
+
+    Slot f of a world uses the draws 3f, 3f + 1, 3f + 2 of its stream and tick: the spawn
+    cell, the hunger and the facing.
+    """
+    world = slots // state.n_fishers
+    count = batch.spawn_count[world]
+    cell_idx = np.minimum((u[:, 0] * count).astype(np.int64), count - 1)
+    cells = batch.spawn_cells[world, cell_idx]
+    lo, hi = batch.p.hunger_spawn[world, 0], batch.p.hunger_spawn[world, 1]
+    flat = lambda name: flat_view(state, name)  # noqa: E731
+    flat("row")[slots] = cells // batch.width
+    flat("col")[slots] = cells % batch.width
+    flat("facing")[slots] = (u[:, 2] * 4).astype(np.int64)
+    flat("hunger")[slots] = lo + u[:, 1] * (hi - lo)
+    flat("inventory")[slots] = batch.p.fishing_spawn_inventory[world].astype(np.int64)
+    for name in _CLEARED_AT_SPAWN:
+        flat(name)[slots] = 0
+    flat("alive")[slots] = True
+    flat("lives")[slots] += 1

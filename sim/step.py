@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim import fishers as FS
+from sim import rng
+from sim import weather as W
 from sim.batch import WorldBatch
 from sim.fish import update_fish
 from sim.state import State
@@ -34,27 +36,51 @@ class StepResult:
     final_lifetime: np.ndarray  # (B, F)
 
 
+def _draws(state: State, batch: WorldBatch) -> rng.StreamDraws:
+    """One pass of counter-based draws per tick for every stream the step uses."""
+    f = state.n_fishers
+    key = ("step_draws", f)
+    draws = batch.cache.get(key)
+    if draws is None:
+        draws = batch.cache[key] = rng.StreamDraws(
+            batch.n, [(rng.STREAM_WEATHER, 4), (rng.STREAM_BITE, f), (rng.STREAM_STORM, 2 * f),
+                      (rng.STREAM_SPAWN, 3 * f)])
+    return draws
+
+
 def step(state: State, batch: WorldBatch, actions: np.ndarray) -> StepResult:
     """Advance every world of the batch one tick, in place. actions: (B, F) ints in [0, 8)."""
     act = np.asarray(actions).reshape(state.n_worlds, state.n_fishers)
     if act.dtype.kind not in "iu" or (act.size and (act.min() < 0 or act.max() >= FS.N_ACTIONS)):
         raise ValueError(f"actions: expected integers in [0, {FS.N_ACTIONS}), got {act.dtype} "
                          f"in [{act.min()}, {act.max()}]")
+    index = batch.slots(state.n_fishers)
+    # every draw of this tick at once (draws depend on (key, stream, tick, index) only)
+    draws = _draws(state, batch)
+    u = draws.draw(state.keys, state.tick)
     ev = np.zeros(act.shape, dtype=np.int64)
-    advance_weather(state, batch)
-    FS.move(state, batch, act, ev)
-    FS.cast(state, batch, act, ev)
-    FS.reel(state, batch, act, ev)
-    ate = FS.eat(state, batch, act, ev)
-    FS.bites(state, batch, ev)
-    exposed = FS.storm(state, batch, ev)
-    update_fish(state, batch)
-    starved = FS.hunger(state, batch, exposed, ev)
-    result = StepResult(
-        reward=(ate * batch.p.fishing_meal_reward[:, None]).astype(np.float32), events=ev, starved=starved,
-        final_meals=np.where(starved, state.meals, 0), final_catches=np.where(starved, state.catches, 0),
-        final_lifetime=np.where(starved, state.lifetime, 0),
-    )
-    FS.respawn(state, batch, starved, ev)
+    advance_weather(state, batch, u[:, draws.columns(rng.STREAM_WEATHER)])
+    night, bite_factor = W.tick_senses(state, batch)
+    v = FS.Slots(state, batch, ev)
+    a = act.reshape(-1)
+    FS.move(v, a)
+    FS.cast(v, a)
+    FS.reel(v, a)
+    ate = FS.eat(v, a)
+    FS.bites(v, u[:, draws.columns(rng.STREAM_BITE)], bite_factor)
+    exposed = FS.storm(v, u[:, draws.columns(rng.STREAM_STORM)])
+    update_fish(state, batch, night)
+    starved = FS.hunger(v, exposed)
+    reward = np.zeros(act.shape, dtype=np.float32)
+    reward.reshape(-1)[ate] = index.meal_reward[ate]
+    starved_mask = np.zeros(act.shape, dtype=bool)
+    finals = [np.zeros(act.shape, dtype=np.int64) for _ in range(3)]
+    if starved.size:
+        starved_mask.reshape(-1)[starved] = True
+        for out, field in zip(finals, (v.meals, v.catches, v.lifetime), strict=True):
+            out.reshape(-1)[starved] = field[starved]
+    result = StepResult(reward=reward, events=ev, starved=starved_mask, final_meals=finals[0],
+                        final_catches=finals[1], final_lifetime=finals[2])
+    FS.respawn(v, starved, u[:, draws.columns(rng.STREAM_SPAWN)])
     state.tick += 1
     return result

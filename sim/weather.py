@@ -24,15 +24,20 @@ def _categorical(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 def _schedule(state, batch, idx: np.ndarray, u: np.ndarray) -> None:
     """For worlds idx entering state.weather now: draw how long it lasts, what comes next, the lead."""
-    p = batch.p
+    t = _tables(batch)
     cur = state.weather[idx]
-    dwell = p.weather_dwell[idx, cur]  # (n, 2)
-    length = np.floor(dwell[:, 0] + u[:, 0] * (dwell[:, 1] - dwell[:, 0] + 1)).astype(np.int64)
-    state.change_at[idx] = state.tick[idx] + np.maximum(length, 1)
-    state.next_weather[idx] = _categorical(p.weather_next[idx, cur], u[:, 1])
-    lead = p.weather_lead[idx]
-    lead_ticks = np.floor(lead[:, 0] + u[:, 2] * (lead[:, 1] - lead[:, 0] + 1)).astype(np.int64)
-    state.cue_at[idx] = state.change_at[idx] - lead_ticks
+    key = idx * 4 + cur
+    u = np.ascontiguousarray(u.T)
+    length = u[0] * t.dwell_span[key]
+    length += t.dwell_low[key]
+    length = np.floor(length).astype(np.int64)
+    change_at = state.tick[idx] + np.maximum(length, 1)
+    state.change_at[idx] = change_at
+    # categorical draw: the first state whose cumulative probability exceeds u
+    state.next_weather[idx] = np.minimum((t.next_cumulative[key] <= u[1][:, None]).sum(axis=1), 3)
+    lead = u[2] * t.lead_span[idx]
+    lead += t.lead_low[idx]
+    state.cue_at[idx] = change_at - np.floor(lead).astype(np.int64)
 
 
 def reset_weather(state, batch, idx: np.ndarray) -> None:
@@ -45,23 +50,96 @@ def reset_weather(state, batch, idx: np.ndarray) -> None:
     state.cloud[idx] = batch.p.weather_cloud[idx, cur]
 
 
-def advance_weather(state, batch) -> None:
-    """One tick of weather: switch state when due, then move the cues toward their targets."""
+class _WeatherTables:
+    """Per-batch constants of the weather's hot path, flattened for one gather per lookup."""
+
+    def __init__(self, batch):
+        p = batch.p
+        b = batch.n
+        self.rows = np.arange(b)
+        self.row4 = self.rows * len(p.weather_barometer[0])  # flat index of (world, state 0)
+        self.barometer = p.weather_barometer.reshape(-1)
+        self.cloud = p.weather_cloud.reshape(-1)
+        self.noise_scale = p.weather_barometer_noise * np.sqrt(12.0)
+        self.night_from = 1.0 - p.time_night_fraction
+        daylight = 1.0 - p.time_night_fraction
+        self.noon, self.midday_half = daylight / 2, daylight * MIDDAY_SPAN / 2
+        # bite factor for (world, weather, front, midday, night), multiplied in bite_factor's order
+        one = np.ones(b)
+        table = np.empty((b, 4, 2, 2, 2))
+        for w in range(4):
+            for front in (0, 1):
+                for midday in (0, 1):
+                    for night in (0, 1):
+                        factor = p.bites_weather[:, w].copy()
+                        factor *= p.bites_front_boost if front else one
+                        factor *= p.bites_midday if (midday and w == CLEAR) else one
+                        factor *= p.bites_night if night else one
+                        table[:, w, front, midday, night] = factor
+        self.bite_factor = table.reshape(-1)
+        self.row32 = self.rows * 32
+        # _schedule's draws: low + u * (high - low + 1), and the cumulative next-state table
+        self.dwell_low = p.weather_dwell[..., 0].reshape(-1)
+        self.dwell_span = (p.weather_dwell[..., 1] - p.weather_dwell[..., 0] + 1).reshape(-1)
+        self.lead_low = p.weather_lead[:, 0]
+        self.lead_span = p.weather_lead[:, 1] - p.weather_lead[:, 0] + 1
+        self.next_cumulative = np.cumsum(p.weather_next, axis=2).reshape(b * 4, 4)
+
+
+def _tables(batch) -> _WeatherTables:
+    tables = batch.cache.get("weather")
+    if tables is None:
+        tables = batch.cache["weather"] = _WeatherTables(batch)
+    return tables
+
+
+def advance_weather(state, batch, u: np.ndarray | None = None) -> None:
+    """One tick of weather: switch state when due, then move the cues toward their targets.
+
+    u: this tick's STREAM_WEATHER draws (B, 4) if already drawn.
+    """
     p = batch.p
-    u = rng.uniform(state.keys, rng.STREAM_WEATHER, state.tick, 4)
+    if u is None:
+        u = rng.uniform(state.keys, rng.STREAM_WEATHER, state.tick, 4)
+    t = _tables(batch)
     due = np.flatnonzero(state.tick >= state.change_at)
     if due.size:
         state.weather[due] = state.next_weather[due]
         _schedule(state, batch, due, u[due])
     cue_state = np.where(state.tick >= state.cue_at, state.next_weather, state.weather)
-    rows = np.arange(state.n_worlds)
-    baro_target = p.weather_barometer[rows, cue_state]
-    cloud_target = p.weather_cloud[rows, cue_state]
-    noise = p.weather_barometer_noise * np.sqrt(12.0) * (u[:, 3] - 0.5)  # uniform noise with that std
-    state.barometer = np.clip(state.barometer + p.weather_barometer_rate * (baro_target - state.barometer)
-                              + noise, 0.0, 1.0)
-    state.cloud = state.cloud + p.weather_cloud_rate * (cloud_target - state.cloud)
-    state.baro_hist[rows, state.tick % state.baro_hist.shape[1]] = state.barometer
+    cue_state += t.row4
+    noise = u[:, 3] - 0.5
+    noise *= t.noise_scale  # uniform noise with that std
+    # barometer + rate * (target - barometer) + noise, clipped to [0, 1]
+    barometer = t.barometer[cue_state]
+    barometer -= state.barometer
+    barometer *= p.weather_barometer_rate
+    barometer += state.barometer
+    barometer += noise
+    np.maximum(barometer, 0.0, out=barometer)
+    np.minimum(barometer, 1.0, out=barometer)
+    state.barometer = barometer
+    cloud = t.cloud[cue_state]
+    cloud -= state.cloud
+    cloud *= p.weather_cloud_rate
+    cloud += state.cloud
+    state.cloud = cloud
+    state.baro_hist[t.rows, state.tick % state.baro_hist.shape[1]] = barometer
+
+
+def tick_senses(state, batch) -> tuple[np.ndarray, np.ndarray]:
+    """(is_night, bite_factor) of this tick, as the functions of those names compute them."""
+    t = _tables(batch)
+    day = state.tick % batch.p.time_day_length
+    day /= batch.p.time_day_length
+    night = day >= t.night_from
+    midday = np.abs(day - t.noon) <= t.midday_half
+    front = (state.tick >= state.cue_at) & (state.next_weather >= RAIN) & (state.next_weather > state.weather)
+    key = state.weather * 8 + t.row32
+    key += front * 4
+    key += midday * 2
+    key += night
+    return night, t.bite_factor[key]
 
 
 def barometer_trend(state) -> np.ndarray:
