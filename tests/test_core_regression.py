@@ -384,3 +384,128 @@ if __name__ == "__main__":
         write_reference()
     else:
         print(__doc__)
+
+
+# ---------------------------------------------------------------- observe against a plain oracle
+
+
+def _oracle_observe(state, batch) -> np.ndarray:
+    """Observations computed the plain way, slot by slot (no tables, no caches): the oracle
+    for `sim.observe.observe`, whose tables and incremental grids must never go stale."""
+    from sim import terrain as T
+    from sim import weather as W
+    from sim.observe import (
+        _TERRAIN_CHANNEL,
+        OBS_SIZE,
+        RIPPLE_FULL,
+        RIPPLE_LEVELS,
+        SCALE_TICKS,
+        VIEW,
+        VIEW_CHANNELS,
+        VIEW_RADIUS,
+    )
+
+    b, f = state.n_worlds, state.n_fishers
+    h, w, r = batch.height, batch.width, VIEW_RADIUS
+    channel = np.zeros((b, h + 2 * r, w + 2 * r), dtype=np.int64)  # off the map: "blocked" (0)
+    channel[:, r:-r, r:-r] = np.vectorize(lambda code: _TERRAIN_CHANNEL[int(code)])(batch.terrain)
+    level = (np.minimum(state.fish / batch.p.fish_density_ref[:, None, None] / RIPPLE_FULL, 1.0)
+             * RIPPLE_LEVELS).astype(np.int16) * batch.water
+    ripples = np.zeros((b, h + 2 * r, w + 2 * r))
+    ripples[:, r:-r, r:-r] = level / RIPPLE_LEVELS
+    obs = np.zeros((b, f, OBS_SIZE), dtype=np.float32)
+    view = obs[..., :VIEW_SIZE].reshape(b, f, VIEW, VIEW, len(VIEW_CHANNELS))
+    for i in range(b):
+        for j in range(f):
+            row, col = state.row[i, j], state.col[i, j]
+            window = (i, slice(row, row + VIEW), slice(col, col + VIEW))
+            view[i, j, :, :, :6] = channel[window][..., None] == np.arange(6)
+            view[i, j, :, :, 7] = ripples[window]
+            for k in range(f):
+                dr, dc = state.row[i, k] - row, state.col[i, k] - col
+                if k != j and state.alive[i, k] and abs(dr) <= r and abs(dc) <= r:
+                    view[i, j, dr + r, dc + r, 6] = 1.0
+    s = obs[..., VIEW_SIZE:]
+    s[..., 0] = state.hunger
+    s[..., 1] = np.minimum(state.inventory, 3) / 3.0
+    s[..., 2] = state.line
+    s[..., 3] = np.minimum(state.line_age * state.line, SCALE_TICKS) / SCALE_TICKS
+    s[..., 4] = state.bite > 0
+    s[..., 5] = state.barometer[:, None]
+    s[..., 6] = np.clip(W.barometer_trend(state) * 5.0, -1.0, 1.0)[:, None]
+    s[..., 7] = state.cloud[:, None]
+    s[..., 8] = (state.weather >= W.RAIN)[:, None]
+    s[..., 9] = (state.weather == W.STORM)[:, None]
+    phase = 2 * np.pi * W.day_phase(state, batch)
+    s[..., 10] = np.sin(phase)[:, None]
+    s[..., 11] = np.cos(phase)[:, None]
+    s[..., 12] = W.is_night(state, batch)[:, None]
+    bidx = np.arange(b)[:, None]
+    sheltered = batch.is_shelter[bidx, state.row, state.col]
+    s[..., 13] = sheltered
+    direction = batch.shelter_dir[bidx, state.row, state.col]
+    s[..., 14:18] = (direction[..., None] == np.arange(4)) & ~sheltered[..., None]
+    dist = batch.shelter_dist[bidx, state.row, state.col]
+    s[..., 18] = np.where(dist < 0, 1.0, np.minimum(dist, SCALE_TICKS) / SCALE_TICKS)
+    s[..., 19:23] = state.facing[..., None] == np.arange(4)
+    ahead_r, ahead_c = state.row + T.MOVES[state.facing, 0], state.col + T.MOVES[state.facing, 1]
+    inside = (ahead_r >= 0) & (ahead_r < h) & (ahead_c >= 0) & (ahead_c < w)
+    s[..., 23] = inside & batch.water[bidx, np.clip(ahead_r, 0, h - 1), np.clip(ahead_c, 0, w - 1)]
+    s[..., 24] = state.hunger >= batch.p.hunger_eat_threshold[:, None]
+    return obs
+
+
+def _assert_obs_equal(got: np.ndarray, want: np.ndarray, where: str) -> None:
+    assert got.dtype == np.float32 and got.shape == want.shape, where
+    bad = np.argwhere(got != want)
+    assert bad.size == 0, f"{where}: {len(bad)} values differ, first at (world, slot, index) {tuple(bad[0])}"
+
+
+def test_observe_matches_the_oracle_through_a_run_and_hand_edits():
+    """Bit-identical to the plain computation: in a run, after fish, positions and lives are
+    edited by hand (as set-up scenes do), and when two states of one batch are observed in turn."""
+    from sim.observe import RIPPLE_FULL, RIPPLE_LEVELS, observe
+
+    worlds, n_fishers, seeds, _ = SCENARIOS["mixed"]
+    sim = Simulation(worlds, n_fishers, seeds=seeds)
+    base = _actions(60, len(worlds), n_fishers, seed=3)
+    uniforms = np.random.default_rng(4).random(base.shape)
+    edit = np.random.default_rng(5)
+    obs = sim.observe()
+    other = None
+    for t in range(60):
+        sim.step(_policy(obs, base[t], uniforms[t]))
+        obs = sim.observe()
+        _assert_obs_equal(obs, _oracle_observe(sim.state, sim.batch), f"tick {t}")
+        if t == 20:
+            other = sim.state.copy()
+        if t % 10 == 5:  # hand edits between two observations
+            s = sim.state
+            water = sim.batch.water
+            s.fish[water] *= edit.uniform(0.0, 1.5, water.sum())
+            # some cells exactly on a ripple level's boundary, and just below it
+            ref = sim.batch.p.fish_density_ref[:, None, None] * RIPPLE_FULL
+            on_edge = water & (edit.random(water.shape) < 0.2)
+            k = edit.integers(1, RIPPLE_LEVELS + 1, water.shape)
+            s.fish[on_edge] = (ref * k / RIPPLE_LEVELS)[on_edge]
+            s.fish[on_edge & (k == 2)] = np.nextafter(s.fish[on_edge & (k == 2)], 0.0)
+            s.alive[edit.random(s.alive.shape) < 0.2] = False
+            j = edit.integers(0, n_fishers)
+            s.row[:, j], s.col[:, j] = s.row[:, 0], s.col[:, 0]  # two fishers on one cell
+            s.facing[:, :] = edit.integers(0, 4, s.facing.shape)
+            _assert_obs_equal(sim.observe(), _oracle_observe(s, sim.batch), f"tick {t}, after edits")
+        if other is not None and t % 7 == 0:  # another state of the same batch, then back
+            _assert_obs_equal(observe(other, sim.batch), _oracle_observe(other, sim.batch), f"tick {t}, copy")
+            _assert_obs_equal(sim.observe(), _oracle_observe(sim.state, sim.batch), f"tick {t}, back again")
+
+
+def test_observe_is_unchanged_when_its_row_table_overflows(monkeypatch):
+    """The table of per-cell rows is cleared and refilled when full; observations do not change."""
+    import sim.observe as O
+
+    monkeypatch.setattr(O, "ROW_TABLE_ROWS", 1)  # every new cell overflows the table
+    worlds, n_fishers, seeds, _ = SCENARIOS["mixed"]
+    sim = Simulation(worlds, n_fishers, seeds=seeds)
+    for a in _actions(25, len(worlds), n_fishers, seed=8):
+        sim.step(a)
+        _assert_obs_equal(sim.observe(), _oracle_observe(sim.state, sim.batch), "overflowing table")
