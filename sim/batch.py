@@ -43,7 +43,11 @@ def stack_params(worlds: list[World]) -> SimpleNamespace:
 
 
 class WorldBatch:
-    """Static data of B worlds: padded terrain, derived fields and stacked constants."""
+    """Static data of B worlds: padded terrain, derived fields and stacked constants.
+
+    A batch is treated as immutable once built: the core derives per-slot constants and
+    lookup tables from it on first use and keeps them (`slots`, `cache`).
+    """
 
     def __init__(self, worlds: list[World]):
         if not worlds:
@@ -83,6 +87,10 @@ class WorldBatch:
         # derived data and scratch buffers of the core's hot paths, built on first use
         # (sim.fish, sim.observe, sim.step); never part of the simulated state
         self.cache: dict[object, object] = {}
+
+    def __getstate__(self) -> dict:
+        """Pickle without the caches (they are rebuilt on first use)."""
+        return {**self.__dict__, "cache": {}, "_slots": {}}
 
     def slots(self, n_fishers: int) -> SlotIndex:
         """Static per-slot data for F = n_fishers slots per world (built once, then cached)."""

@@ -116,16 +116,25 @@ class _ViewCache:
         self.r0, self.r1, self.c0, self.c1 = rows_.min(), rows_.max() + 1, cols_.min(), cols_.max() + 1
         box = (slice(None), slice(self.r0, self.r1), slice(self.c0, self.c1))
         n_box = batch.water[box].size
-        self.fish = np.zeros(batch.water[box].shape)
         self.world_of = np.repeat(np.arange(b), n_box // b)
         rr, cc = np.meshgrid(np.arange(self.r0, self.r1), np.arange(self.c0, self.c1), indexing="ij")
         self.grid_index = (self.world_of * (self.hp * self.wp)
                            + np.tile(((rr + r) * self.wp + cc + r).reshape(-1), b))
+        self.fish_index = self.world_of * (h * w) + np.tile((rr * w + cc).reshape(-1), b)
         self.water = batch.water[box].reshape(-1)
         self.density_ref = batch.p.fish_density_ref
+        # a cell's level is known while its fish stay in [low, high) of that level; for fish >= +0
+        # the float64 order is the order of the bit patterns, so one unsigned range check
+        # (bits - low_bits < high_bits - low_bits) tells whether the level may have changed;
+        # anything else (a negative fish, -0.0, NaN) always counts as changed and is recomputed
         self.thresholds = _level_thresholds(batch.p.fish_density_ref)
-        self.low = np.full(n_box, -np.inf)   # level 0 everywhere to start with; off water
-        self.high = np.where(self.water, self.thresholds[self.world_of, 1], np.inf)  # never changes
+        self.thresholds[:, 0] = 0.0
+        self.threshold_bits = self.thresholds.view(np.uint64)
+        self.low = np.zeros(batch.water[box].shape, dtype=np.uint64)  # level 0 everywhere to start
+        high = np.where(self.water, self.threshold_bits[self.world_of, 1], np.float64(np.inf).view(np.uint64))
+        self.span = (high - self.low.reshape(-1)).reshape(self.low.shape)  # off water: never changes
+        self.offset = np.zeros(self.low.shape, dtype=np.uint64)
+        self.changed = np.zeros(self.low.shape, dtype=bool)
         self.ripple_value = (np.arange(RIPPLE_LEVELS + 1) / RIPPLE_LEVELS).astype(np.float32)
         # the view's two changing channels as one small code per padded cell: bit 0 = a living
         # fisher stands there, bits 1-2 = the ripple level; decoded to the two adjacent floats
@@ -142,8 +151,6 @@ class _ViewCache:
         self.decode = pair.view(np.uint64)  # raw bits of the (fisher, ripples) float32 pair
         self.weather = np.zeros((b, 8))
         self.rows_b = np.arange(b)
-        self.changed = np.zeros(n_box, dtype=bool)
-        self.changed_high = np.zeros(n_box, dtype=bool)
 
     def table_rows(self, batch: WorldBatch, keys: np.ndarray) -> np.ndarray:
         """Row indices of the (kind, cell) keys, building missing rows (and clearing a full table)."""
@@ -194,18 +201,18 @@ class _ViewCache:
 
     def update_ripples(self, fish: np.ndarray) -> None:
         """Bring the ripple grid up to date with `fish` (B, H, W), where levels changed."""
-        np.copyto(self.fish, fish[:, self.r0:self.r1, self.c0:self.c1])
-        flat = self.fish.reshape(-1)
-        np.less(flat, self.low, out=self.changed)
-        np.greater_equal(flat, self.high, out=self.changed_high)
-        np.logical_or(self.changed, self.changed_high, out=self.changed)
+        fish = np.ascontiguousarray(fish, dtype=np.float64)
+        box = fish.view(np.uint64)[:, self.r0:self.r1, self.c0:self.c1]
+        np.subtract(box, self.low, out=self.offset)
+        np.greater_equal(self.offset, self.span, out=self.changed)
         cells = np.flatnonzero(self.changed)
         if cells.size == 0:
             return
         world = self.world_of[cells]
-        level = ripple_level(flat[cells], self.density_ref[world])
-        self.low[cells] = self.thresholds[world, level]
-        self.high[cells] = self.thresholds[world, level + 1]
+        level = ripple_level(fish.reshape(-1)[self.fish_index[cells]], self.density_ref[world])
+        low = self.threshold_bits[world, level]
+        self.low.reshape(-1)[cells] = low
+        self.span.reshape(-1)[cells] = self.threshold_bits[world, level + 1] - low
         grid = self.grid_index[cells]
         self.dynamic[grid] = (self.dynamic[grid] & 1) | (level.astype(np.uint8) << 1)
 
@@ -227,8 +234,8 @@ class _SlotView:
         self.not_self = ~np.eye(f, dtype=bool)
         self.window = np.empty((b * f, VIEW), dtype=np.int64)
         self.rows = np.empty((b * f, VIEW), dtype=np.uint64)
-        self.codes = np.empty((b * f, VIEW, 8), dtype=np.intp)  # take's index dtype: no conversion
-        self.pairs = np.empty((b * f, VIEW, 8), dtype=np.uint64)
+        self.codes = np.empty((b * f, VIEW, VIEW), dtype=np.intp)  # take's index dtype: no conversion
+        self.pairs = np.empty((b * f, VIEW, VIEW), dtype=np.uint64)
         self.eat_threshold = batch.slots(f).eat_threshold.reshape(b, f)
 
 
@@ -258,13 +265,13 @@ def observe(state: State, batch: WorldBatch) -> np.ndarray:
     c.mark_fishers((corner + (VIEW_RADIUS * c.wp + VIEW_RADIUS))[alive])
     np.add(corner[:, None], c.row_offsets, out=sv.window)
     sv.rows[...] = c.dynamic_rows[sv.window]  # (N, VIEW) window rows of 8 codes
-    np.copyto(sv.codes, sv.rows.view(np.uint8).reshape(-1, VIEW, 8))
+    np.copyto(sv.codes, sv.rows.view(np.uint8).reshape(-1, VIEW, 8)[:, :, :VIEW])
     np.take(c.decode, sv.codes, out=sv.pairs)
     itemsize = obs.itemsize
     pairs = np.ndarray((b * f, VIEW, VIEW), dtype=np.complex64, buffer=obs, offset=_FISHER * itemsize,
                        strides=(OBS_SIZE * itemsize, VIEW * len(VIEW_CHANNELS) * itemsize,
                                 len(VIEW_CHANNELS) * itemsize))
-    pairs[...] = sv.pairs.view(np.complex64)[:, :, :VIEW]
+    pairs[...] = sv.pairs.view(np.complex64)
     # at the centre, only others: the fisher itself is not "another fisher"
     same = here.reshape(b, 1, f) == here.reshape(b, f, 1)
     same &= state.alive[:, None, :]

@@ -9,6 +9,10 @@ Order of phases in a tick, and why:
 5. fish: movement and regrowth (after catches, so a catch is felt at once);
 6. hunger: rises, faster in a storm outside; at 1 the fisher starves, and in
    respawning worlds a new fisher takes the slot.
+
+All of a tick's random draws are made at its start in one pass (`rng.StreamDraws`); a
+draw depends only on (world key, stream, tick, index), so drawing some that go unused
+changes nothing. The phases work on flat per-slot views (`fishers.Slots`).
 """
 
 from __future__ import annotations
