@@ -210,6 +210,7 @@ class _ViewCache:
             return
         world = self.world_of[cells]
         level = ripple_level(fish.reshape(-1)[self.fish_index[cells]], self.density_ref[world])
+        np.clip(level, 0, RIPPLE_LEVELS, out=level)  # (a fish count below 0 is not a state the rules make)
         low = self.threshold_bits[world, level]
         self.low.reshape(-1)[cells] = low
         self.span.reshape(-1)[cells] = self.threshold_bits[world, level + 1] - low
