@@ -153,7 +153,7 @@ class _ViewCache:
         self.rows_b = np.arange(b)
 
     def table_rows(self, batch: WorldBatch, keys: np.ndarray) -> np.ndarray:
-        """Row indices of the (kind, cell) keys, building missing rows (and clearing a full table)."""
+        """Row indices of (kind, cell, facing) keys, building missing rows (clearing a full table first)."""
         rows = self.row_of[keys]
         missing = rows < 0
         if missing.any():
@@ -169,7 +169,8 @@ class _ViewCache:
     def _build(self, batch: WorldBatch, keys: np.ndarray) -> None:
         """Table rows for (kind, cell, facing) keys: the view's terrain, shelter and facing senses."""
         if self.n_rows + keys.size > self.rows.shape[0]:
-            size = max(2 * self.rows.shape[0], self.n_rows + keys.size, 256)
+            limit = max(ROW_TABLE_ROWS, self.n_rows + keys.size)
+            size = min(max(2 * self.rows.shape[0], self.n_rows + keys.size, 256), limit)
             grown = np.empty((size, OBS_SIZE), np.float32)
             grown[:self.n_rows] = self.rows[:self.n_rows]
             self.rows = grown
