@@ -14,13 +14,15 @@ import numpy as np
 
 from sim import terrain as T
 from worlds.loader import World
-from worlds.schema import WATER_KINDS, WEATHER_STATES
+from worlds.schema import DIRECTIONS, WATER_KINDS, WEATHER_STATES
 
 WATER_CODES = {"shallow": T.SHALLOW, "deep": T.DEEP, "reeds": T.REEDS}
 
 
 def _as_row(value: object) -> np.ndarray:
-    """One world's parameter value as a flat float array (scalars stay 0-d)."""
+    """One world's parameter value as a flat float array (scalars stay 0-d; names become indices)."""
+    if isinstance(value, str):
+        return np.asarray(DIRECTIONS.index(value), dtype=np.float64)
     if isinstance(value, dict):
         first = next(iter(value.values()))
         if isinstance(first, dict):  # transitions: state -> next state -> p (self-loop 0)
@@ -77,8 +79,8 @@ class WorldBatch:
             self.shallowness += cells * (-1.0 if kind == "deep" else 1.0)
         # static neighbour sums for fish movement (see sim.fish)
         self.shallow_water = self.shallowness * self.water
-        self.n_water_nbr = sum(_shift(self.water, k).astype(np.float64) for k in range(4))
-        self.shallow_nbr_sum = sum(_shift(self.shallow_water, k) for k in range(4))
+        self.n_water_nbr = sum(shift_toward(self.water, k).astype(np.float64) for k in range(4))
+        self.shallow_nbr_sum = sum(shift_toward(self.shallow_water, k) for k in range(4))
         self.has_water_nbr = self.water & (self.n_water_nbr > 0)
         self.inv_capacity = np.divide(1.0, self.capacity, out=np.zeros_like(self.capacity),
                                       where=self.capacity > 0)
@@ -111,7 +113,7 @@ class WorldBatch:
             self.spawn_cells[i, len(cells):] = cells[0]
 
 
-def _shift(a: np.ndarray, k: int) -> np.ndarray:
+def shift_toward(a: np.ndarray, k: int) -> np.ndarray:
     """out[b, r, c] = a[b, (r, c) + MOVES[k]] with False outside the map."""
     dr, dc = T.MOVES[k]
     out = np.zeros_like(a)

@@ -24,7 +24,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from sim import weather as W
-from sim.batch import WorldBatch
+from sim.batch import WorldBatch, shift_toward
 
 
 def _neighbour_sum(a: np.ndarray) -> np.ndarray:
@@ -72,8 +72,20 @@ class _FishLayout:
         # as in the rule: leaving = fish * (move_rate * has_water_nbr)
         self.move_share = flat(p.fish_move_rate[:, None, None] * batch.has_water_nbr)
         self.inv_capacity = flat(batch.inv_capacity)
-        self.regrowth = flat(np.broadcast_to(p.fish_regrowth[:, None, None], batch.water.shape))
+        # no growth where a kind of water has capacity 0 (fish may pass through, never breed)
+        self.regrowth = flat(p.fish_regrowth[:, None, None] * (batch.capacity > 0))
         self.immigration = flat(p.fish_immigration[:, None, None] * batch.capacity)
+        # the current: per direction, the share carried to the downstream cell (if water)
+        self.currents = []
+        direction = p.fish_current.astype(np.int64)
+        for k in range(4):
+            rate = p.fish_current_rate * (direction == k)
+            if rate.any():
+                downstream = shift_toward(batch.water, k)
+                share = flat(rate[:, None, None] * (batch.water & downstream))
+                offset = (-self.row, self.row, 1, -1)[k]
+                self.currents.append((share, offset))
+        self.drift = np.zeros(self.size)
         # strength * preference by (world, weather * 2 + night), as update_fish computes it
         self.strength = np.empty((b, 8))
         for weather in range(4):
@@ -150,6 +162,14 @@ def update_fish(state, batch: WorldBatch, night: np.ndarray | None = None) -> No
     np.multiply(inflow, lay.attract, out=inflow)
     np.subtract(inflow, leaving, out=inflow)
     np.add(fish, inflow, out=fish)
+    for share, offset in lay.currents:  # the current carries a share of fish downstream
+        drift = lay.drift
+        np.multiply(fish, share, out=drift)
+        fish -= drift
+        if offset > 0:
+            fish[offset:] += drift[:-offset]
+        else:
+            fish[:offset] += drift[-offset:]
     # logistic growth plus immigration: regrowth * fish * (1 - fish / capacity) + immigration * capacity
     growth, crowding = lay.growth, lay.crowding
     np.multiply(fish, lay.regrowth, out=growth)

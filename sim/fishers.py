@@ -22,6 +22,7 @@ from sim.terrain import MOVES
 
 WAIT, NORTH, SOUTH, EAST, WEST, CAST, REEL, EAT = range(8)
 N_ACTIONS = 8
+STARVE_TOLERANCE = 1e-9
 ACTION_NAMES = ("wait", "north", "south", "east", "west", "cast", "reel", "eat")
 
 
@@ -206,8 +207,10 @@ def hunger(v: Slots, exposed: np.ndarray) -> np.ndarray:
     np.minimum(risen, 1.0, out=risen)
     np.copyto(hunger_, risen, where=alive)
     np.add(v.lifetime, alive, out=v.lifetime)
-    starved = np.flatnonzero(alive & (hunger_ >= 1.0))
+    # a tolerance, so that summing an inexact rate (10 x 0.1) starves on the intended tick
+    starved = np.flatnonzero(alive & (hunger_ >= 1.0 - STARVE_TOLERANCE))
     if starved.size:
+        hunger_[starved] = 1.0
         v.ev[starved] |= BIT["starved"]
         alive[starved] = False
         v.line[starved] = False

@@ -290,8 +290,7 @@ def observe(state: State, batch: WorldBatch) -> np.ndarray:
     p, senses = batch.p, c.weather
     senses[:, 0] = state.barometer
     trend = senses[:, 1]
-    oldest = state.baro_hist[c.rows_b, (state.tick + 1) % state.baro_hist.shape[1]]
-    np.subtract(state.barometer, oldest, out=trend)
+    trend[:] = W.barometer_trend(state)
     trend *= 5.0
     np.maximum(trend, -1.0, out=trend)
     np.minimum(trend, 1.0, out=trend)

@@ -143,8 +143,12 @@ def tick_senses(state, batch) -> tuple[np.ndarray, np.ndarray]:
 
 
 def barometer_trend(state) -> np.ndarray:
-    """Barometer now minus TREND_TICKS ticks ago (the oldest entry of the ring)."""
-    oldest = state.baro_hist[np.arange(state.n_worlds), (state.tick + 1) % state.baro_hist.shape[1]]
+    """Barometer now minus the oldest entry of the ring: TREND_TICKS - 1 ticks ago.
+
+    Read between steps: the newest entry was written at tick - 1, so the oldest sits at
+    tick % TREND_TICKS.
+    """
+    oldest = state.baro_hist[np.arange(state.n_worlds), state.tick % state.baro_hist.shape[1]]
     return state.barometer - oldest
 
 

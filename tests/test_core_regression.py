@@ -12,7 +12,9 @@ mixed batch follows exactly the trajectory it follows alone.
 The worlds are written inline below (a copy of the lake world and a small non-square "pond"),
 so edits to the shipped world files never move this reference. The reference was generated
 from the unoptimised core (sim/ as of commit 7a8bdbb: the loader fix of 8ac8b43 and the
-ripple scale of 7a8bdbb included) with
+ripple scale of 7a8bdbb included), and regenerated once for three deliberate rule fixes
+(the barometer trend's span, starvation with inexact hunger rates, no growth in water of
+capacity 0) with
 
     .venv/bin/python tests/test_core_regression.py --write
 

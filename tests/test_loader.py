@@ -246,3 +246,13 @@ def test_override_world_with_a_bad_value_is_an_error(key, value, field):
     with pytest.raises(WorldFileError) as info:
         override_world(load_world("lake"), {key: value})
     assert info.value.field == field
+
+
+def test_optional_fields_default_and_are_validated(tmp_path):
+    """fish.current and fish.current_rate are optional; a bad direction names the field."""
+    world = load_world(_write(tmp_path))
+    assert world.params.fish.current == "none" and world.params.fish.current_rate == 0.0
+    with pytest.raises(WorldFileError, match=r"fish\.current"):
+        load_world(_write(tmp_path, _add("fish", 'current = "upstream"')))
+    with pytest.raises(WorldFileError, match=r"fish\.current_rate"):
+        load_world(_write(tmp_path, _add("fish", "current_rate = 0.9")))

@@ -365,8 +365,6 @@ def test_respawn_gives_the_slot_a_new_life():
     assert scene.terrain_at(*scene.pos()) in T.SPAWNABLE
 
 
-@pytest.mark.xfail(strict=True, reason="sim/fishers.py hunger(): hunger is summed in floats and "
-                   "compared with 1.0 exactly; 10 x 0.1 = 0.9999999999999999, so the fisher lives 11 ticks")
 def test_starvation_tick_does_not_drift_with_inexact_rates():
     scene = Scene(tiny_world(overrides={"hunger.rate": 0.1, "hunger.spawn": [0.0, 0.0]}))
     scene.place(0, 1, 1, hunger=0.0)
@@ -440,9 +438,6 @@ def test_fish_stay_within_reasonable_bounds_on_the_lake():
     assert 0.9 <= scene.state.fish.sum() / capacity.sum() <= 1.1
 
 
-@pytest.mark.xfail(strict=True, reason="sim/batch.py inv_capacity is 0 where capacity is 0, so in "
-                   "sim/fish.py update_fish the logistic term never brakes: fish that move into water "
-                   "of capacity 0 grow by (1 + regrowth) per tick without bound")
 def test_fish_stay_bounded_where_a_kind_of_water_has_capacity_zero():
     world = override_world(load_world("lake"), {"fish.capacity": {"shallow": 0.0, "deep": 4.0, "reeds": 8.0}})
     scene = Scene(world)
@@ -538,9 +533,6 @@ def test_the_lake_starts_in_the_weather_its_file_says():
     assert np.isin(sim.state.weather, allowed).all()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sim/weather.py barometer_trend reads baro_hist[(tick + 1) % TREND_TICKS] after the step has "
-    "advanced tick, which is the entry of 6 ticks ago, not TREND_TICKS (8; the oldest entry is 7)"))
 def test_the_barometer_trend_compares_with_trend_ticks_ago():
     world = tiny_world(overrides=CLEAR_THEN_STORM)
     sim = Simulation(world, 1, seeds=[0])
@@ -660,3 +652,21 @@ def test_scenes_build_on_the_loader_and_the_core_conventions():
     assert np.array_equal(tiny_world(PIER, calm=False).terrain, world.terrain)
     assert tiny_world().params.fishing.p_bite == 0.0 and lake_data()["name"] == "lake"
     assert [tuple(T.MOVES[FACING[d]]) for d in "NSEW"] == [(-1, 0), (1, 0), (0, 1), (0, -1)]
+
+
+def test_a_current_carries_fish_downstream():
+    """The river's rule: with a current east, fish pile up at the east end; without, they do not."""
+    from sim.core import Simulation
+    from worlds.loader import load_world, override_world
+
+    river = load_world("river")
+    still = override_world(river, {"fish.current_rate": 0.0})
+
+    def east_share(world):
+        sim = Simulation(world, 1, seeds=[0])
+        for _ in range(200):
+            sim.step(np.zeros((1, 1), dtype=np.int64))
+        fish = sim.state.fish[0]
+        return fish[:, fish.shape[1] // 2:].sum() / fish.sum()
+
+    assert east_share(river) > east_share(still) + 0.05

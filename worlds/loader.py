@@ -20,6 +20,8 @@ from worlds.schema import (
     TERRAIN_NAMES,
     WATER_KINDS,
     WEATHER_STATES,
+    DIRECTIONS,
+    Direction,
     Distribution,
     PerWater,
     PerWeather,
@@ -158,8 +160,11 @@ def _build(cls: type, data: object, where: str, path: Path | str):
     if unknown:
         raise WorldFileError(path, f"{where}.{sorted(unknown)[0]}", f"one of {names} (unknown key)")
     values = {}
+    optional = {f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
     for name in names:
         if name not in data:
+            if name in optional:
+                continue
             raise WorldFileError(path, f"{where}.{name}", "this field (missing)")
         values[name] = _convert(hints[name], data[name], f"{where}.{name}", path)
     return cls(**values)
@@ -207,6 +212,10 @@ def _convert(kind: object, value: object, where: str, path: Path | str):
         return value
     if kind is float:
         return _number(value, where, path)
+    if kind is Direction:
+        if value not in DIRECTIONS:
+            raise WorldFileError(path, where, f"one of {list(DIRECTIONS)} (got {value!r})")
+        return value
     if kind is Range:
         return _range(value, where, path)
     if kind is PerWeather:
@@ -250,6 +259,7 @@ def _check_semantics(p: WorldParams, path: Path | str) -> None:
         ("fish.move_rate", 0 <= p.fish.move_rate <= 0.5, "a number in [0, 0.5]"),
         ("fish.density_ref", p.fish.density_ref > 0, "a number > 0"),
         ("fish.preference_strength", 0 <= p.fish.preference_strength < 1, "a number in [0, 1)"),
+        ("fish.current_rate", 0 <= p.fish.current_rate <= 0.5, "a number in [0, 0.5]"),
         ("weather.lead", p.weather.lead[0] >= 0, "a range of ticks >= 0"),
         ("weather.barometer_rate", 0 < p.weather.barometer_rate <= 1, "a number in (0, 1]"),
         ("weather.cloud_rate", 0 < p.weather.cloud_rate <= 1, "a number in (0, 1]"),

@@ -1,5 +1,7 @@
 """The parameters a world file may set, as frozen dataclasses.
 
+A field with a default is optional in a world file; every other field is required.
+
 The schema is the contract between world files and the simulation core: the loader
 checks a file against these classes (unknown keys, missing fields, types, ranges and
 probabilities) and the core reads nothing else. What fixes shapes (the action set,
@@ -36,6 +38,13 @@ class Distribution(dict):
 
 class Range(tuple):
     """Marker type: [low, high] with low <= high."""
+
+
+class Direction(str):
+    """Marker type: one of DIRECTIONS."""
+
+
+DIRECTIONS: tuple[str, ...] = ("north", "south", "east", "west", "none")
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,8 @@ class FishParams:
     preference_strength: float  # how strongly fish follow their depth preference (0..1)
     shallow_preference: PerWeather  # -1 = all to the deep, +1 = all to the shallows
     night_shallow_shift: float      # added to the preference at night
+    current: Direction = "none"     # optional: a current carries fish this way (rivers)
+    current_rate: float = 0.0       # optional: share of a cell's fish carried downstream per tick
 
 
 @dataclass(frozen=True)
