@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from worlds.schema import (
+    DIRECTIONS,
     SECTIONS,
     TERRAIN_NAMES,
     WATER_KINDS,
     WEATHER_STATES,
-    DIRECTIONS,
     Direction,
     Distribution,
     PerWater,
