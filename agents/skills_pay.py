@@ -87,9 +87,27 @@ def _fmt(ci: tuple[float, float, float]) -> str:
     return f"{ci[0]:.2f} [{ci[1]:.2f}, {ci[2]:.2f}]"
 
 
+SUMMARY_FISHERS = ("random", "impatient", "patient", "weather_wise", "spot_wise", "expert")
+
+
+def summary(results: dict, checks: list[Check]) -> str:
+    """One line per world: cohort and respawn meals per day of the main fishers, and the checks."""
+    head = "| world | protocol | " + " | ".join(SUMMARY_FISHERS) + " | checks passed |"
+    lines = [head, "|---" * (len(SUMMARY_FISHERS) + 3) + "|"]
+    for world, table in results.items():
+        for protocol in PROTOCOLS:
+            mine = [c for c in checks if c.world == world and c.protocol == protocol]
+            cells = " | ".join(f"{table[protocol][f]['meals_per_day'][0]:.2f}" for f in SUMMARY_FISHERS)
+            lines.append(f"| {world} | {protocol} | {cells} | {sum(c.passed for c in mine)}/{len(mine)} |")
+    return "\n".join(lines)
+
+
 def markdown(results: dict, checks: list[Check], args: argparse.Namespace) -> str:
     lines = [f"Meals per fisher per day, mean [95% bootstrap CI over {args.n_worlds} worlds], "
              f"{args.fishers} fishers per world, {args.ticks} ticks, seed {args.seed}.", ""]
+    if len(results) > 1:
+        lines += ["## Summary (mean meals per fisher per day)", "", summary(results, checks), "",
+                  "## Every fisher, with intervals", ""]
     for world, table in results.items():
         lines += [f"### {world}", "", "| fisher | cohort meals/day | cohort survival | respawn meals/day "
                   "| respawn deaths/day | storm ticks sheltered |", "|---|---|---|---|---|---|"]
