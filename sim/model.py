@@ -31,6 +31,7 @@ and reports the state after step 50 (data is indexed by collect, init = step 0).
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -41,8 +42,8 @@ from sim.core import Simulation
 from sim.events import decode, has
 from worlds.loader import World
 
-# "scripted:NAME", an object with .act(obs), or a callable obs -> actions
-Policy = str | Callable[[np.ndarray], Any] | Any
+# "scripted:NAME" or a trained policy's path, an object with .act(obs), or a callable obs -> actions
+Policy = str | os.PathLike | Callable[[np.ndarray], Any] | Any
 
 SEED_BOUND = 2**31 - 1
 
@@ -141,7 +142,10 @@ class FisherModel(mesa.Model):
         world: a shipped world name, a world folder / world.toml path, "generated:SEED",
             or a `World` object.
         n_fishers: fisher slots in the world.
-        policy: "scripted:NAME" (resolved by `agents.scripted.make_scripted`), an object
+        policy: "scripted:NAME" (resolved by `agents.scripted.make_scripted`), a trained policy
+            (a policy.json/.npz, a training run folder or a manifest-listed model .zip, resolved by
+            `agents.policies.load_policy`: deterministic, weights only; for a .zip you created
+            yourself, pass `load_policy(path, trust_zip=True)`), an object
             with `.act(obs) -> actions`, or a callable `obs -> actions`; `obs` is
             (n_fishers, OBS_SIZE) float32 and actions are n_fishers ints in [0, 8). An object
             whose `reset` takes `seed` is reset with this model's policy seed at the start, so
@@ -195,19 +199,28 @@ class FisherModel(mesa.Model):
 
     # -- policy -------------------------------------------------------------------------------------------
     def _resolve_policy(self, policy: Policy) -> Callable[[np.ndarray], Any]:
-        if isinstance(policy, str):
-            kind, _, name = policy.partition(":")
-            if kind != "scripted" or not name:
-                raise ValueError(f"policy: expected 'scripted:NAME', an object with .act(obs) or a callable, "
-                                 f"got {policy!r}")
-            from agents.scripted import make_scripted
+        if isinstance(policy, str | os.PathLike):
+            from agents.policies import PolicyFileError, load_policy
 
-            policy = make_scripted(name, seed=self.policy_seed)
+            try:
+                # seeds a scripted fisher as before (make_scripted(name, seed=policy_seed))
+                policy = load_policy(policy, seed=self.policy_seed)
+            except PolicyFileError as err:
+                raise PolicyFileError(f"policy: expected 'scripted:NAME', a trained policy's file or run "
+                                      f"folder, an object with .act(obs) or a callable; {err}") from None
         elif _accepts_seed(getattr(policy, "reset", None)):
             # a policy object shared by several models (batch_run) starts each run from this model's seed
             policy.reset(seed=self.policy_seed)
         self.policy = policy
         act = getattr(policy, "act", None)
+        new_lives = getattr(policy, "new_lives", None)
+        if callable(act) and callable(new_lives):
+            # a policy with memory (agents.policies, LSTM) is told which slots began a new life
+            def act_knowing_lives(obs: np.ndarray) -> Any:
+                new_lives(self.sim.state.lives[0])
+                return act(obs)
+
+            return act_knowing_lives
         if callable(act):
             return act
         if callable(policy):

@@ -1,8 +1,9 @@
 """`python -m sim.run`: the main job from the command line, writing a run folder anyone can rerun.
 
-For now it evaluates a scripted fisher (trained policies arrive with training): N worlds
-simulated in one batch with a progress bar, the first K episodes recorded, metrics with
-95% bootstrap intervals over worlds, and a run folder:
+It evaluates a fisher, scripted (scripted:NAME) or trained (a policy file, a training run
+folder or a model .zip; see agents.policies.load_policy): N worlds simulated in one batch
+with a progress bar, the first K episodes recorded, metrics with 95% bootstrap intervals
+over worlds, and a run folder:
 
     RUN_DIR/config.json       resolved arguments, protocol, the world's full params, seeds
     RUN_DIR/command.txt       the exact command line
@@ -28,6 +29,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="python -m sim.run",
         description="Run fishers in a world and write a run folder: config, command, versions, "
-                    "metrics with 95% intervals, recorded episodes. For now the policy is a scripted "
-                    "fisher; trained policies (the hungry fisher itself) arrive with training.",
+                    "metrics with 95% intervals, recorded episodes. The policy is a scripted fisher "
+                    "or a trained one (the hungry fisher itself) exported by training.",
         epilog="Recorded episodes are .npz files (format: sim.record, read them with "
                "sim.record.load_episode). The pygame viewer, python -m viz.playback EPISODE.npz, "
                "comes later with viz/.",
@@ -94,7 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a shipped world name (see --list-worlds), a world folder, a world.toml path, "
                         "or generated:SEED (default: lake)")
     p.add_argument("--policy", default="scripted:expert",
-                   help="scripted:NAME for a scripted fisher (default: scripted:expert)")
+                   help="scripted:NAME for a scripted fisher (default: scripted:expert); a trained "
+                        "policy: a policy.json/.npz, a training run folder, or a model .zip (a .zip "
+                        "only when its run folder's manifest.json lists it, or with --trust-zip)")
+    p.add_argument("--trust-zip", action="store_true",
+                   help="load a model .zip in full even when no manifest vouches for it: loading "
+                        "a .zip can run code stored in it, so only for files you created")
     p.add_argument("--episodes", type=_int_at_least(1), default=8,
                    help="worlds simulated together in one batch (default: 8)")
     p.add_argument("--fishers", type=_int_at_least(1), default=4, help="fisher slots per world (default: 4)")
@@ -127,19 +134,30 @@ def resolve_world(spec: str) -> World:
         raise UsageError("--world", f"{spec!r}: {err}") from None
 
 
-def resolve_policy(spec: str, seed: int) -> object:
+def resolve_policy(spec: str, seed: int, trust_zip: bool = False, deterministic: bool = True,
+                   flag: str = "--policy") -> object:
+    """scripted:NAME, or a trained policy through agents.policies.load_policy; errors name `flag`."""
     from agents.scripted import SCRIPTED_NAMES, make_scripted
 
     kind, sep, name = spec.partition(":")
     names = ", ".join(SCRIPTED_NAMES)
     if kind == "scripted" and sep:
         if name not in SCRIPTED_NAMES:
-            raise UsageError("--policy", f"unknown scripted fisher {name!r}; expected scripted:NAME "
-                                         f"with NAME one of {names}")
+            raise UsageError(flag, f"unknown scripted fisher {name!r}; expected scripted:NAME "
+                                   f"with NAME one of {names}")
         return make_scripted(name, seed=seed)
-    hint = f" (did you mean scripted:{spec}?)" if spec in SCRIPTED_NAMES else ""
-    raise UsageError("--policy", f"{spec!r} is not available: trained policies arrive with training; "
-                                 f"for now use scripted:NAME with NAME one of {names}{hint}")
+    if not Path(spec).exists():
+        hint = f" (did you mean scripted:{spec}?)" if spec in SCRIPTED_NAMES else ""
+        raise UsageError(flag, f"{spec!r} is neither scripted:NAME nor an existing file or folder: "
+                               f"expected scripted:NAME with NAME one of {names}, or a trained policy "
+                               f"(trained policies arrive with training: a policy.json/.npz, a training "
+                               f"run folder or a model .zip){hint}")
+    from agents.policies import PolicyFileError, load_policy
+
+    try:
+        return load_policy(spec, trust_zip=trust_zip, deterministic=deterministic, seed=seed)
+    except PolicyFileError as err:
+        raise UsageError(flag, " ".join(str(err).split())) from None
 
 
 def _slug(text: str) -> str:
@@ -257,16 +275,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    world = resolve_world(args.world)
+    policy = resolve_policy(args.policy, args.seed, trust_zip=args.trust_zip)
+    return execute(args, argv, world, policy)
+
+
+def execute(args: argparse.Namespace, argv: list[str], world: World, policy: object,
+            module: str = "sim.run", out_label: str | None = None) -> int:
+    """Run `policy` as `args` say and write the run folder; shared by sim.run and agents.evaluate.
+
+    `args` needs: policy (the label recorded everywhere), episodes, fishers, ticks, seed, cohort,
+    record, out, json, quiet; every field is written to config.json. `module` names the command
+    in command.txt; `out_label` replaces the policy in the default run folder's name.
+    """
     from agents.rollout import run_policy
 
-    world = resolve_world(args.world)
-    policy = resolve_policy(args.policy, args.seed)
     ticks = args.ticks if args.ticks is not None else world.params.time.horizon
     if args.record is None:
         args.record = min(DEFAULT_RECORD, args.episodes)
     elif args.record > args.episodes:
         raise UsageError("--record", f"expected at most --episodes ({args.episodes}), got {args.record}")
-    run_dir = prepare_out(args.out, world, args.policy)
+    run_dir = prepare_out(args.out, world, out_label or args.policy)
     seeds = rollout_seeds(args.seed, args.episodes)
     respawn_delay = None if args.cohort else world.params.time.day_length  # run_policy's own default
     protocol = "cohort" if args.cohort else f"respawn after {respawn_delay} ticks"
@@ -278,16 +307,20 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         "world": {"name": world.name, "source": world.source, "description": world.description,
                   "shape": list(world.shape), "params": dataclasses.asdict(world.params)},
     })
-    (run_dir / "command.txt").write_text(shlex.join(["python", "-m", "sim.run", *argv]) + "\n")
+    (run_dir / "command.txt").write_text(shlex.join(["python", "-m", module, *argv]) + "\n")
     _write_json(run_dir / "versions.json", versions())
 
     recorders = _recorders(world, args, seeds, protocol, run_dir)
     show_progress = not (args.json or args.quiet) and sys.stderr.isatty()
     start = time.perf_counter()
+    # a policy with memory (an LSTM) is told which slots began a new life, as in training
+    new_lives = getattr(policy, "new_lives", None)
     with _progress(show_progress, ticks, f"{args.policy} on {world.name}") as advance:
         def on_step(sim, actions, result) -> None:
             for rec in recorders:
                 rec.record(actions, result, sim=sim)
+            if new_lives is not None:
+                new_lives(sim.state.lives)
             advance()
 
         rollout = run_policy(policy, world, n_worlds=args.episodes, n_fishers=args.fishers, ticks=ticks,
@@ -382,10 +415,10 @@ def _print_table(head: dict[str, Any], metrics: dict[str, dict[str, Any]], episo
         console.print(f"watch it: python -m viz.playback {episodes[0]}", highlight=False, soft_wrap=True)
 
 
-def cli() -> None:
-    """The console entry point: `main` on sys.argv, quiet when a reader closes the pipe (| head)."""
+def cli(entry: Callable[[], int] | None = None) -> None:
+    """The console entry point: `main` (or `entry`) on sys.argv, quiet when a reader closes the pipe."""
     try:
-        code = main()
+        code = (entry or main)()
         sys.stdout.flush()
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit

@@ -1,0 +1,105 @@
+"""`python -m agents.evaluate RUN_OR_POLICY`: measure a trained fisher the way sim.run measures any fisher.
+
+    python -m agents.evaluate runs/lake-ppo-1 --world pond --episodes 16
+    python -m agents.evaluate runs/lake-ppo-1/policy.json --world generated:7 --cohort --json
+    python -m agents.evaluate my_model.zip --trust-zip      # a .zip you made yourself
+
+RUN_OR_POLICY is anything `agents.policies.load_policy` accepts: a training run folder (its
+exported policy.json, else its newest checkpoint listed in its manifest.json, read weights
+only), a policy.json / .npz, a model .zip (refused unless a run folder's manifest.json lists
+it with a matching sha256, or --trust-zip: loading a .zip can run code stored in it), or
+scripted:NAME for a baseline. Actions are the policy's most likely ones unless --stochastic
+(sampled, seeded by --seed).
+
+The run itself is sim.run's (`sim.run.execute`): the same worlds and seeds, metrics with 95%
+intervals over worlds, summary table, `--json` fields, recorded episodes and run folder
+(config.json, command.txt, versions.json, metrics.json, episodes/). Bad input ends with one
+line on stderr and exit status 2; `main(argv)` returns the exit status.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch (imported by agents.policies)
+
+import argparse
+import sys
+
+from sim.run import (
+    DEFAULT_RECORD,
+    EXIT_USAGE,
+    UsageError,
+    _int_at_least,
+    _Parser,
+    _slug,
+    cli,
+    execute,
+    resolve_policy,
+    resolve_world,
+)
+
+POLICY_ARG = "RUN_OR_POLICY"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="python -m agents.evaluate",
+        description="Evaluate a trained fisher (or scripted:NAME) in a world: metrics with 95% intervals "
+                    "over worlds, a summary table, recorded episodes and a run folder, as sim.run writes.",
+        epilog="Recorded episodes are .npz files (format: sim.record); watch one with "
+               "python -m viz.playback EPISODE.npz.",
+    )
+    p.add_argument("policy", metavar=POLICY_ARG,
+                   help="a training run folder, a policy.json/.npz, a model .zip (only when its run "
+                        "folder's manifest.json lists it, or with --trust-zip), or scripted:NAME")
+    p.add_argument("--world", default="lake",
+                   help="a shipped world name, a world folder, a world.toml path, or generated:SEED "
+                        "(default: lake)")
+    p.add_argument("--episodes", type=_int_at_least(1), default=8,
+                   help="worlds simulated together in one batch (default: 8)")
+    p.add_argument("--fishers", type=_int_at_least(1), default=4, help="fisher slots per world (default: 4)")
+    p.add_argument("--ticks", type=_int_at_least(1), default=None,
+                   help="ticks per episode (default: the world's time.horizon)")
+    p.add_argument("--seed", type=_int_at_least(0), default=0,
+                   help="base seed of the worlds and of --stochastic sampling (default: 0)")
+    p.add_argument("--stochastic", action="store_true",
+                   help="sample actions from the policy (default: its most likely action)")
+    p.add_argument("--cohort", action="store_true",
+                   help="no respawn: a fisher that starved scores nothing afterwards "
+                        "(default: a newcomer takes the slot a day after a death)")
+    p.add_argument("--record", type=_int_at_least(0), default=None, metavar="K",
+                   help=f"record the first K episodes (default: {DEFAULT_RECORD}, or all if fewer)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="run folder (default: runs/WORLD-eval-POLICY-YYYYmmdd-HHMMSS); must be new or empty")
+    p.add_argument("--json", action="store_true", help="print only a JSON summary on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
+    p.add_argument("--trust-zip", action="store_true",
+                   help="load a model .zip in full even when no manifest vouches for it: loading a .zip "
+                        "can run code stored in it, so only for files you created")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad flags or files)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, or a bad flag (already reported in one line)
+        return exit_.code if isinstance(exit_.code, int) else 0
+    try:
+        world = resolve_world(args.world)
+        policy = resolve_policy(args.policy, args.seed, trust_zip=args.trust_zip,
+                                deterministic=not args.stochastic, flag=POLICY_ARG)
+        label = _slug(f"eval-{getattr(policy, 'name', args.policy)}".replace("/", "-"))[-60:].lstrip("-.")
+        return execute(args, argv, world, policy, module="agents.evaluate", out_label=label)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    cli(main)
