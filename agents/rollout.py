@@ -18,10 +18,11 @@ from scipy import stats
 
 from sim.core import Simulation, resolve_worlds
 from sim.events import has
-from sim.weather import STORM
+from sim.weather import STORM, barometer_trend
 from worlds.loader import World
 
 Policy = Callable[[np.ndarray], np.ndarray]
+FALLING = 0.02  # a barometer that dropped this much over the trend window counts as falling
 
 
 @dataclass
@@ -40,6 +41,10 @@ class Rollout:
     sheltered: np.ndarray       # of which in a shelter
     reel_empty: np.ndarray      # reels with no bite
     line_ticks: np.ndarray      # fisher-ticks with a line out and no bite
+    casts_falling: np.ndarray   # casts while the barometer falls (storm ticks excluded)
+    ticks_falling: np.ndarray   # fisher-ticks alive while it falls (storm ticks excluded)
+    casts_steady: np.ndarray    # the same while it does not fall
+    ticks_steady: np.ndarray
 
     def per_world(self, metric: str) -> np.ndarray:
         """A per-fisher figure for each world: meals_per_day, survival, deaths_per_day, ..."""
@@ -56,11 +61,14 @@ class Rollout:
         if metric == "storm_sheltered":
             return np.divide(self.sheltered, self.storm_ticks, out=np.full(self.meals.shape, np.nan),
                              where=self.storm_ticks > 0)
-        if metric == "reel_empty_rate":
-            return np.divide(self.reel_empty, self.line_ticks, out=np.full(self.meals.shape, np.nan),
-                             where=self.line_ticks > 0)
-        raise ValueError(f"metric: expected one of meals_per_day, catches_per_day, survival, "
-                         f"deaths_per_day, storm_sheltered, reel_empty_rate; got {metric!r}")
+        ratios = {"reel_empty_rate": (self.reel_empty, self.line_ticks),
+                  "cast_rate_falling": (self.casts_falling, self.ticks_falling),
+                  "cast_rate_steady": (self.casts_steady, self.ticks_steady)}
+        if metric in ratios:
+            num, den = ratios[metric]
+            return np.divide(num, den, out=np.full(self.meals.shape, np.nan), where=den > 0)
+        raise ValueError(f"metric: expected one of meals_per_day, catches_per_day, survival, deaths_per_day, "
+                         f"storm_sheltered, {', '.join(ratios)}; got {metric!r}")
 
 
 def run_policy(policy: object, world: str | World, n_worlds: int = 32, n_fishers: int = 4,
@@ -76,11 +84,14 @@ def run_policy(policy: object, world: str | World, n_worlds: int = 32, n_fishers
     died_at = np.full((n_worlds, n_fishers), -1)
     b = n_worlds
     totals = {k: np.zeros(b) for k in ("meals", "catches", "deaths", "storm_ticks", "sheltered",
-                                       "reel_empty", "line_ticks")}
+                                       "reel_empty", "line_ticks", "casts_falling", "ticks_falling",
+                                       "casts_steady", "ticks_steady")}
     obs = sim.observe()
     for _ in range(ticks):
         waiting = (sim.state.line & (sim.state.bite == 0) & sim.state.alive).sum(axis=1)
         alive = sim.state.alive.copy()
+        falling = (barometer_trend(sim.state) < -FALLING)[:, None] & (sim.state.weather != STORM)[:, None]
+        steady = ~falling & (sim.state.weather != STORM)[:, None]
         actions = np.asarray(act(obs.reshape(-1, obs.shape[-1]))).reshape(b, n_fishers)
         res = sim.step(actions)
         ev = res.events
@@ -91,6 +102,11 @@ def run_policy(policy: object, world: str | World, n_worlds: int = 32, n_fishers
         totals["sheltered"] += has(ev, "sheltered").sum(axis=1)
         totals["reel_empty"] += has(ev, "reeled_empty").sum(axis=1)
         totals["line_ticks"] += waiting
+        casts = has(ev, "cast")
+        totals["casts_falling"] += (casts & falling).sum(axis=1)
+        totals["ticks_falling"] += (alive & falling).sum(axis=1)
+        totals["casts_steady"] += (casts & steady).sum(axis=1)
+        totals["ticks_steady"] += (alive & steady).sum(axis=1)
         if delayed:
             died_at[res.starved] = sim.state.tick[np.nonzero(res.starved)[0]]
             due = (died_at >= 0) & (sim.state.tick[:, None] - died_at >= respawn_delay)
