@@ -36,19 +36,22 @@ def _as_row(value: object) -> np.ndarray:
 
 def stack_params(worlds: list[World]) -> SimpleNamespace:
     """All rule constants as arrays with a batch axis, named section_field."""
+    first: dict[int, int] = {}  # worlds sharing one parameter object are read once
+    which = np.array([first.setdefault(id(w.params), len(first)) for w in worlds])
+    distinct = list({id(w.params): w for w in worlds}.values())
     out = {}
     for section in dataclasses.fields(worlds[0].params):
         for f in dataclasses.fields(getattr(worlds[0].params, section.name)):
-            rows = [_as_row(getattr(getattr(w.params, section.name), f.name)) for w in worlds]
-            out[f"{section.name}_{f.name}"] = np.stack(rows)
+            rows = [_as_row(getattr(getattr(w.params, section.name), f.name)) for w in distinct]
+            out[f"{section.name}_{f.name}"] = np.stack(rows)[which]
     return SimpleNamespace(**out)
 
 
 class WorldBatch:
     """Static data of B worlds: padded terrain, derived fields and stacked constants.
 
-    A batch is treated as immutable once built: the core derives per-slot constants and
-    lookup tables from it on first use and keeps them (`slots`, `cache`).
+    A batch is treated as immutable once built: the core derives tables for its kernels
+    from it on first use and keeps them (`cache`).
     """
 
     def __init__(self, worlds: list[World]):
@@ -62,10 +65,15 @@ class WorldBatch:
         self.terrain = np.full((b, h, w), T.VOID, dtype=np.int8)
         self.shelter_dir = np.full((b, h, w), T.NO_DIRECTION, dtype=np.int8)
         self.shelter_dist = np.full((b, h, w), -1, dtype=np.int32)
+        fields: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}  # one search per distinct map
         for i, world in enumerate(worlds):
             hh, ww = world.shape
-            self.terrain[i, :hh, :ww] = world.terrain
-            self.shelter_dir[i, :hh, :ww], self.shelter_dist[i, :hh, :ww] = T.shelter_field(world.terrain)
+            terrain = np.asarray(world.terrain)
+            self.terrain[i, :hh, :ww] = terrain
+            key = terrain.shape, terrain.dtype.str, terrain.tobytes()
+            if key not in fields:
+                fields[key] = T.shelter_field(terrain)
+            self.shelter_dir[i, :hh, :ww], self.shelter_dist[i, :hh, :ww] = fields[key]
         self.water = T.water_mask(self.terrain)
         self.walkable = T.walk_mask(self.terrain)
         self.fishable_from = np.isin(self.terrain, T.FISHABLE_FROM)
@@ -85,21 +93,21 @@ class WorldBatch:
         self.inv_capacity = np.divide(1.0, self.capacity, out=np.zeros_like(self.capacity),
                                       where=self.capacity > 0)
         self._spawn_cells()
-        self._slots: dict[int, SlotIndex] = {}
-        # derived data and scratch buffers of the core's hot paths, built on first use
-        # (sim.fish, sim.observe, sim.step); never part of the simulated state
+        # worlds with the same map and the same rules are of one kind: the kernels' static
+        # tables hold one row per kind (less memory to stream through than one per world)
+        rules = np.concatenate([v.reshape(b, -1) for v in vars(self.p).values()], axis=1)
+        kinds: dict[tuple[bytes, bytes], int] = {}
+        self.kind = np.array([kinds.setdefault((rules[i].tobytes(), self.terrain[i].tobytes()), len(kinds))
+                              for i in range(b)], dtype=np.int64)
+        self.kind_world = np.zeros(len(kinds), dtype=np.int64)  # a world of each kind
+        self.kind_world[self.kind[::-1]] = np.arange(b)[::-1]
+        # derived tables and scratch buffers of the core's kernels, built on first use
+        # (sim.weather, sim.fishers, sim.fish, sim.observe, sim.step); never simulated state
         self.cache: dict[object, object] = {}
 
     def __getstate__(self) -> dict:
         """Pickle without the caches (they are rebuilt on first use)."""
-        return {**self.__dict__, "cache": {}, "_slots": {}}
-
-    def slots(self, n_fishers: int) -> SlotIndex:
-        """Static per-slot data for F = n_fishers slots per world (built once, then cached)."""
-        index = self._slots.get(n_fishers)
-        if index is None:
-            index = self._slots[n_fishers] = SlotIndex(self, n_fishers)
-        return index
+        return {**self.__dict__, "cache": {}}
 
     def _spawn_cells(self) -> None:
         """Flat indices of spawn cells per world, padded by repeating (uniform choice stays fair)."""
@@ -122,51 +130,3 @@ def shift_toward(a: np.ndarray, k: int) -> np.ndarray:
         a[:, max(0, dr): h + min(0, dr), max(0, dc): w + min(0, dc)]
     return out
 
-
-class SlotIndex:
-    """Static data of the B x F fisher slots of a batch, flattened to one axis of N = B * F.
-
-    The step function works on flat (N,) views of the (B, F) state arrays: per-world
-    constants are repeated per slot (so rules are 1-D array operations, no broadcasting),
-    and map lookups go through a copy of the masks padded by `pad` cells of nothing
-    (no bounds checks: a move or a cast never leaves the padded map). A cell's padded flat
-    index is `pbase[slot] + row * pwidth + col`; `delta[facing]` is one step that way.
-    """
-
-    def __init__(self, batch: WorldBatch, n_fishers: int):
-        b, f, h, w = batch.n, n_fishers, batch.height, batch.width
-        p = batch.p
-        self.n_worlds, self.n_fishers, self.n = b, f, b * f
-        self.world = np.repeat(np.arange(b), f)
-        self.fbase = self.world * (h * w)  # flat index of (world, 0, 0) in (B, H, W) arrays
-        self.pad = pad = max(1, int(p.fishing_cast_reach.max()))
-        self.pheight, self.pwidth = h + 2 * pad, w + 2 * pad
-        self.pbase = self.world * (self.pheight * self.pwidth) + pad * self.pwidth + pad
-        self.delta = T.MOVES[:, 0] * self.pwidth + T.MOVES[:, 1]
-
-        def padded(mask: np.ndarray) -> np.ndarray:
-            out = np.zeros((b, self.pheight, self.pwidth), dtype=bool)
-            out[:, pad:pad + h, pad:pad + w] = mask
-            return out.reshape(-1)
-
-        self.walkable = padded(batch.walkable)
-        self.water = padded(batch.water)
-        self.fishable_from = padded(batch.fishable_from)
-        self.is_shelter = padded(batch.is_shelter)
-
-        def per_slot(values: np.ndarray, dtype=np.float64) -> np.ndarray:
-            return np.repeat(np.asarray(values).astype(dtype), f)
-
-        self.hunger_rate = per_slot(p.hunger_rate)
-        self.storm_multiplier = per_slot(p.hunger_storm_multiplier)
-        self.eat_threshold = per_slot(p.hunger_eat_threshold)
-        self.meal = per_slot(p.hunger_meal)
-        self.inventory_max = per_slot(p.fishing_inventory_max)
-        self.settle = per_slot(p.fishing_settle)
-        self.bite_window = per_slot(p.fishing_bite_window, np.int64)
-        self.p_bite = per_slot(p.fishing_p_bite)
-        self.cast_reach = per_slot(p.fishing_cast_reach)
-        self.density_ref = per_slot(p.fish_density_ref)
-        self.p_lose_line = per_slot(p.storm_p_lose_line)
-        self.p_lose_fish = per_slot(p.storm_p_lose_fish)
-        self.meal_reward = per_slot(p.fishing_meal_reward).astype(np.float32)

@@ -4,26 +4,95 @@ Actions (one per fisher): 0 wait, 1 north, 2 south, 3 east, 4 west, 5 cast, 6 re
 A move toward a cell that cannot be walked on (water, rock) turns the fisher to face it
 without moving; any move drops a line that is out.
 
-The phases work on flat (B * F,) views of the state and only on the slots concerned
-(`np.flatnonzero` subsets): with F fishers per world, a tick costs a few dozen small numpy
-calls whatever the batch size. Per-world constants come repeated per slot from
-`WorldBatch.slots` (see `sim.batch.SlotIndex`).
+The rules, phase by phase (only living fishers act, in every phase):
+
+- cast: from a cell fishing is allowed from (not a shelter), with no line out, the line
+  lands on the farthest cell, up to cast_reach, of unbroken water ahead; nothing happens
+  if the cell ahead is not water.
+- reel in: with a line out; a showing bite and room in the bag lands the fish (the fish of
+  the line's cell goes down by one at once, never below 0); a bite and a full bag releases
+  it; no bite wastes the cast. The line comes in either way.
+- eat: with a fish carried; only at hunger >= eat_threshold (else refused), hunger falls
+  by meal (not below 0) and the meal pays meal_reward, the only reward there is.
+- bites: lines age by one tick; a showing bite counts down and is missed when it runs out
+  (no new bite in that tick); a line older than settle with no bite showing gets one with
+  probability p_bite * min(fish / density_ref, 2) * the world's bite factor, and it shows
+  for bite_window ticks.
+- storm: fishers outside a shelter lose their line (p_lose_line) and a carried fish
+  (p_lose_fish); sheltered fishers are safe.
+- hunger: rises by rate (times storm_multiplier when exposed to a storm), at most 1; at 1
+  (within STARVE_TOLERANCE) the fisher starves: the life ends, and in respawning worlds a
+  new fisher takes the slot (`sim.state.spawn_slots`).
+
+These phases run compiled, per world and slot, in `kernels.step`; this module holds their
+constants and the per-world table (`kernel_table`) the kernel reads.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from sim import weather as W
+from sim import kernels as K
 from sim.batch import WorldBatch
-from sim.events import BIT
-from sim.state import State, flat_view, spawn_slots
-from sim.terrain import MOVES
+
+if TYPE_CHECKING:
+    from sim.state import State
 
 WAIT, NORTH, SOUTH, EAST, WEST, CAST, REEL, EAT = range(8)
 N_ACTIONS = 8
 STARVE_TOLERANCE = 1e-9
 ACTION_NAMES = ("wait", "north", "south", "east", "west", "cast", "reel", "eat")
+
+
+def kernel_table(batch: WorldBatch) -> np.ndarray:
+    """The fishers' constants as the kernels read them: one row per kind of world
+    (`WorldBatch.kind`), (kinds, kernels.N_F) float64, columns kernels.F_*; built once per batch."""
+    table = batch.cache.get("fisher_table")
+    if table is None:
+        p = batch.p
+        table = np.zeros((batch.n, K.N_F))
+        for column, values in (
+            (K.F_HUNGER_RATE, p.hunger_rate), (K.F_STORM_MULTIPLIER, p.hunger_storm_multiplier),
+            (K.F_EAT_THRESHOLD, p.hunger_eat_threshold), (K.F_MEAL, p.hunger_meal),
+            (K.F_SPAWN_HUNGER_LOW, p.hunger_spawn[:, 0]), (K.F_SPAWN_HUNGER_HIGH, p.hunger_spawn[:, 1]),
+            (K.F_SETTLE, p.fishing_settle), (K.F_BITE_WINDOW, p.fishing_bite_window),
+            (K.F_P_BITE, p.fishing_p_bite), (K.F_CAST_REACH, p.fishing_cast_reach),
+            (K.F_INVENTORY_MAX, p.fishing_inventory_max), (K.F_SPAWN_INVENTORY, p.fishing_spawn_inventory),
+            (K.F_MEAL_REWARD, p.fishing_meal_reward), (K.F_DENSITY_REF, p.fish_density_ref),
+            (K.F_P_LOSE_LINE, p.storm_p_lose_line), (K.F_P_LOSE_FISH, p.storm_p_lose_fish),
+        ):
+            table[:, column] = values
+        # a tolerance, so that summing an inexact rate (10 x 0.1) starves on the intended tick
+        table[:, K.F_STARVE_AT] = 1.0 - STARVE_TOLERANCE
+        table = batch.cache["fisher_table"] = table[batch.kind_world]
+    return table
+
+
+def padded_map(batch: WorldBatch) -> np.ndarray:
+    """(kinds, H + 2 pad, W + 2 pad) uint8 bits kernels.M_*: walkable, water, fishable from,
+    shelter, with `pad` cells of nothing around every map (pad >= the longest cast), so that no
+    move or cast looks outside it."""
+    grid = batch.cache.get("fisher_map")
+    if grid is None:
+        pad = max(1, int(batch.p.fishing_cast_reach.max()))
+        h, w = batch.height, batch.width
+        grid = np.zeros((batch.n, h + 2 * pad, w + 2 * pad), dtype=np.uint8)
+        grid[:, pad:pad + h, pad:pad + w] = (batch.walkable * K.M_WALKABLE + batch.water * K.M_WATER
+                                             + batch.fishable_from * K.M_FISHABLE_FROM
+                                             + batch.is_shelter * K.M_SHELTER)
+        grid = batch.cache["fisher_map"] = grid[batch.kind_world]
+    return grid
+
+
+def spawn_tables(batch: WorldBatch) -> tuple[np.ndarray, np.ndarray]:
+    """Spawn cells (kinds, n) and their counts (kinds,) per kind of world (`WorldBatch.spawn_cells`)."""
+    tables = batch.cache.get("spawn")
+    if tables is None:
+        tables = batch.cache["spawn"] = (np.ascontiguousarray(batch.spawn_cells[batch.kind_world]),
+                                         np.ascontiguousarray(batch.spawn_count[batch.kind_world]))
+    return tables
 
 
 def _flat(batch: WorldBatch, row: np.ndarray, col: np.ndarray) -> np.ndarray:
@@ -43,187 +112,5 @@ def _cell(arr: np.ndarray, batch: WorldBatch, row: np.ndarray, col: np.ndarray) 
     return np.where(ok, arr.reshape(-1)[flat], 0)
 
 
-
-# reel outcome by (hooked, room): no bite -> reeled_empty; bite and a full bag -> released
-_REEL_EVENT = np.array([BIT["reeled_empty"], BIT["reeled_empty"], BIT["released"], BIT["catch"]], np.int64)
-_SLOT_FIELDS = ("row", "col", "facing", "alive", "hunger", "inventory", "line", "line_row", "line_col",
-                "line_age", "bite", "lifetime", "meals", "catches")
-
-
-class Slots:
-    """One tick's flat (B * F,) views of a state's per-slot fields (writes go to the state),
-    the batch's `SlotIndex` (`ix`), the tick's events `ev` and every slot's padded map cell."""
-
-    def __init__(self, state: State, batch: WorldBatch, ev: np.ndarray):
-        for name in _SLOT_FIELDS:
-            setattr(self, name, flat_view(state, name))
-        self.state, self.batch = state, batch
-        self.ix = ix = batch.slots(state.n_fishers)
-        self.ev = ev.reshape(-1)
-        self.cell = ix.pbase + self.row * ix.pwidth + self.col
-
-
-def move(v: Slots, act: np.ndarray) -> None:
-    """act: flat (B * F,) actions."""
-    slots = np.flatnonzero((act >= NORTH) & (act <= WEST) & v.alive)
-    if slots.size == 0:
-        return
-    direction = act[slots] - NORTH
-    v.facing[slots] = direction
-    v.ev[slots] |= v.line[slots] * BIT["line_dropped"]
-    v.line[slots] = False
-    v.bite[slots] = 0
-    step_ = v.ix.delta[direction]
-    target = v.cell[slots] + step_
-    ok = v.ix.walkable[target]
-    slots, direction = slots[ok], direction[ok]
-    v.row[slots] += MOVES[direction, 0]
-    v.col[slots] += MOVES[direction, 1]
-    v.cell[slots] = target[ok]
-
-
-def cast(v: Slots, act: np.ndarray) -> None:
-    """The line lands on the farthest cell, up to cast_reach, of unbroken water ahead."""
-    slots = np.flatnonzero((act == CAST) & v.alive & ~v.line)
-    slots = slots[v.ix.fishable_from[v.cell[slots]]]
-    if slots.size == 0:
-        return
-    ix = v.ix
-    direction = v.facing[slots]
-    here, step_, reach = v.cell[slots], ix.delta[direction], ix.cast_reach[slots]
-    land = np.zeros(slots.size, dtype=np.int64)
-    still = np.ones(slots.size, dtype=bool)
-    for k in range(1, ix.pad + 1):
-        here = here + step_
-        still &= ix.water[here] & (k <= reach)
-        land[still] = k
-    ok = land > 0
-    slots, land, direction = slots[ok], land[ok], direction[ok]
-    v.line[slots] = True
-    v.line_row[slots] = v.row[slots] + land * MOVES[direction, 0]
-    v.line_col[slots] = v.col[slots] + land * MOVES[direction, 1]
-    v.line_age[slots] = 0
-    v.bite[slots] = 0
-    v.ev[slots] |= BIT["cast"]
-
-
-def reel(v: Slots, act: np.ndarray) -> None:
-    slots = np.flatnonzero((act == REEL) & v.alive & v.line)
-    if slots.size == 0:
-        return
-    hooked = v.bite[slots] > 0
-    room = v.inventory[slots] < v.ix.inventory_max[slots]
-    v.ev[slots] |= _REEL_EVENT[hooked * 2 + room]
-    landed = slots[hooked & room]
-    if landed.size:
-        v.inventory[landed] += 1
-        v.catches[landed] += 1
-        fish = v.state.fish
-        cells = (v.ix.world[landed], v.line_row[landed], v.line_col[landed])
-        np.subtract.at(fish, cells, 1.0)
-        fish[cells] = np.maximum(fish[cells], 0.0)  # only these cells can have gone below 0
-    v.line[slots] = False
-    v.bite[slots] = 0
-
-
-def eat(v: Slots, act: np.ndarray) -> np.ndarray:
-    """Returns the flat slots that ate this tick; only these meals are ever rewarded."""
-    slots = np.flatnonzero((act == EAT) & v.alive & (v.inventory > 0))
-    if slots.size == 0:
-        return slots
-    hungry = v.hunger[slots] >= v.ix.eat_threshold[slots]
-    v.ev[slots] |= np.where(hungry, BIT["ate"], BIT["refused"])
-    ate = slots[hungry]
-    v.inventory[ate] -= 1
-    v.meals[ate] += 1
-    v.hunger[ate] = np.maximum(v.hunger[ate] - v.ix.meal[ate], 0.0)
-    return ate
-
-
-def bites(v: Slots, u: np.ndarray, factor: np.ndarray) -> None:
-    """Age lines, count down showing bites (missed when they run out), draw new bites.
-
-    u: this tick's STREAM_BITE draws (B, F); factor: the bite factor (B,) (`W.bite_factor`).
-    """
-    line, bite, ev, ix = v.line, v.bite, v.ev, v.ix
-    np.add(v.line_age, line, out=v.line_age)
-    no_bite = bite == 0
-    # ready for a bite: a line out past its settle time and no bite showing before this tick
-    # (a bite that runs out now is missed, and no new one comes in the same tick)
-    ready = np.flatnonzero(line & no_bite & (v.line_age > ix.settle))
-    showing = np.flatnonzero(line > no_bite)
-    if showing.size:
-        bite[showing] -= 1
-        ev[showing[bite[showing] == 0]] |= BIT["missed"]
-    if ready.size == 0:
-        return
-    width = v.batch.width
-    fish = v.state.fish.reshape(-1)[ix.fbase[ready] + v.line_row[ready] * width + v.line_col[ready]]
-    density = fish / ix.density_ref[ready]
-    chance = ix.p_bite[ready] * np.minimum(density, 2.0) * factor[ix.world[ready]]
-    new = ready[u.reshape(-1)[ready] < chance]
-    bite[new] = ix.bite_window[new]
-    ev[new] |= BIT["bite"]
-
-
 def in_shelter(state: State, batch: WorldBatch) -> np.ndarray:
     return _cell(batch.is_shelter, batch, state.row, state.col).astype(bool)
-
-
-def storm(v: Slots, u: np.ndarray) -> np.ndarray:
-    """Storms sweep lines and fish from exposed fishers. Returns the exposed flat slots.
-
-    u: this tick's STREAM_STORM draws (B, 2F).
-    """
-    stormy = v.state.weather == W.STORM
-    if not stormy.any():
-        return np.zeros(0, dtype=np.int64)
-    ix = v.ix
-    slots = np.flatnonzero(stormy[ix.world] & v.alive)
-    sheltered = ix.is_shelter[v.cell[slots]]
-    v.ev[slots[sheltered]] |= BIT["sheltered"]
-    exposed = slots[~sheltered]
-    if exposed.size:
-        u = u.reshape(-1, 2)[exposed]
-        lose_line = exposed[v.line[exposed] & (u[:, 0] < ix.p_lose_line[exposed])]
-        lose_fish = exposed[(v.inventory[exposed] > 0) & (u[:, 1] < ix.p_lose_fish[exposed])]
-        v.line[lose_line] = False
-        v.bite[lose_line] = 0
-        v.inventory[lose_fish] -= 1
-        v.ev[lose_line] |= BIT["line_swept"]
-        v.ev[lose_fish] |= BIT["fish_swept"]
-    return exposed
-
-
-def hunger(v: Slots, exposed: np.ndarray) -> np.ndarray:
-    """Hunger rises (faster when exposed to a storm); at 1 the fisher starves.
-
-    exposed: flat slots exposed to a storm. Returns the flat slots that starved.
-    """
-    ix, hunger_, alive = v.ix, v.hunger, v.alive
-    risen = hunger_ + ix.hunger_rate
-    if exposed.size:
-        risen[exposed] = hunger_[exposed] + ix.hunger_rate[exposed] * ix.storm_multiplier[exposed]
-    np.minimum(risen, 1.0, out=risen)
-    np.copyto(hunger_, risen, where=alive)
-    np.add(v.lifetime, alive, out=v.lifetime)
-    # a tolerance, so that summing an inexact rate (10 x 0.1) starves on the intended tick
-    starved = np.flatnonzero(alive & (hunger_ >= 1.0 - STARVE_TOLERANCE))
-    if starved.size:
-        hunger_[starved] = 1.0
-        v.ev[starved] |= BIT["starved"]
-        alive[starved] = False
-        v.line[starved] = False
-        v.bite[starved] = 0
-    return starved
-
-
-def respawn(v: Slots, starved: np.ndarray, u: np.ndarray) -> None:
-    """A new fisher takes each starved slot (flat slots) of the worlds that respawn.
-
-    u: this tick's STREAM_SPAWN draws (B, 3F).
-    """
-    reborn = starved[v.state.respawn[v.ix.world[starved]]]
-    if reborn.size:
-        spawn_slots(v.state, v.batch, reborn, u.reshape(-1, 3)[reborn])
-        v.ev[reborn] |= BIT["spawned"]

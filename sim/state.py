@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import fishers as FS
+from sim import kernels as K
 from sim import rng
 from sim import weather as W
 from sim.batch import WorldBatch
@@ -64,16 +66,6 @@ class State:
         return State(**{f.name: getattr(self, f.name)[idx].copy() for f in dataclasses.fields(self)})
 
 
-def flat_view(state: State, name: str) -> np.ndarray:
-    """A flat (B * F,) view of a per-slot field, writes included (a non-contiguous field is
-    first replaced by a contiguous copy, so the view never silently detaches)."""
-    arr = getattr(state, name)
-    if not arr.flags.c_contiguous:
-        arr = np.ascontiguousarray(arr)
-        setattr(state, name, arr)
-    return arr.reshape(-1)
-
-
 def new_state(batch: WorldBatch, n_fishers: int, seeds: list[int] | np.ndarray,
               respawn: bool | np.ndarray = True) -> State:
     """A fresh state for every world in the batch, each reset with its own seed."""
@@ -123,28 +115,18 @@ def spawn_fishers(state: State, batch: WorldBatch, mask: np.ndarray, stream: int
     spawn_slots(state, batch, slots, u[slots])
 
 
-# (B, F) fields a new life sets to 0
-_CLEARED_AT_SPAWN = ("line", "line_age", "bite", "lifetime", "meals", "catches", "line_row", "line_col")
-
-
 def spawn_slots(state: State, batch: WorldBatch, slots: np.ndarray, u: np.ndarray) -> None:
     """Start a new life in the flat slots (indices into B * F) with their three uniforms u (n, 3).
 
     Slot f of a world uses the draws 3f, 3f + 1, 3f + 2 of its stream and tick: the spawn
-    cell, the hunger and the facing.
+    cell (uniform over the world's spawn cells), the hunger (uniform in hunger.spawn) and the
+    facing. The new fisher carries fishing.spawn_inventory fish; its line, bite and the
+    life's counters start at 0, and the slot's count of lives goes up by one
+    (`kernels._spawn`, which the step function also uses for respawns).
     """
-    world = slots // state.n_fishers
-    count = batch.spawn_count[world]
-    cell_idx = np.minimum((u[:, 0] * count).astype(np.int64), count - 1)
-    cells = batch.spawn_cells[world, cell_idx]
-    lo, hi = batch.p.hunger_spawn[world, 0], batch.p.hunger_spawn[world, 1]
-    flat = lambda name: flat_view(state, name)  # noqa: E731
-    flat("row")[slots] = cells // batch.width
-    flat("col")[slots] = cells % batch.width
-    flat("facing")[slots] = (u[:, 2] * 4).astype(np.int64)
-    flat("hunger")[slots] = lo + u[:, 1] * (hi - lo)
-    flat("inventory")[slots] = batch.p.fishing_spawn_inventory[world].astype(np.int64)
-    for name in _CLEARED_AT_SPAWN:
-        flat(name)[slots] = 0
-    flat("alive")[slots] = True
-    flat("lives")[slots] += 1
+    slots = np.ascontiguousarray(slots, dtype=np.int64)
+    cells, counts = FS.spawn_tables(batch)
+    K.spawn_slots(slots, np.ascontiguousarray(u, dtype=np.float64), batch.kind, FS.kernel_table(batch), cells,
+                  counts, batch.width, state.row, state.col, state.facing, state.hunger,
+                  state.inventory, state.alive, state.lives, state.line, state.line_age, state.bite,
+                  state.lifetime, state.meals, state.catches, state.line_row, state.line_col)
