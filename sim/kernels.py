@@ -12,14 +12,17 @@ them (a slow plain reference lives in tests/ only).
 Conventions that keep the kernels exact and safe:
 
 - Every floating-point expression is evaluated in the order the rule states it (no
-  fastmath, no fused multiply-add): trajectories are bit-identical to the numpy core that
-  preceded these kernels, which `tests/test_core_regression.py` checks.
+  fastmath, no fused multiply-add) with numpy's error model (a division by zero gives
+  inf or nan, as in numpy): trajectories are bit-identical to the numpy core that preceded
+  these kernels, which `tests/test_core_regression.py` checks, with plain references of
+  the observation, the fish update and the draws.
 - All numba code lives in this one module. numba's on-disk cache (``cache=True``) is keyed
   on this file only, and it freezes global values at compile time; so no kernel reads a
   constant defined in another module. Rule constants (event bits, action codes, streams,
   the observation layout) arrive at run time in small arrays, built by the rule modules,
   whose positions are named by the ``C_*``, ``W_*``, ``F_*``, ``K_*``, ``O_*`` and
-  ``P_*`` constants below.
+  ``P_*`` constants below. The exception is the view's shape (``OBS_*``), a compile-time
+  constant here so that its loops unroll; `sim.observe` refuses to import if it differs.
 - Kernels take the state's (B, F) and (B,) arrays as they are and write in place; one
   world never reads another world's data, so a world alone and the same world inside any
   batch follow one trajectory. Static tables hold one row per kind of world
