@@ -17,6 +17,8 @@ What is measured (one thread; the thread variables are set before numpy is impor
   `FisherModel`, the project's own Mesa view of the core (B=1, DataCollector on).
 - scaling: time per tick and per agent-step against map size (the lake's map tiled
   to NxN) and against fishers per world, at a fixed B.
+- startup: a fresh process's import of `sim.core` and its first tick (B=1): the core's
+  numba kernels are loaded from their on-disk cache (compiled on the very first run).
 
 Every figure is the best of a few timed repeats (the least disturbed by other load);
 the JSON also holds the median and the process CPU time per tick. No assertion is made
@@ -134,6 +136,31 @@ def tiled_world(world: World, n: int) -> World:
                                source=f"{world.source} tiled to {n}x{n}")
 
 
+_STARTUP = """
+import json, time
+t0 = time.perf_counter()
+import numpy as np
+from sim.core import Simulation
+t1 = time.perf_counter()
+sim = Simulation("lake", 4, seeds=[0])
+sim.step(np.zeros((1, 4), dtype=np.int64))
+sim.observe()
+t2 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "first_tick_s": t2 - t1}))
+"""
+
+
+def bench_startup(cfg: Config) -> dict[str, float]:
+    """What a new process pays before its first tick (best of a few fresh processes)."""
+    runs = []
+    for _ in range(max(1, min(cfg.repeats, 3))):
+        proc = subprocess.run([sys.executable, "-c", _STARTUP], cwd=ROOT, capture_output=True, text=True,
+                              check=True, timeout=600)
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    best = min(runs, key=lambda r: r["import_s"] + r["first_tick_s"])
+    return {"import_s": best["import_s"], "first_tick_s": best["first_tick_s"], "runs": len(runs)}
+
+
 # -- peers ------------------------------------------------------------------------------------------------
 
 def bench_crafter(cfg: Config) -> dict[str, object]:
@@ -236,6 +263,7 @@ def machine() -> dict[str, object]:
     except OSError:
         pass
     import mesa
+    import numba
 
     return {
         "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
@@ -243,7 +271,8 @@ def machine() -> dict[str, object]:
         "core_dirty": bool(_git("status", "--porcelain", "--untracked-files=no", "--", "sim", "worlds")),
         "cpu": cpu, "cpu_count": os.cpu_count(),
         "load_avg_1m_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        "python": platform.python_version(), "numpy": np.__version__, "mesa": mesa.__version__,
+        "python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
+        "mesa": mesa.__version__,
         "threads": os.environ["OMP_NUM_THREADS"],
     }
 
@@ -253,6 +282,8 @@ def run(cfg: Config, quick: bool, progress: Callable[[str], None]) -> dict[str, 
     lake = load_world("lake")
     progress("core: batch sizes")
     core = [bench_core(lake, b, cfg.n_fishers, cfg) for b in cfg.batch_sizes]
+    progress("startup")
+    startup = bench_startup(cfg)
     progress("crafter")
     crafter = bench_crafter(cfg)
     progress("mesa")
@@ -264,8 +295,8 @@ def run(cfg: Config, quick: bool, progress: Callable[[str], None]) -> dict[str, 
             row["x_crafter"] = row["agent_steps_per_s"] / crafter["steps_per_s"]
             row["x_crafter_with_resets"] = row["agent_steps_per_s"] / crafter["steps_per_s_with_resets"]
         row["x_mesa"] = row["agent_steps_per_s"] / mesa_base["agent_steps_per_s"]
-    out.update(core=core, crafter=crafter, mesa_baseline=mesa_base, mesa_baseline_many=mesa_many,
-               fisher_model=fisher_model)
+    out.update(core=core, startup=startup, crafter=crafter, mesa_baseline=mesa_base,
+               mesa_baseline_many=mesa_many, fisher_model=fisher_model)
     progress("scaling: map size")
     out["map_scaling"] = [bench_core(tiled_world(lake, n), cfg.scaling_batch, cfg.n_fishers, cfg)
                           for n in cfg.map_sizes]
@@ -292,7 +323,7 @@ def print_tables(res: dict[str, object]) -> None:
     con.print(f"[bold]hungry-fisher core benchmark[/]  {m['date_utc']} UTC  commit {m['commit']}"
               f"{' (core files modified)' if m['core_dirty'] else ''}  {m['cpu']} x{m['cpu_count']}  "
               f"load {m['load_avg_1m_at_start']:.2f}->{m['load_avg_1m_at_end']:.2f}  "
-              f"python {m['python']} numpy {m['numpy']}  "
+              f"python {m['python']} numpy {m['numpy']} numba {m['numba']}  "
               f"threads {m['threads']}{'  [quick]' if res['quick'] else ''}")
     if max(m["load_avg_1m_at_start"] or 0, m["load_avg_1m_at_end"] or 0) > 0.5 * (m["cpu_count"] or 1):
         con.print("[yellow]warning: other processes were loading this machine; the figures may be "
@@ -308,6 +339,9 @@ def print_tables(res: dict[str, object]) -> None:
                   _fmt(r["us_per_agent_step"]), _fmt(r["tick_ms"]), f"{r['step_share']:.0%}",
                   _fmt(r["x_crafter"]) if "x_crafter" in r else "n/a", _fmt(r["x_mesa"]))
     con.print(t)
+    st = res["startup"]
+    con.print(f"startup of a fresh process: import sim.core {st['import_s']:.2f} s, first tick (B=1) "
+              f"{st['first_tick_s']:.2f} s (kernels from numba's cache)")
 
     p = Table(title="Peers (one thread)")
     for col in ("what", "agent-steps/s", "us/agent-step", "note"):
