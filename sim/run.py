@@ -42,12 +42,15 @@ EXIT_USAGE = 2
 DEFAULT_RECORD = 2
 MIN_WORLDS_FOR_INTERVAL = 3  # below this, metrics report a mean and no interval
 METRICS = ("meals_per_day", "survival", "deaths_per_day", "storm_sheltered", "reel_empty_rate",
-           "catches_per_day")
+           "cast_rate_falling", "cast_rate_steady", "catches_per_day")
 METRIC_LABELS = {
     "meals_per_day": "meals per fisher-day", "survival": "alive at the end (share)",
     "deaths_per_day": "deaths per fisher-day", "storm_sheltered": "storm ticks sheltered (share)",
     "reel_empty_rate": "empty reels per waiting tick", "catches_per_day": "catches per fisher-day",
+    "cast_rate_falling": "casts per tick, barometer falling", "cast_rate_steady": "casts per tick, steady",
 }
+TRAIN = "train"  # the --policy that trains the hungry fisher first (the main job)
+REFERENCES = ("random", "impatient", "weather_blind", "expert")  # scripted fishers beside a trained one
 # packages whose versions are recorded when the project's own metadata cannot list them
 FALLBACK_PACKAGES = ("numpy", "scipy", "rich", "gymnasium", "pettingzoo", "stable-baselines3",
                      "sb3-contrib", "torch", "mesa", "pygame", "imageio")
@@ -95,10 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--world", default="lake",
                    help="a shipped world name (see --list-worlds), a world folder, a world.toml path, "
                         "or generated:SEED (default: lake)")
-    p.add_argument("--policy", default="scripted:expert",
-                   help="scripted:NAME for a scripted fisher (default: scripted:expert); a trained "
-                        "policy: a policy.json/.npz, a training run folder, or a model .zip (a .zip "
-                        "only when its run folder's manifest.json lists it, or with --trust-zip)")
+    p.add_argument("--policy", default=TRAIN,
+                   help="'train' (default): train a hungry fisher (reward: meals only) with PPO, then "
+                        "evaluate it beside scripted references; scripted:NAME for a scripted fisher; a "
+                        "trained policy: a policy.json/.npz, a training run folder, or a model .zip (a "
+                        ".zip only when its run folder's manifest.json lists it, or with --trust-zip)")
+    p.add_argument("--steps", type=_int_at_least(1), default=None,
+                   help="training budget in samples (fisher-ticks) when training (default: "
+                        "agents/hyperparams.toml's n_timesteps for the world)")
     p.add_argument("--trust-zip", action="store_true",
                    help="load a model .zip in full even when no manifest vouches for it: loading "
                         "a .zip can run code stored in it, so only for files you created")
@@ -275,13 +282,68 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.record is not None and args.record > args.episodes:  # before any training or simulating
+        raise UsageError("--record", f"expected at most --episodes ({args.episodes}), got {args.record}")
     world = resolve_world(args.world)
-    policy = resolve_policy(args.policy, args.seed, trust_zip=args.trust_zip)
-    return execute(args, argv, world, policy)
+    if args.policy != TRAIN:
+        if args.steps is not None:
+            raise UsageError("--steps", "only applies when training (--policy train)")
+        policy = resolve_policy(args.policy, args.seed, trust_zip=args.trust_zip)
+        return execute(args, argv, world, policy)
+    return train_and_evaluate(args, argv, world)
+
+
+def train_and_evaluate(args: argparse.Namespace, argv: list[str], world: World) -> int:
+    """The main job: train a hungry fisher, evaluate it, and put it beside the scripted references."""
+    from agents.train import UsageError as TrainUsageError
+    from agents.train import train
+
+    run_dir = prepare_out(args.out, world, "hungry-fisher")
+    try:
+        training = train(world=args.world, steps=args.steps, seed=args.seed, out=run_dir / "training",
+                         progress=not (args.json or args.quiet) and sys.stderr.isatty(),
+                         command=shlex.join(["python", "-m", "sim.run", *argv]))
+    except TrainUsageError as err:
+        raise UsageError("--world", str(err)) from None
+    args.policy = str(training)
+    policy = resolve_policy(args.policy, args.seed, trust_zip=False)
+    code = execute(args, argv, world, policy, run_dir=run_dir)
+    if code == 0:
+        compare_references(args, world, run_dir)
+    return code
+
+
+def compare_references(args: argparse.Namespace, world: World, run_dir: Path) -> dict[str, Any]:
+    """The scripted references under the same protocol; writes references.json and prints a table."""
+    from agents.rollout import run_policy
+    from agents.scripted import make_scripted
+
+    ticks = args.ticks if args.ticks is not None else world.params.time.horizon
+    rows = {"hungry fisher": json.loads((run_dir / "metrics.json").read_text())["metrics"]}
+    for name in REFERENCES:
+        rollout = run_policy(make_scripted(name, seed=args.seed), world, n_worlds=args.episodes,
+                             n_fishers=args.fishers, ticks=ticks, seed=args.seed, respawn=not args.cohort)
+        rows[name] = summarize(rollout)
+    _write_json(run_dir / "references.json", {k: v for k, v in rows.items() if k != "hungry fisher"})
+    if not (args.json or args.quiet):
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"The hungry fisher beside scripted fishers on {world.name} (means)")
+        table.add_column("metric")
+        for name in rows:
+            table.add_column(name, justify="right")
+        for metric in ("meals_per_day", "survival", "reel_empty_rate", "storm_sheltered",
+                       "cast_rate_falling", "cast_rate_steady"):
+            table.add_row(METRIC_LABELS[metric], *(_fmt(rows[n][metric]["mean"]) for n in rows))
+        table.caption = ("patience: empty reels per waiting tick (lower is more patient); weather reading: "
+                         "storm ticks sheltered, and casting when the barometer falls vs steady")
+        Console().print(table)
+    return rows
 
 
 def execute(args: argparse.Namespace, argv: list[str], world: World, policy: object,
-            module: str = "sim.run", out_label: str | None = None) -> int:
+            module: str = "sim.run", out_label: str | None = None, run_dir: Path | None = None) -> int:
     """Run `policy` as `args` say and write the run folder; shared by sim.run and agents.evaluate.
 
     `args` needs: policy (the label recorded everywhere), episodes, fishers, ticks, seed, cohort,
@@ -295,7 +357,8 @@ def execute(args: argparse.Namespace, argv: list[str], world: World, policy: obj
         args.record = min(DEFAULT_RECORD, args.episodes)
     elif args.record > args.episodes:
         raise UsageError("--record", f"expected at most --episodes ({args.episodes}), got {args.record}")
-    run_dir = prepare_out(args.out, world, out_label or args.policy)
+    if run_dir is None:
+        run_dir = prepare_out(args.out, world, out_label or args.policy)
     seeds = rollout_seeds(args.seed, args.episodes)
     respawn_delay = None if args.cohort else world.params.time.day_length  # run_policy's own default
     protocol = "cohort" if args.cohort else f"respawn after {respawn_delay} ticks"

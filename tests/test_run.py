@@ -17,7 +17,7 @@ from sim.run import main
 from worlds.loader import WORLDS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--ticks", "50", "--episodes", "2", "--fishers", "2"]
+TINY = ["--ticks", "50", "--episodes", "2", "--fishers", "2", "--policy", "scripted:expert"]
 RUN_FILES = ("config.json", "command.txt", "versions.json", "metrics.json",
              "episodes/episode_000.npz", "episodes/episode_001.npz")
 
@@ -77,7 +77,7 @@ def test_json_prints_only_a_json_summary(capsys, tmp_path):
 
 def test_intervals_come_with_enough_worlds(capsys, tmp_path):
     code, out, _ = _run(capsys, "--ticks", "40", "--episodes", "4", "--fishers", "1", "--record", "0",
-                        "--out", str(tmp_path / "run"), "--json")
+                        "--policy", "scripted:expert", "--out", str(tmp_path / "run"), "--json")
     assert code == 0
     m = json.loads(out)["meals_per_day"]
     assert m["low"] <= m["mean"] <= m["high"]
@@ -126,6 +126,7 @@ BAD_INPUT = {
     "zero fishers": (["--fishers", "0"], "error: --fishers: expected an integer >= 1, got 0"),
     "not a number": (["--episodes", "many"], "error: --episodes: expected an integer >= 1, got 'many'"),
     "record too many": (["--episodes", "1", "--record", "3"], "error: --record: expected at most"),
+    "steps without training": (["--steps", "100"], "error: --steps: only applies when training"),
     "unknown flag": (["--colour"], "error: unrecognized arguments: --colour"),
 }
 
@@ -134,7 +135,7 @@ BAD_INPUT = {
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, case):
     argv, message = BAD_INPUT[case]
     out_dir = tmp_path / "run"
-    code, out, err = _run(capsys, *argv, "--ticks", "5", "--out", str(out_dir))
+    code, out, err = _run(capsys, "--policy", "scripted:expert", *argv, "--ticks", "5", "--out", str(out_dir))
     assert code == 2
     assert out == "" and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert message in err, err
@@ -148,7 +149,8 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, case):
 def test_a_broken_world_file_is_one_line_and_exit_2(capsys, tmp_path, pattern, new, field):
     folder = _broken_world(tmp_path, pattern, new)
     for spec in (folder, folder / "world.toml"):
-        code, out, err = _run(capsys, "--world", str(spec), "--ticks", "5", "--out", str(tmp_path / "run"))
+        code, out, err = _run(capsys, "--world", str(spec), "--ticks", "5", "--policy", "scripted:expert",
+                              "--out", str(tmp_path / "run"))
         assert code == 2 and out == "" and "Traceback" not in err
         assert len(err.strip().splitlines()) == 1
         assert err.startswith("error: --world: ") and str(folder / "world.toml") in err and field in err
@@ -172,7 +174,7 @@ def test_the_module_entry_point(tmp_path):
     out_dir = tmp_path / "run"
     proc = subprocess.run(
         [sys.executable, "-m", "sim.run", "--world", "lake", "--ticks", "30", "--episodes", "1",
-         "--out", str(out_dir), "--json"],
+         "--policy", "scripted:expert", "--out", str(out_dir), "--json"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
@@ -180,3 +182,23 @@ def test_the_module_entry_point(tmp_path):
     assert summary["run_dir"] == str(out_dir) and "meals_per_day" in summary and "survival" in summary
     assert (out_dir / "episodes" / "episode_000.npz").is_file()
     assert load_episode(out_dir / "episodes" / "episode_000.npz").n_ticks == 30
+
+
+def test_the_main_job_trains_then_compares_with_scripted_fishers(capsys, tmp_path):
+    """`python -m sim.run --world lake` with a tiny budget: train, evaluate, references, one folder."""
+    out_dir = tmp_path / "main"
+    code, out, err = _run(capsys, "--steps", "1", "--ticks", "30", "--episodes", "3", "--fishers", "2",
+                          "--out", str(out_dir), "--quiet")
+    assert code == 0, err
+    for name in ("training/final.zip", "training/policy.json", "training/manifest.json", "metrics.json",
+                 "references.json", "episodes/episode_000.npz"):
+        assert (out_dir / name).is_file(), name
+    references = json.loads((out_dir / "references.json").read_text())
+    assert set(references) == {"random", "impatient", "weather_blind", "expert"}
+    assert "cast_rate_falling" in references["expert"] and "storm_sheltered" in references["expert"]
+
+
+def test_a_bad_flag_fails_before_training(capsys, tmp_path):
+    out_dir = tmp_path / "run"
+    code, out, err = _run(capsys, "--episodes", "1", "--record", "3", "--out", str(out_dir))
+    assert code == 2 and "error: --record" in err and not out_dir.exists()
