@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         world = resolve_world(args.world)
         policy = resolve_policy(args.policy, args.seed, trust_zip=args.trust_zip,
                                 deterministic=not args.stochastic, flag=POLICY_ARG)
-        label = _slug(f"eval-{getattr(policy, 'name', args.policy)}".replace("/", "-"))[-60:].lstrip("-.")
+        # the start of the name ("eval-ppo-...") survives a long path; the end may not
+        label = _slug(f"eval-{getattr(policy, 'name', args.policy)}".replace("/", "-"))[:60].rstrip("-.")
         return execute(args, argv, world, policy, module="agents.evaluate", out_label=label)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
