@@ -1,0 +1,1 @@
+"""Did skills emerge? Probes, transfer and honest statistics (DESIGN, "Skills and how they are probed")."""
