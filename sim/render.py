@@ -1,15 +1,25 @@
 """A world's state as a picture (numpy only): an RGB array for people, or text for terminals.
 
-`render_rgb` draws terrain from a colour lookup table scaled up with `np.repeat`, tints
+One drawing path: a live `Simulation` (`scene_of`) or a recorded episode frame
+(`scene_of_episode`) becomes a `Scene`, and `draw_scene` draws it. The env's
+``render_mode="rgb_array"`` (`render_rgb`), the pygame live view, playback and video export
+(viz/) all call `draw_scene`, so they show the same picture of the same state; viz/ only
+adds the window, HUD, overlays and text around it.
+
+`draw_scene` draws terrain from a colour lookup table scaled up with `np.repeat`, tints
 it by cloud cover, rain, storm and night, streaks rain over it, and draws each fisher
 (a coloured square with a dark mark on the side it faces) and its line (a bobber on the
 cast target cell, large and bright yellow while a bite shows). Everything comes from the
 state: the renderer draws no random numbers, so the same state always gives the same
-picture. The hidden weather state is shown (this is a view for people, not a sense of
+picture (the rain streak masks are cached, they depend only on the tick's phase and the
+image size). The hidden weather state is shown (this is a view for people, not a sense of
 the fishers). `render_ansi` gives one character per cell, fishers as digits.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -52,88 +62,186 @@ GRID_SHADE = 0.86  # brightness of the last pixel row/column of each cell (cell 
 def _check(sim, world: int, cell: int | None = None) -> tuple[int, int]:
     if not 0 <= int(world) < sim.n_worlds:
         raise ValueError(f"world: expected an index in [0, {sim.n_worlds}), got {world}")
-    if cell is not None and (isinstance(cell, bool) or int(cell) != cell or cell < 1):
-        raise ValueError(f"cell: expected an integer >= 1 (pixels per map cell), got {cell!r}")
+    _check_cell(cell)
     return sim.batch.worlds[int(world)].shape
 
 
-def _tint(base: np.ndarray, sim, world: int) -> np.ndarray:
-    """Sky over the map (float32 (H, W, 3)): cloud greys it, rain and storm darken, night blues."""
+def _check_cell(cell: int | None) -> None:
+    if cell is not None and (isinstance(cell, bool) or int(cell) != cell or cell < 1):
+        raise ValueError(f"cell: expected an integer >= 1 (pixels per map cell), got {cell!r}")
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything a picture of one world at one moment depends on (one world, F fisher slots).
+
+    A live `Simulation` (`scene_of`) and a recorded episode frame (`scene_of_episode`) both
+    become a Scene, so the env's rgb_array, the live view, playback and export draw through
+    the one function `draw_scene`.
+    """
+
+    terrain: np.ndarray   # (H, W) terrain codes (the world's own map, no batch padding)
+    tick: int
+    weather: int          # hidden weather state (sim.weather CLEAR..STORM)
+    cloud: float          # cloud cover in [0, 1]
+    night: bool
+    row: np.ndarray       # (F,) fisher cell
+    col: np.ndarray
+    facing: np.ndarray    # (F,) 0 north, 1 south, 2 east, 3 west
+    alive: np.ndarray     # (F,) bool
+    line: np.ndarray      # (F,) bool: a line is out
+    line_row: np.ndarray  # (F,) where it lies
+    line_col: np.ndarray
+    bite: np.ndarray      # (F,) ticks left of a showing bite
+
+
+def scene_of(sim, world: int = 0) -> Scene:
+    """The Scene of one world of a live `Simulation` (copies, so later steps do not change it)."""
+    h, w = _check(sim, world)
+    world = int(world)
     s = sim.state
-    weather = int(s.weather[world])
-    cloud = float(np.clip(s.cloud[world], 0.0, 1.0))
+    return Scene(
+        terrain=np.asarray(sim.batch.terrain[world, :h, :w]).copy(), tick=int(s.tick[world]),
+        weather=int(s.weather[world]), cloud=float(s.cloud[world]),
+        night=bool(W.is_night(s, sim.batch)[world]),
+        **{k: getattr(s, k)[world].copy() for k in _FISHER_FIELDS},
+    )
+
+
+def night_at(tick: int, day_length: int, night_fraction: float) -> bool:
+    """Night by the step function's rule: the day's last `night_fraction` (sim.kernels._world_senses)."""
+    day = (int(tick) % float(day_length)) / float(day_length)
+    return bool(day >= 1.0 - float(night_fraction))
+
+
+def scene_of_episode(episode, frame: int) -> Scene:
+    """The Scene of frame `frame` of a recorded episode (`sim.record.Episode` or anything with its
+    arrays and meta["params"]["time"])."""
+    n = int(episode.tick.shape[0])
+    if not -n <= int(frame) < n:
+        raise IndexError(f"frame: expected an index in [0, {n}), got {frame}")
+    i = int(frame)
+    tick = int(episode.tick[i])
+    time = episode.meta["params"]["time"]
+    return Scene(
+        terrain=episode.terrain, tick=tick, weather=int(episode.weather[i]),
+        cloud=float(episode.cloud[i]), night=night_at(tick, time["day_length"], time["night_fraction"]),
+        **{k: getattr(episode, k)[i] for k in _FISHER_FIELDS},
+    )
+
+
+_FISHER_FIELDS = ("row", "col", "facing", "alive", "line", "line_row", "line_col", "bite")
+
+
+def _tint(base: np.ndarray, scene: Scene) -> np.ndarray:
+    """Sky over the map (float32 (H, W, 3)): cloud greys it, rain and storm darken, night blues."""
+    cloud = float(np.clip(np.float32(scene.cloud), 0.0, 1.0))  # float32: a recorded frame tints alike
     out = base + 0.35 * cloud * (OVERCAST_RGB - base)
-    if weather == W.RAIN:
+    if scene.weather == W.RAIN:
         out *= 0.82
-    elif weather == W.STORM:
+    elif scene.weather == W.STORM:
         out *= 0.6
-    night = bool(W.is_night(s, sim.batch)[world])
-    if night:
+    if scene.night:
         out = 0.45 * out + 0.25 * NIGHT_RGB
     return out
 
 
-def _rain(img: np.ndarray, sim, world: int) -> None:
+@lru_cache(maxsize=96)
+def _rain_pixels(h: int, w: int, y0: int, x0: int, period: int, shift: int) -> np.ndarray:
+    """Flat indices of the rain streak pixels of an (h, w) image whose top-left pixel is (y0, x0)
+    of the whole map's picture. The pattern repeats every 12 * period of `shift`, so a handful
+    of masks serve a whole episode (computing one over a large image costs tens of ms)."""
+    yy = np.arange(y0, y0 + h, dtype=np.int64)[:, None]
+    xx = np.arange(x0, x0 + w, dtype=np.int64)[None, :]
+    v = xx + yy // 3 + shift
+    lane = v // period  # slanted lanes, one streak of dashes each
+    streak = (v % period == 0) & ((yy + 7 * lane + 2 * shift) % 12 < 5)
+    out = np.flatnonzero(streak)
+    out.flags.writeable = False
+    return out
+
+
+def _rain(img: np.ndarray, scene: Scene, y0: int = 0, x0: int = 0) -> None:
     """Diagonal rain streaks that drift with the tick (deterministic), denser in a storm."""
-    s = sim.state
-    weather = int(s.weather[world])
-    if weather < W.RAIN:
+    if scene.weather < W.RAIN:
         return
-    period = 9 if weather == W.RAIN else 5
+    period = 9 if scene.weather == W.RAIN else 5
     h, w = img.shape[:2]
-    yy = np.arange(h)[:, None]
-    xx = np.arange(w)[None, :]
-    shift = int(s.tick[world]) * 3
-    lane = (xx + yy // 3 + shift) // period  # slanted lanes, one streak of dashes each
-    streak = ((xx + yy // 3 + shift) % period == 0) & ((yy + 7 * lane + 2 * shift) % 12 < 5)
-    strength = 0.45 if weather == W.RAIN else 0.6
-    img[streak] = (img[streak] * (1 - strength) + RAIN_RGB * strength).astype(np.uint8)
+    shift = (int(scene.tick) * 3) % (12 * period)
+    idx = _rain_pixels(h, w, y0, x0, period, shift)
+    strength = 0.45 if scene.weather == W.RAIN else 0.6
+    flat = img.reshape(-1, 3)
+    flat[idx] = (flat[idx] * (1 - strength) + RAIN_RGB * strength).astype(np.uint8)
 
 
-def render_rgb(sim, world: int = 0, cell: int = 16) -> np.ndarray:
-    """One world of `sim` as an RGB image (H*cell, W*cell, 3) uint8, a pure function of its state."""
-    h, w = _check(sim, world, cell)
+def draw_scene(scene: Scene, cell: int = 16, window: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """A Scene as an RGB image (rows*cell, cols*cell, 3) uint8: a pure function of its arguments.
+
+    `window` = (row0, col0, row1, col1) draws only those map cells (a viewer zoomed into a
+    large world); the picture of a window is the same as that part of the whole map's.
+    """
+    _check_cell(cell)
     cell = int(cell)
-    world = int(world)
-    s = sim.state
-    base = TERRAIN_RGB[sim.batch.terrain[world, :h, :w]]
-    small = np.clip(_tint(base, sim, world), 0, 255).astype(np.uint8)
+    h, w = scene.terrain.shape
+    r0, c0, r1, c1 = (0, 0, h, w) if window is None else (int(v) for v in window)
+    if not (0 <= r0 < r1 <= h and 0 <= c0 < c1 <= w):
+        raise ValueError(f"window: expected (row0, col0, row1, col1) inside the {h}x{w} map, got {window}")
+    base = TERRAIN_RGB[scene.terrain[r0:r1, c0:c1]]
+    small = np.clip(_tint(base, scene), 0, 255).astype(np.uint8)
     img = np.repeat(np.repeat(small, cell, axis=0), cell, axis=1)
     if cell >= 6:
         img[cell - 1::cell] = (img[cell - 1::cell] * GRID_SHADE).astype(np.uint8)
         img[:, cell - 1::cell] = (img[:, cell - 1::cell] * GRID_SHADE).astype(np.uint8)
-    _rain(img, sim, world)
+    _rain(img, scene, r0 * cell, c0 * cell)
 
+    # fishers and lines in window pixel coordinates; slices clip what lies outside
+    oy, ox = r0 * cell, c0 * cell
     half = cell // 2
     thick = max(1, cell // 16)
-    for f in np.flatnonzero(s.alive[world] & s.line[world]):
-        r, c = int(s.row[world, f]), int(s.col[world, f])
-        lr, lc = int(s.line_row[world, f]), int(s.line_col[world, f])
-        y0, y1 = sorted((r * cell + half, lr * cell + half))
-        x0, x1 = sorted((c * cell + half, lc * cell + half))
+    for f in np.flatnonzero(scene.alive & scene.line):
+        r, c = int(scene.row[f]), int(scene.col[f])
+        lr, lc = int(scene.line_row[f]), int(scene.line_col[f])
+        y0, y1 = sorted((r * cell + half - oy, lr * cell + half - oy))
+        x0, x1 = sorted((c * cell + half - ox, lc * cell + half - ox))
         if r == lr or c == lc:  # casts are straight ahead, so the line is a row or a column
-            img[y0:y1 + thick, x0:x1 + thick] = LINE_RGB
-        biting = int(s.bite[world, f]) > 0
+            _paint(img, y0, y1 + thick, x0, x1 + thick, LINE_RGB)
+        biting = int(scene.bite[f]) > 0
         size = max(2, cell // 2) if biting else max(1, cell // 4)
-        by, bx = lr * cell + (cell - size) // 2, lc * cell + (cell - size) // 2
-        img[by:by + size, bx:bx + size] = BITE_RGB if biting else BOBBER_RGB
+        by, bx = lr * cell + (cell - size) // 2 - oy, lc * cell + (cell - size) // 2 - ox
+        _paint(img, by, by + size, bx, bx + size, BITE_RGB if biting else BOBBER_RGB)
 
     margin = max(1, cell // 6) if cell >= 4 else 0
     mark = max(1, cell // 4)
-    for f in np.flatnonzero(s.alive[world]):
-        r, c = int(s.row[world, f]), int(s.col[world, f])
+    for f in np.flatnonzero(scene.alive):
+        r, c = int(scene.row[f]), int(scene.col[f])
         colour = FISHER_RGB[f % len(FISHER_RGB)]
-        y0, x0 = r * cell + margin, c * cell + margin
+        y0, x0 = r * cell + margin - oy, c * cell + margin - ox
         size = cell - 2 * margin
-        img[y0:y0 + size, x0:x0 + size] = colour
+        _paint(img, y0, y0 + size, x0, x0 + size, colour)
         if size < 3:
             continue
-        facing = int(s.facing[world, f])
+        facing = int(scene.facing[f])
         mid = (size - mark) // 2
         dy, dx = {0: (0, mid), 1: (size - mark, mid), 2: (mid, size - mark), 3: (mid, 0)}[facing]
         dark = int(colour.astype(np.int32).sum()) < 200
-        img[y0 + dy:y0 + dy + mark, x0 + dx:x0 + dx + mark] = FACING_MARK_ON_DARK if dark else FACING_MARK
+        _paint(img, y0 + dy, y0 + dy + mark, x0 + dx, x0 + dx + mark,
+               FACING_MARK_ON_DARK if dark else FACING_MARK)
     return img
+
+
+def _paint(img: np.ndarray, y0: int, y1: int, x0: int, x1: int, colour: np.ndarray) -> None:
+    """Fill a rectangle, clipped to the image (negative starts would wrap in numpy slicing)."""
+    h, w = img.shape[:2]
+    y0, x0 = max(y0, 0), max(x0, 0)
+    y1, x1 = min(y1, h), min(x1, w)
+    if y0 < y1 and x0 < x1:
+        img[y0:y1, x0:x1] = colour
+
+
+def render_rgb(sim, world: int = 0, cell: int = 16) -> np.ndarray:
+    """One world of `sim` as an RGB image (H*cell, W*cell, 3) uint8, a pure function of its state."""
+    _check(sim, world, cell)
+    return draw_scene(scene_of(sim, world), cell)
 
 
 def render_ansi(sim, world: int = 0) -> str:

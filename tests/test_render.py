@@ -11,7 +11,7 @@ from sim import terrain as T
 from sim import weather as W
 from sim.core import Simulation
 from sim.fishers import CAST
-from sim.render import TERRAIN_CHARS, render_ansi, render_rgb
+from sim.render import TERRAIN_CHARS, draw_scene, night_at, render_ansi, render_rgb, scene_of
 
 CELL = 8
 
@@ -174,3 +174,61 @@ def test_ansi_shows_the_bobber_and_bite(sim):
     assert render_ansi(sim).split("\n")[lr][lc] == "o"
     s.bite[0, 0] = 2
     assert render_ansi(sim).split("\n")[lr][lc] == "!"
+
+
+# --- one drawing path: a Scene from a live simulation or from a recorded frame -------------------
+
+def test_a_recorded_frame_draws_like_the_live_state(tmp_path):
+    """Playback and export (a recorded frame) show exactly what the env's rgb_array showed."""
+    from sim.record import EpisodeRecorder, load_episode
+    from sim.render import scene_of_episode
+
+    sim = Simulation("lake", n_fishers=3, seeds=[7])
+    rec = EpisodeRecorder(sim)
+    rec.capture_initial()
+    live = [render_rgb(sim, 0, CELL)]
+    rng = np.random.default_rng(1)
+    for _ in range(120):  # long enough for clouds, rain and a night at the lake's day length
+        actions = rng.integers(0, 8, (1, 3))
+        rec.record(actions, sim.step(actions))
+        live.append(render_rgb(sim, 0, CELL))
+    ep = load_episode(rec.save(tmp_path / "ep.npz"))
+    for i in range(0, ep.n_frames, 7):
+        assert np.array_equal(draw_scene(scene_of_episode(ep, i), CELL), live[i]), i
+
+
+def test_night_at_follows_the_step_function(sim):
+    p = sim.batch.p
+    for tick in range(0, 400, 3):
+        sim.state.tick[:] = tick
+        assert night_at(tick, int(p.time_day_length[0]), float(p.time_night_fraction[0])) == \
+            bool(W.is_night(sim.state, sim.batch)[0])
+
+
+@pytest.mark.parametrize("weather", [W.CLEAR, W.RAIN, W.STORM])
+def test_a_window_is_that_part_of_the_whole_picture(sim, weather):
+    rng = np.random.default_rng(2)
+    for _ in range(30):
+        sim.step(rng.integers(0, 8, (1, 3)))
+    sim.state.weather[:] = weather
+    scene = scene_of(sim)
+    whole = draw_scene(scene, CELL)
+    for r0, c0, r1, c1 in [(0, 0, 16, 22), (2, 3, 9, 12), (5, 0, 16, 4), (0, 18, 3, 22)]:
+        part = draw_scene(scene, CELL, window=(r0, c0, r1, c1))
+        assert np.array_equal(part, whole[r0 * CELL:r1 * CELL, c0 * CELL:c1 * CELL])
+    with pytest.raises(ValueError, match="window"):
+        draw_scene(scene, CELL, window=(0, 0, 17, 22))
+
+
+def test_the_rain_streaks_drift_and_repeat(sim):
+    """Rain moves with the tick and its pattern repeats (what lets its masks be cached)."""
+    s = sim.state
+    s.alive[:] = False
+    s.weather[:] = W.RAIN
+    s.tick[:] = 10
+    a = render_rgb(sim, 0, CELL)
+    s.tick[:] = 11
+    assert not np.array_equal(a, render_rgb(sim, 0, CELL))
+    s.tick[:] = 10 + 36  # the rain pattern's period in ticks (4 x its streak spacing of 9), still day
+    assert not W.is_night(s, sim.batch)[0]
+    assert np.array_equal(a, render_rgb(sim, 0, CELL))
