@@ -1,0 +1,314 @@
+"""`python -m analysis.probe POLICY --world W`: the behavioural skill card of a fisher.
+
+    python -m analysis.probe scripted:expert --world lake
+    python -m analysis.probe runs/ppo-lake --worlds all --json --out skills.json
+    python -m analysis.probe scripted:patient:patience_ticks=8 --world ice --references
+
+POLICY is a training run folder, a policy.json/.npz, a model .zip its run folder's manifest
+lists, or scripted:NAME[:KEY=INT,...] (`analysis.policy_spec`). Four probes, each validated on
+scripted fishers whose skills are known (tests/test_probes_behaviour.py, docs/probes.md):
+
+| skill | headline | module |
+| --- | --- | --- |
+| patience | median ticks a line stays out with no bite (bites controlled) | `analysis.patience` |
+| weather_reading | shelter progress, danger cues minus calm cues (cue swap) | `analysis.weather_reading` |
+| knowing_fish | fish at cast cells / reachable water's mean (vs random) | `analysis.knowing_fish` |
+| survival | meals per fisher per day (free rollouts) | `analysis.survival` |
+
+`probe_policy` returns a JSON-serialisable dict: {"policy", "world", "seed", "scale",
+"skills": {skill: {"value", "low", "high", "n", "unit", "higher_is", "summary", ...}},
+"probes": {skill: details}}; the same seed gives the same dict. Bad input (an unknown world,
+a run folder with no policy, a policy file for other spaces, an unknown scripted fisher)
+raises `ProbeInputError` naming the argument; the command prints it in one line, exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch (loaded for trained policies)
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis.knowing_fish import probe_knowing_fish
+from analysis.patience import probe_patience
+from analysis.policy_spec import PolicySpecError, policy_name, resolve_policy
+from analysis.survival import free_rollout, probe_survival
+from analysis.weather_reading import probe_weather
+
+SKILLS: tuple[str, ...] = ("patience", "weather_reading", "knowing_fish", "survival")
+SHIPPED: tuple[str, ...] = ("lake", "pond", "river", "coast", "ice", "mirror")
+REFERENCES: tuple[str, ...] = ("random", "impatient", "patient", "weather_wise", "spot_wise", "expert")
+EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How much each probe simulates: scenes per scene probe, and the free rollout's size."""
+
+    scenes: int
+    worlds: int
+    fishers: int
+    ticks: int
+
+
+SCALES: dict[str, Scale] = {
+    "quick": Scale(scenes=32, worlds=8, fishers=4, ticks=800),   # six worlds in well under 2 minutes
+    "full": Scale(scenes=128, worlds=32, fishers=4, ticks=1000),  # for reports: tighter intervals
+}
+
+
+class ProbeInputError(ValueError):
+    """Input a probe cannot use; `argument` names it (POLICY, world, scale, ...)."""
+
+    def __init__(self, argument: str, message: str):
+        self.argument = argument
+        super().__init__(f"{argument}: {message}")
+
+
+def _world(world: object) -> object:
+    from worlds.loader import World, WorldFileError, load_world
+
+    if isinstance(world, World):
+        return world
+    try:
+        return load_world(str(world))
+    except WorldFileError as err:
+        raise ProbeInputError("world", " ".join(str(err).split())) from None
+    except (ValueError, OSError, ImportError) as err:
+        raise ProbeInputError("world", f"{world!r}: {err}") from None
+
+
+def _scale(scale: str) -> Scale:
+    if scale not in SCALES:
+        raise ProbeInputError("scale", f"expected one of {', '.join(SCALES)}, got {scale!r}")
+    return SCALES[scale]
+
+
+def _fisher(policy: object, seed: int) -> object:
+    try:
+        return resolve_policy(policy, seed)
+    except PolicySpecError as err:
+        raise ProbeInputError("POLICY", str(err)) from None
+
+
+def jsonable(x: Any) -> Any:
+    """Plain JSON types: numpy scalars and arrays become numbers and lists, NaN and inf become None."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return jsonable(x.tolist())
+    if isinstance(x, np.bool_ | bool):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, float | np.floating):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    return x
+
+
+@lru_cache(maxsize=32)
+def _random_rollout(world: str, seed: int, scale: str) -> dict:
+    """A random fisher's free rollout in the same worlds and seeds: the knowing-fish baseline (cached:
+    it depends on nothing but its arguments)."""
+    from agents.scripted import make_scripted
+
+    s = SCALES[scale]
+    return free_rollout(make_scripted("random", seed=seed), world, seed, s.worlds, s.fishers, s.ticks)
+
+
+def _probe(fisher: object, world: object, world_key: str | None, seed: int, scale: str, bar: Any) -> dict:
+    s = SCALES[scale]
+
+    def tick(what: str) -> None:
+        if bar is not None:
+            bar.set_postfix_str(what, refresh=False)
+            bar.update(1)
+
+    patience = probe_patience(fisher, world, seed, n_scenes=s.scenes)
+    tick("patience")
+    rec = free_rollout(fisher, world, seed, s.worlds, s.fishers, s.ticks)
+    tick("free rollout")
+    weather = probe_weather(fisher, world, seed, n_scenes=s.scenes, rollout=rec)
+    tick("weather cues")
+    rnd = (_random_rollout(world_key, seed, scale) if world_key is not None else
+           _random_rollout.__wrapped__(world, seed, scale))
+    fish = probe_knowing_fish(rec, rnd, seed=seed)
+    survival = probe_survival(rec, seed=seed)
+    tick("knowing fish, survival")
+    parts = {"patience": patience, "weather_reading": weather, "knowing_fish": fish, "survival": survival}
+    return {"skills": {k: v["card"] for k, v in parts.items()},
+            "probes": {k: v["details"] for k, v in parts.items()}}
+
+
+def probe_policy(policy: object, world: object = "lake", seed: int = 0, scale: str = "quick",
+                 progress: bool = False, name: str | None = None) -> dict:
+    """Probe one policy in one world: the skill card (one headline per skill with its 95% interval)
+    and every probe's details, as a JSON-serialisable dict (see the module docstring).
+
+    Args:
+        policy: a spec (scripted:NAME, a run folder, a policy file) or an object with .act(obs).
+        world: a world name, path, generated:SEED, or a World.
+        seed: scenes, rollouts, the policy's sampling and the bootstrap follow from it.
+        scale: "quick" (the default: six worlds in under 2 minutes) or "full".
+        progress: show a progress bar on stderr.
+        name: the policy's name in the result (default: the spec, or the object's .name).
+    """
+    return probe_worlds(policy, [world], seed, scale, progress, name)[0]
+
+
+def probe_worlds(policy: object, worlds: list[object] | tuple[object, ...], seed: int = 0,
+                 scale: str = "quick", progress: bool = False, name: str | None = None) -> list[dict]:
+    """`probe_policy` in each world (in order); the policy is loaded once."""
+    _scale(scale)
+    ws = [_world(w) for w in worlds]
+    if not ws:
+        raise ProbeInputError("worlds", "expected at least one world")
+    fisher = _fisher(policy, seed)
+    label = name or policy_name(fisher, policy)
+    from tqdm import tqdm
+
+    out = []
+    with tqdm(total=4 * len(ws), desc=f"probing {label}"[:60], unit="step", disable=not progress,
+              file=sys.stderr, leave=False) as bar:
+        for spec, w in zip(worlds, ws, strict=True):
+            key = spec if isinstance(spec, str) else None
+            res = _probe(fisher, w, key, seed, scale, bar if progress else None)
+            out.append(jsonable({"policy": label, "world": w.name, "seed": seed, "scale": scale, **res}))
+    return out
+
+
+# --- the command line ---------------------------------------------------------------------------------------
+
+SKILL_LABELS = {"patience": "patience", "weather_reading": "weather reading", "knowing_fish": "knowing fish",
+                "survival": "survival"}
+
+
+def _cell(card: dict) -> str:
+    v, lo, hi = card.get("value"), card.get("low"), card.get("high")
+    if v is None:
+        return "n/a"
+    fmt = (lambda x: f"{x:.0f}") if card.get("unit") == "ticks" else (lambda x: f"{x:.2f}")
+    mark = ">=" if card.get("censored") else ""
+    return f"{mark}{fmt(v)} [{fmt(lo)}, {fmt(hi)}]"
+
+
+def render_cards(results: list[dict], references: dict[str, list[dict]] | None = None) -> Any:
+    """A rich renderable: one skill card per world (the policy, then any scripted references)."""
+    from rich.console import Group
+    from rich.table import Table
+
+    tables = []
+    for i, res in enumerate(results):
+        t = Table(title=f"skill card: {res['policy']} in {res['world']} (seed {res['seed']}, {res['scale']}; "
+                        f"95% intervals)", title_justify="left")
+        t.add_column("skill")
+        t.add_column(res["policy"], justify="right")
+        for ref in references or {}:
+            t.add_column(ref, justify="right")
+        t.add_column("unit")
+        for skill in SKILLS:
+            card = res["skills"][skill]
+            refs = [_cell(references[r][i]["skills"][skill]) for r in references or {}]
+            t.add_row(SKILL_LABELS[skill], _cell(card), *refs, card["unit"])
+        notes = Table.grid(padding=(0, 1))
+        for skill in SKILLS:
+            notes.add_row(f"[bold]{SKILL_LABELS[skill]}[/]", res["skills"][skill]["summary"])
+        tables += [t, notes, ""]
+    return Group(*tables)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # type: ignore[override]
+            self.exit(EXIT_USAGE, f"error: {message} (see --help)\n")
+
+    p = Parser(prog="python -m analysis.probe",
+               description="Probe a fisher's skills (patience, weather reading, knowing fish, survival) with "
+                           "95% intervals, in set-up scenes and free rollouts.")
+    p.add_argument("policy", metavar="POLICY",
+                   help="a training run folder, a policy.json/.npz, a model .zip listed in its run folder's "
+                        "manifest, or scripted:NAME[:KEY=INT,...]")
+    p.add_argument("--world", default="lake",
+                   help="a shipped world, a world folder or toml, or generated:SEED (default: lake)")
+    p.add_argument("--worlds", default=None,
+                   help=f"several worlds, comma-separated, or 'all' ({','.join(SHIPPED)}); overrides --world")
+    p.add_argument("--seed", type=int, default=0, help="seed of scenes, rollouts and intervals (default: 0)")
+    p.add_argument("--scale", default="quick", choices=tuple(SCALES),
+                   help="quick (default; six worlds in under 2 minutes) or full (tighter intervals)")
+    p.add_argument("--references", action="store_true",
+                   help=f"probe the scripted references too ({', '.join(REFERENCES)}), shown beside it")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout (no table)")
+    p.add_argument("--out", default=None, metavar="FILE", help="also write the JSON result to FILE")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 0
+    worlds = ([w.strip() for w in args.worlds.split(",") if w.strip()] if args.worlds else [args.world])
+    if worlds == ["all"]:
+        worlds = list(SHIPPED)
+    progress = not args.quiet and sys.stderr.isatty()
+    start = time.perf_counter()
+    try:
+        results = probe_worlds(args.policy, worlds, args.seed, args.scale, progress=progress)
+        references = {ref: probe_worlds(f"scripted:{ref}", worlds, args.seed, args.scale, progress=progress)
+                      for ref in REFERENCES} if args.references else None
+    except ProbeInputError as err:
+        arg = {"world": "--world" if not args.worlds else "--worlds", "scale": "--scale"}.get(err.argument,
+                                                                                            err.argument)
+        print(f"error: {arg}: {str(err).split(': ', 1)[1]}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    elapsed = time.perf_counter() - start
+    payload: dict[str, Any] = (results[0] if len(results) == 1 and references is None else
+                               {"policy": results[0]["policy"], "seed": args.seed, "scale": args.scale,
+                                "worlds": {r["world"]: r for r in results}})
+    if references is not None:
+        payload = {**payload, "references": {ref: {r["world"]: r["skills"] for r in rs}
+                                             for ref, rs in references.items()}}
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(payload, indent=1) + "\n")
+    if args.json:
+        print(json.dumps(payload, indent=1))
+        return 0
+    from rich.console import Console
+
+    console = Console()
+    console.print(render_cards(results, references))
+    console.print(f"probed {len(worlds)} world(s) in {elapsed:.1f} s"
+                  + (f"; JSON in {args.out}" if args.out else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    raise SystemExit(code)

@@ -1,0 +1,298 @@
+"""Set-up scenes: world states a probe builds with the core, then runs a policy from.
+
+A scene is one world of a `Simulation` with one fisher slot whose state the probe sets:
+where the fisher stands and faces, whether a line is out, its hunger and catch, the time
+of day and the weather (the hidden state, and the cues the fisher reads). From there the
+policy acts and the real step function moves the world; nothing here re-implements a rule.
+
+Two controls the probes need and the world itself does not offer:
+
+- **bite time**: a scene world can be made with `fishing.p_bite = 0` (a world override, so
+  no random bite ever comes) and a bite planted by setting `state.bite` at a chosen line
+  age (`plant_bites`); the fisher then sees the bobber dip exactly when the probe says.
+- **cues apart from the weather**: `run_scenes(..., cue_source=...)` copies the weather
+  cues (barometer, its trend, cloud, rain, storm: `WEATHER_CUES`) from a second simulation
+  whose weather is set to another condition. The hidden world (bites, storms, hunger) stays
+  the same in every arm, so a change in behaviour is caused by the cues alone.
+
+Weather conditions (`set_weather`): "neutral" (cloudy, no front for the whole scene),
+"calm" (clear, steady high barometer), "front" (a storm announced: the cues have been
+falling for `FRONT_WARMUP` ticks, the storm itself comes only after the scene) and
+"storm" (a storm is on).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim import terrain as T
+from sim import weather as W
+from sim.core import Simulation, resolve_worlds
+from sim.fishers import N_ACTIONS, WAIT
+from sim.observe import LAYOUT
+from sim.step import StepResult
+from worlds.loader import World, override_world
+
+WEATHER_CUES: tuple[str, ...] = ("barometer", "barometer_trend", "cloud", "raining", "storm")
+CUE_INDEX = np.array([LAYOUT[name] for name in WEATHER_CUES])
+CONDITIONS: tuple[str, ...] = ("neutral", "calm", "front", "storm")
+FAR = 10**6  # ticks: a weather change that never comes within a scene
+FRONT_WARMUP = 12  # ticks the front's cues have shown when the scene starts (barometer < 0.2, cloud > 0.9)
+DAY_PHASES = (0.05, 0.6)  # scenes start in daylight, at a phase of the day drawn from this range
+RICH_QUANTILE = 0.9  # a "rich" spot's water holds at least this quantile of the fish of all spots
+
+
+@dataclass(frozen=True)
+class Spots:
+    """Every (cell, facing) from which a cast lands on water, and where the line lands: arrays (n,)."""
+
+    row: np.ndarray
+    col: np.ndarray
+    facing: np.ndarray
+    line_row: np.ndarray
+    line_col: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.row.size)
+
+    def take(self, idx: np.ndarray) -> Spots:
+        return Spots(*(getattr(self, f)[idx] for f in ("row", "col", "facing", "line_row", "line_col")))
+
+
+def fishing_spots(terrain: np.ndarray, cast_reach: int) -> Spots:
+    """All fishing spots of a map (terrain codes (H, W)), with the cell a cast from each lands on.
+
+    The cast rule of `sim.fishers`: from a cell fishing is allowed from, the line lands on the
+    farthest cell, up to cast_reach, of unbroken water ahead.
+    """
+    terrain = np.asarray(terrain)
+    h, w = terrain.shape
+    water = T.water_mask(terrain)
+    fishable = np.isin(terrain, T.FISHABLE_FROM)
+    out: list[tuple[int, int, int, int, int]] = []
+    for r, c in zip(*np.nonzero(fishable), strict=True):
+        for k, (dr, dc) in enumerate(T.MOVES):
+            land = 0
+            while land < cast_reach:
+                rr, cc = r + (land + 1) * dr, c + (land + 1) * dc
+                if not (0 <= rr < h and 0 <= cc < w and water[rr, cc]):
+                    break
+                land += 1
+            if land:
+                out.append((r, c, k, r + land * dr, c + land * dc))
+    a = np.array(out, dtype=np.int64).reshape(-1, 5)
+    return Spots(*(a[:, i].copy() for i in range(5)))
+
+
+def reachable_water(terrain: np.ndarray, cast_reach: int) -> np.ndarray:
+    """(H, W) bool: the water cells a cast can land on: the chance level of "where fish are fished"."""
+    terrain = np.asarray(terrain)
+    spots = fishing_spots(terrain, cast_reach)
+    mask = np.zeros(terrain.shape, dtype=bool)
+    mask[spots.line_row, spots.line_col] = True
+    return mask
+
+
+def scene_world(world: str | World, overrides: dict[str, object] | None = None) -> World:
+    """A world by name, path or object, with some constants replaced (validated by the loader)."""
+    base = resolve_worlds(world)[0]
+    return override_world(base, dict(overrides or {}))
+
+
+@dataclass
+class Scenes:
+    """n scenes of one world: a Simulation with one fisher per scene, and the spot each fisher holds."""
+
+    sim: Simulation
+    spots: Spots
+    start: object = field(repr=False, default=None)  # the state the scenes were set to (a State copy)
+
+    @property
+    def n(self) -> int:
+        return self.sim.n_worlds
+
+    def restart(self) -> None:
+        """Put every scene back to the state it was set to (for the next arm of a probe)."""
+        self.sim.state = self.start.copy()
+
+    def shelter_distance(self) -> np.ndarray:
+        """(n,) walking distance of each fisher to the nearest shelter (-1: none reachable)."""
+        s = self.sim.state
+        return self.sim.batch.shelter_dist[np.arange(self.n), s.row[:, 0], s.col[:, 0]].astype(np.int64)
+
+
+def _choose_spots(world: World, sim: Simulation, n: int, rng: np.random.Generator, rich: bool,
+                  near_shelter: int | None) -> Spots:
+    p = world.params
+    spots = fishing_spots(np.asarray(world.terrain), int(p.fishing.cast_reach))
+    keep = np.ones(len(spots), dtype=bool)
+    if near_shelter is not None:
+        dist = sim.batch.shelter_dist[0, spots.row, spots.col]
+        keep &= (dist >= 1) & (dist <= near_shelter)
+    if rich:  # spots where leaving for richer water is not the sensible choice
+        fish = sim.state.fish[0, spots.line_row, spots.line_col]
+        keep &= fish >= np.quantile(fish[keep], RICH_QUANTILE) if keep.any() else keep
+    if not keep.any():
+        keep[:] = True
+    pool = np.flatnonzero(keep)
+    return spots.take(rng.choice(pool, size=n, replace=pool.size < n))
+
+
+def make_scenes(world: str | World, n: int, seed: int = 0, *, hunger: float = 0.25, inventory: int = 0,
+                line_out: bool = False, weather: str = "neutral", rich: bool = False,
+                near_shelter: int | None = None, overrides: dict[str, object] | None = None) -> Scenes:
+    """n scenes of a world: a fisher at a fishing spot facing the water, in daylight.
+
+    Args:
+        world: a world name, path or World.
+        n: how many scenes (one world of the batch each; scene i has seed `seed * 7919 + i`).
+        seed: scenes, spots and the time of day follow from it.
+        hunger, inventory: the fisher's, at the start.
+        line_out: a line is out (just cast, age 0) on the spot's water.
+        weather: one of CONDITIONS (see the module docstring).
+        rich: only spots whose water holds at least the RICH_QUANTILE of the fish of all spots.
+        near_shelter: only spots within this walking distance of a shelter (and not in one).
+        overrides: world constants to replace, e.g. {"fishing.p_bite": 0.0} for controlled bites.
+    """
+    if n < 1:
+        raise ValueError(f"n: expected at least one scene, got {n}")
+    w = scene_world(world, overrides)
+    rng = np.random.default_rng([int(seed), 0x5CE7E])
+    sim = Simulation([w] * n, n_fishers=1, seeds=[int(seed) * 7919 + i for i in range(n)], respawn=False)
+    spots = _choose_spots(w, sim, n, rng, rich, near_shelter)
+    s = sim.state
+    day = int(w.params.time.day_length)
+    s.tick[:] = (rng.uniform(*DAY_PHASES, size=n) * day).astype(np.int64)
+    s.row[:, 0], s.col[:, 0], s.facing[:, 0] = spots.row, spots.col, spots.facing
+    s.alive[:, 0] = True
+    s.hunger[:, 0] = hunger
+    s.inventory[:, 0] = inventory
+    s.bite[:, 0] = 0
+    s.line[:, 0] = line_out
+    s.line_row[:, 0], s.line_col[:, 0] = spots.line_row, spots.line_col
+    s.line_age[:, 0] = 0
+    set_weather(sim, weather)
+    scenes = Scenes(sim, spots)
+    scenes.start = sim.state.copy()
+    return scenes
+
+
+def set_weather(sim: Simulation, condition: str, idx: np.ndarray | None = None) -> None:
+    """Set the weather of worlds idx (all by default) to a condition of CONDITIONS, in place.
+
+    The hidden state, the schedule of the next change, the barometer with its history and
+    the clouds are set together, as the core would have them; "front" then runs the core
+    for FRONT_WARMUP ticks (fishers waiting) so that its cues are the core's own.
+    """
+    if condition not in CONDITIONS:
+        raise ValueError(f"condition: expected one of {CONDITIONS}, got {condition!r}")
+    s, p = sim.state, sim.batch.p
+    idx = np.arange(sim.n_worlds) if idx is None else np.asarray(idx, dtype=np.int64)
+    now = s.tick[idx]
+    state, after = {"neutral": (W.CLOUDY, W.CLEAR), "calm": (W.CLEAR, W.CLOUDY),
+                    "front": (W.CLOUDY, W.STORM), "storm": (W.STORM, W.CLOUDY)}[condition]
+    s.weather[idx], s.next_weather[idx] = state, after
+    if condition == "front":  # announced now; the storm itself comes after warm-up and any scene
+        s.cue_at[idx] = now
+        s.change_at[idx] = now + FAR
+    else:
+        s.change_at[idx] = now + FAR
+        s.cue_at[idx] = now + FAR - 1
+    s.barometer[idx] = p.weather_barometer[idx, state]
+    s.baro_hist[idx] = s.barometer[idx, None]
+    s.cloud[idx] = p.weather_cloud[idx, state]
+    if condition == "front":
+        for _ in range(FRONT_WARMUP):
+            sim.step(np.full((sim.n_worlds, sim.n_fishers), WAIT, dtype=np.int64))
+        s.change_at[idx] = s.tick[idx] + FAR // 2  # still announced, never arriving within a scene
+
+
+def plant_bites(sim: Simulation, mask: np.ndarray) -> None:
+    """Make the bobber dip now (a bite showing for the world's bite_window) where mask (B, F) is set
+    and a line is out: the controlled bite of a patience scene."""
+    s = sim.state
+    m = np.asarray(mask, dtype=bool) & s.line & s.alive
+    window = sim.batch.p.fishing_bite_window.astype(np.int64)
+    s.bite[m] = np.broadcast_to(window[:, None], m.shape)[m]
+
+
+def reset_policy(policy: object, seed: int) -> None:
+    """Start a policy afresh (its random generator and any memory) before each arm of a probe."""
+    reset = getattr(policy, "reset", None)
+    if reset is None:
+        return
+    try:
+        reset(seed=seed)
+    except TypeError:
+        reset()
+
+
+@dataclass
+class Trace:
+    """What happened in the scenes, tick by tick: arrays (ticks, n) of the one fisher per scene."""
+
+    actions: np.ndarray
+    events: np.ndarray
+    line: np.ndarray        # a line is out after the tick
+    line_age: np.ndarray    # the line's age the fisher saw before acting (-1 without a line)
+    bite_seen: np.ndarray   # a bite showed when the fisher acted
+    shelter_dist: np.ndarray  # walking distance to a shelter after the tick
+    alive: np.ndarray
+
+
+def run_scenes(policy: object, scenes: Scenes, ticks: int, seed: int = 0,
+               cue_source: Simulation | None = None,
+               before_act: Callable[[Simulation, int], None] | None = None) -> Trace:
+    """Run a policy from the scenes' current state for `ticks` ticks and trace the one fisher of each.
+
+    cue_source: a simulation of the same scenes whose weather cues replace the fisher's own in
+        every observation (it is stepped alongside, its fishers waiting).
+    before_act: called with (sim, t) before each observation (to plant bites).
+    """
+    act = policy.act if hasattr(policy, "act") else policy
+    reset_policy(policy, seed)
+    sim = scenes.sim
+    n = scenes.n
+    out = {k: np.zeros((ticks, n), dtype=d) for k, d in (
+        ("actions", np.int64), ("events", np.int64), ("line", bool), ("line_age", np.int64),
+        ("bite_seen", bool), ("shelter_dist", np.int64), ("alive", bool))}
+    wait = np.full((n, 1), WAIT, dtype=np.int64)
+    for t in range(ticks):
+        if before_act is not None:
+            before_act(sim, t)
+        s = sim.state
+        obs = sim.observe()
+        if cue_source is not None:
+            obs[:, :, CUE_INDEX] = cue_source.observe()[:, :, CUE_INDEX]
+        out["line_age"][t] = np.where(s.line[:, 0], s.line_age[:, 0], -1)
+        out["bite_seen"][t] = s.line[:, 0] & (s.bite[:, 0] > 0)
+        actions = np.asarray(act(obs.reshape(n, -1)), dtype=np.int64).reshape(n, 1)
+        if actions.min() < 0 or actions.max() >= N_ACTIONS:
+            raise ValueError(f"policy: expected actions in [0, {N_ACTIONS}), "
+                             f"got {actions.min()}..{actions.max()}")
+        res: StepResult = sim.step(actions)
+        if cue_source is not None:
+            cue_source.step(wait)
+        new_lives = getattr(policy, "new_lives", None)
+        if new_lives is not None:
+            new_lives(s.lives)
+        out["actions"][t] = actions[:, 0]
+        out["events"][t] = res.events[:, 0]
+        out["line"][t] = s.line[:, 0]
+        out["shelter_dist"][t] = scenes.shelter_distance()
+        out["alive"][t] = s.alive[:, 0]
+    return Trace(**out)
+
+
+def cue_simulation(scenes: Scenes, condition: str) -> Simulation:
+    """A copy of the scenes' simulation (same worlds, seeds and fishers) with its weather set to a
+    condition: the source of the cues for a cue-swapped arm."""
+    sim = copy.copy(scenes.sim)  # shares the static batch (and its kernel tables), not the state
+    sim.seeds = list(scenes.sim.seeds)
+    sim.state = scenes.start.copy()
+    set_weather(sim, condition)
+    return sim

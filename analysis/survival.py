@@ -1,0 +1,121 @@
+"""Survival, and the one free rollout that the survival, knowing-fish and weather probes read.
+
+`free_rollout` runs a policy in n_worlds copies of a world with respawn (a newcomer one day
+after a death, `agents.rollout.run_policy`'s respawn protocol) and records, through
+run_policy's on_step hook, what the probes need from the ground truth:
+
+- survival: meals per day, deaths per day, lifetime per life (ticks alive / lives begun,
+  the restricted mean lifetime over the rollout), the alive share at the end, the share of
+  storm ticks spent sheltered, empty reels per waiting tick, and the mean hunger of living
+  fishers over time;
+- knowing fish: at every cast, the fish of the cell the line lands on, the mean fish of the
+  water cells any cast can reach (chance) and the cast cell's rank among them;
+- weather: joint counts of (action, hidden weather) per world, and the same with each world's
+  actions paired with the next world's weather (the chance level of the mutual information).
+
+Worlds are the independent units of every interval (a world's fishers share its fish).
+The survival headline is meals per fisher per day.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.rollout import run_policy
+from analysis.scenes import reachable_water, reset_policy, scene_world
+from analysis.stats import interval
+from sim.events import has
+from sim.fishers import N_ACTIONS
+from worlds.schema import WEATHER_STATES
+
+HUNGER_BINS = 20  # the hunger curve is averaged into this many spans of the rollout
+
+
+def free_rollout(policy: object, world: str = "lake", seed: int = 0, n_worlds: int = 8, n_fishers: int = 4,
+                 ticks: int = 1000) -> dict:
+    """Roll a policy freely and record what the survival, knowing-fish and weather probes need."""
+    w = scene_world(world)
+    reach = reachable_water(np.asarray(w.terrain), int(w.params.fishing.cast_reach))
+    h, wd = reach.shape
+    n_w = len(WEATHER_STATES)
+    aw = np.zeros((n_worlds, N_ACTIONS, n_w), dtype=np.int64)
+    aw_mis = np.zeros_like(aw)
+    hunger = np.full((ticks, n_worlds), np.nan)
+    casts: list[tuple[int, float, float, float]] = []  # (world, fish at the cast cell, chance, rank)
+    lived = np.zeros(n_worlds)  # fisher-ticks alive
+    lives = np.full(n_worlds, float(n_fishers))  # lives begun
+    clock = {"t": 0, "alive": None}  # the tick, and who acted in it (alive before the step)
+    nxt = np.roll(np.arange(n_worlds), -1)
+    reset_policy(policy, seed)
+    new_lives = getattr(policy, "new_lives", None)
+
+    def on_step(sim, actions, res) -> None:
+        s = sim.state
+        t = clock["t"]
+        acted = np.ones_like(s.alive) if clock["alive"] is None else clock["alive"]
+        a = np.asarray(actions)
+        for b in range(n_worlds):
+            m = acted[b]
+            np.add.at(aw[b], (a[b, m], np.full(m.sum(), s.weather[b])), 1)
+            np.add.at(aw_mis[b], (a[b, m], np.full(m.sum(), s.weather[nxt[b]])), 1)
+        lived[:] += acted.sum(axis=1)
+        n_alive = s.alive.sum(axis=1)
+        total = np.where(s.alive, s.hunger, 0.0).sum(axis=1)
+        hunger[t] = np.where(n_alive > 0, total / np.maximum(n_alive, 1), np.nan)
+        cast = has(res.events, "cast")
+        for b, f in zip(*np.nonzero(cast), strict=True):
+            pool = s.fish[b, :h, :wd][reach]
+            x = s.fish[b, s.line_row[b, f], s.line_col[b, f]]
+            rank = ((pool < x).sum() + 0.5 * (pool == x).sum()) / pool.size
+            casts.append((int(b), float(x), float(pool.mean()), float(rank)))
+        lives[:] = s.lives.sum(axis=1)  # respawns (made before this hook) included
+        clock["alive"] = s.alive.copy()
+        clock["t"] = t + 1
+        if new_lives is not None:
+            new_lives(s.lives)
+
+    roll = run_policy(policy, w, n_worlds=n_worlds, n_fishers=n_fishers, ticks=ticks, seed=seed,
+                      respawn=True, on_step=on_step)
+    cast_arr = np.array(casts, dtype=np.float64).reshape(-1, 4)
+    return {"rollout": roll, "world": w.name, "ticks": ticks, "n_worlds": n_worlds, "n_fishers": n_fishers,
+            "day_length": int(w.params.time.day_length), "action_weather": aw,
+            "action_weather_mismatched": aw_mis, "hunger": hunger, "casts": cast_arr,
+            "lived": lived, "lives": lives}
+
+
+def hunger_curve(hunger: np.ndarray, bins: int = HUNGER_BINS) -> list[float | None]:
+    """Mean hunger of living fishers in `bins` equal spans of the rollout (worlds averaged)."""
+    spans = np.array_split(hunger, min(bins, hunger.shape[0]), axis=0)
+    out = []
+    for span in spans:
+        v = np.nanmean(span) if np.isfinite(span).any() else np.nan
+        out.append(None if np.isnan(v) else round(float(v), 4))
+    return out
+
+
+def probe_survival(rec: dict, seed: int = 0) -> dict:
+    """The survival probe from a free rollout (`free_rollout`): the skill-card entry and its details."""
+    roll = rec["rollout"]
+    day = rec["day_length"]
+    meals = interval(roll.per_world("meals_per_day"), seed=seed)
+    lifetime_days = rec["lived"] / np.maximum(rec["lives"], 1) / day
+    life = interval(lifetime_days, seed=seed)
+    details = {
+        "protocol": f"respawn (a newcomer one day after a death), {rec['n_worlds']} worlds x "
+                    f"{rec['n_fishers']} fishers x {rec['ticks']} ticks",
+        "meals_per_day": meals.to_dict(),
+        "deaths_per_day": interval(roll.per_world("deaths_per_day"), seed=seed).to_dict(),
+        "lifetime_days": life.to_dict(),
+        "alive_at_end": interval(roll.per_world("survival"), seed=seed).to_dict(),
+        "storm_sheltered": interval(roll.per_world("storm_sheltered"), seed=seed).to_dict(),
+        "reel_empty_rate": interval(roll.per_world("reel_empty_rate"), seed=seed).to_dict(),
+        "hunger_curve": hunger_curve(rec["hunger"]),
+        "mean_hunger": interval(np.nanmean(rec["hunger"], axis=0), seed=seed).to_dict(),
+    }
+    card = {
+        **meals.to_dict(), "unit": "meals per fisher per day", "higher_is": "better",
+        "summary": (f"{meals.value:.2f} [{meals.low:.2f}, {meals.high:.2f}] meals a day; lives "
+                    f"{life.value:.2f} days per life; "
+                    f"shelters {details['storm_sheltered']['value']:.0%} of storm ticks"),
+    }
+    return {"card": card, "details": details}

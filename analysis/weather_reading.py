@@ -1,0 +1,147 @@
+"""Weather reading: the causal effect of the weather cues on what a fisher does, and what its
+actions tell about the hidden weather.
+
+**Cue swap (the headline).** Scenes (`analysis.scenes`): a fisher at a fishing spot a few
+steps from a shelter, no line out, some hunger, nothing to eat, in daylight. The hidden
+world is the same in every arm (cloudy, no front: the same bites, no storm), and each arm
+shows the fisher the cues of one condition, copied every tick from a simulation of the same
+scenes whose weather is set to it (`run_scenes(cue_source=...)`):
+
+- calm: clear sky, high steady barometer;
+- front: a storm announced: barometer low and falling, cloud thick (no storm yet);
+- storm: a storm on (storm and rain flags, barometer at its floor).
+
+Each arm runs `horizon` ticks from the same start with the policy reset to the same seed,
+so a fisher that ignores the cues does exactly the same in every arm (an effect of exactly
+zero) and any difference is caused by the cues. Per scene and arm: P(cast) and P(wait) per
+tick, the share of ticks in a shelter, and the progress toward the nearest shelter, (d0 -
+d_end) / d0 (1 = in the shelter at the end, 0 = no closer, negative = farther). Effects are
+danger arm minus calm arm, paired over scenes, with bootstrap intervals. The headline is
+the effect of danger cues (front and storm arms averaged) on shelter progress.
+
+**Mutual information** between the action and the hidden weather state in free rollouts
+(`analysis.survival.free_rollout`), in bits, plug-in from the pooled counts, with a
+bootstrap interval over worlds and a chance level from mismatched worlds (each world's
+actions paired with the next world's weather: the same marginals and timing, no link).
+It is not zero for a weather-blind fisher (a storm changes what happens to anyone:
+lines are swept, bites stop), which is why the cue swap is the probe of reading.
+
+Validated on scripted fishers (tests/test_probes_behaviour.py): weather_blind's effect is
+exactly 0 (its interval contains 0); weather_wise's is clearly positive (excludes 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.scenes import cue_simulation, make_scenes, run_scenes, scene_world
+from analysis.stats import Interval, interval, paired_difference
+from sim.events import has
+from sim.fishers import N_ACTIONS, WAIT
+
+HORIZON = 12  # ticks per arm: enough to walk to a shelter within NEAR_SHELTER steps
+NEAR_SHELTER = 8
+HUNGER = 0.3
+ARMS = ("calm", "front", "storm")
+DANGER = ("front", "storm")
+MEASURES = ("p_cast", "p_wait", "p_sheltered", "shelter_progress")
+
+
+def _measures(trace, d0: np.ndarray) -> dict[str, np.ndarray]:
+    d_end = trace.shelter_dist[-1]
+    progress = np.clip((d0 - d_end) / np.maximum(d0, 1), -1.0, 1.0)
+    return {
+        "p_cast": has(trace.events, "cast").mean(axis=0),
+        "p_wait": (trace.actions == WAIT).mean(axis=0),
+        "p_sheltered": (trace.shelter_dist == 0).mean(axis=0),
+        "shelter_progress": progress,
+        "actions": np.stack([(trace.actions == a).mean(axis=0) for a in range(N_ACTIONS)]),
+    }
+
+
+def cue_swap(policy: object, world: str = "lake", seed: int = 0, n_scenes: int = 32,
+             horizon: int = HORIZON) -> dict:
+    """Per-scene measures of each arm (calm, front, storm cues over the same hidden world)."""
+    base = scene_world(world)
+    scenes = make_scenes(base, n_scenes, seed, hunger=HUNGER, weather="neutral", near_shelter=NEAR_SHELTER)
+    d0 = scenes.shelter_distance()
+    arms = {}
+    for arm in ARMS:
+        scenes.restart()
+        cues = cue_simulation(scenes, arm)
+        arms[arm] = _measures(run_scenes(policy, scenes, horizon, seed=seed, cue_source=cues), d0)
+    return {"arms": arms, "n_scenes": scenes.n, "horizon": horizon, "start_distance": d0}
+
+
+def _effects(arms: dict, seed: int) -> dict[str, dict[str, Interval]]:
+    out: dict[str, dict[str, Interval]] = {}
+    calm = arms["calm"]
+    danger = {m: np.mean([arms[a][m] for a in DANGER], axis=0) for m in MEASURES}
+    for name, arm in (("front", arms["front"]), ("storm", arms["storm"]), ("danger", danger)):
+        out[name] = {m: paired_difference(arm[m], calm[m], seed=seed) for m in MEASURES}
+    return out
+
+
+def mutual_information(counts: np.ndarray) -> float:
+    """Plug-in mutual information (bits) of a joint count table (actions x weather states)."""
+    c = np.asarray(counts, dtype=np.float64)
+    total = c.sum()
+    if total <= 0:
+        return float("nan")
+    p = c / total
+    pa, pw = p.sum(axis=1, keepdims=True), p.sum(axis=0, keepdims=True)
+    nz = p > 0
+    return float((p[nz] * np.log2(p[nz] / (pa @ pw)[nz])).sum())
+
+
+def action_weather_information(counts: np.ndarray, seed: int = 0, n_resamples: int = 1000) -> dict:
+    """MI (bits) of action and hidden weather from per-world joint counts (worlds, actions, weather
+    states), pooled, with a percentile bootstrap interval over worlds (the independent units)."""
+    c = np.asarray(counts, dtype=np.float64)
+    value = mutual_information(c.sum(axis=0))
+    rng = np.random.default_rng(seed)
+    n = c.shape[0]
+    if n >= 2:
+        idx = rng.integers(0, n, size=(n_resamples, n))
+        boot = np.array([mutual_information(c[i].sum(axis=0)) for i in idx])
+        low, high = np.nanquantile(boot, [0.025, 0.975])
+    else:
+        low = high = value
+    return {"value": value, "low": float(low), "high": float(high), "n": int(n), "unit": "bits"}
+
+
+def probe_weather(policy: object, world: str = "lake", seed: int = 0, n_scenes: int = 32,
+                  horizon: int = HORIZON, rollout: dict | None = None) -> dict:
+    """The weather-reading probe of one policy in one world: the skill-card entry and its details.
+
+    rollout: the free-rollout record of `analysis.survival.free_rollout` (for the mutual information);
+    without it only the cue swap is run.
+    """
+    swap = cue_swap(policy, world, seed, n_scenes, horizon)
+    eff = _effects(swap["arms"], seed)
+    head = eff["danger"]["shelter_progress"]
+    per_arm = {arm: {m: interval(v[m], seed=seed).to_dict() for m in MEASURES}
+               for arm, v in swap["arms"].items()}
+    details: dict = {
+        "horizon": swap["horizon"], "n_scenes": swap["n_scenes"],
+        "start_distance": interval(swap["start_distance"], seed=seed).to_dict(),
+        "arms": per_arm,
+        "action_shares": {arm: v["actions"].mean(axis=1).round(4).tolist()
+                          for arm, v in swap["arms"].items()},
+        "effects": {name: {m: iv.to_dict() for m, iv in e.items()} for name, e in eff.items()},
+    }
+    if rollout is not None:
+        mi = action_weather_information(rollout["action_weather"], seed=seed)
+        chance = action_weather_information(rollout["action_weather_mismatched"], seed=seed)
+        details["mutual_information"] = {**mi, "chance": chance}
+    cast = eff["danger"]["p_cast"]
+    card = {
+        **head.to_dict(), "unit": "shelter progress, danger cues minus calm", "higher_is": "better",
+        "summary": (f"danger cues move it {head.value:+.2f} [{head.low:+.2f}, {head.high:+.2f}] of the "
+                    f"way to shelter vs calm cues (P(cast) {cast.value:+.2f} "
+                    f"[{cast.low:+.2f}, {cast.high:+.2f}]); {swap['n_scenes']} scenes paired"),
+    }
+    if rollout is not None:
+        mi = details["mutual_information"]
+        card["summary"] += f"; I(action; weather) {mi['value']:.3f} bits (chance {mi['chance']['value']:.3f})"
+    return {"card": card, "details": details}
