@@ -232,3 +232,24 @@ def test_the_rain_streaks_drift_and_repeat(sim):
     s.tick[:] = 10 + 36  # the rain pattern's period in ticks (4 x its streak spacing of 9), still day
     assert not W.is_night(s, sim.batch)[0]
     assert np.array_equal(a, render_rgb(sim, 0, CELL))
+
+
+def test_an_overlay_washes_cells_under_the_fishers(sim):
+    s = sim.state
+    place(sim, 0, 3, 8, 1)
+    scene = scene_of(sim)
+    h, w = scene.terrain.shape
+    plain = draw_scene(scene, CELL)
+    wash = np.zeros((h, w, 4), np.uint8)
+    assert np.array_equal(draw_scene(scene, CELL, overlay=wash), plain)  # transparent: no change
+    wash[5, 8] = (255, 0, 0, 255)
+    wash[3, 8] = (255, 0, 0, 255)  # under fisher 0
+    washed = draw_scene(scene, CELL, overlay=wash)
+    assert changed_cells(plain, washed) == {(5, 8), (3, 8)}
+    assert (cell_of(washed, 5, 8)[1:-2, 1:-2] == (255, 0, 0)).all()
+    # the fisher stays on top of the wash
+    mid = CELL // 2
+    assert np.array_equal(cell_of(washed, 3, 8)[mid, mid], cell_of(plain, 3, 8)[mid, mid])
+    assert s.alive[0, 0]
+    with pytest.raises(ValueError, match="overlay"):
+        draw_scene(scene, CELL, overlay=wash[:-1])

@@ -4,7 +4,8 @@ a golden image, export frame counts and sizes, and clear errors for bad episode 
 The episode under test is stored (tests/data/viz/pier_episode.npz: the tiny `pier` world,
 3 expert fishers, 60 ticks) so that the golden images do not move when the simulation's
 rules do. To rebuild it and the golden images after a deliberate change of the drawing:
-``VIZ_REGEN_GOLDEN=1 SDL_VIDEODRIVER=dummy python -m pytest tests/test_viz.py -p no:xdist``.
+``VIZ_REGEN_GOLDEN=1 SDL_VIDEODRIVER=dummy python -m pytest tests/test_viz.py -p no:xdist`` (delete
+the episode file first to record it anew).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def make_episode(path) -> None:
 
 @pytest.fixture(scope="module")
 def track() -> Track:
-    if REGEN:
+    if REGEN and not EPISODE.exists():  # delete it to record it anew
         make_episode(EPISODE)
     return load_track(EPISODE)
 

@@ -204,11 +204,9 @@ class Viewer:
         lay = self.layout = self.compute_layout(surface.get_size())
         surface.fill(BG)
         i = self.track.clamp(self.state.frame)
-        img = draw_scene(self.track.scene(i), lay.cell, lay.window)
+        img = draw_scene(self.track.scene(i), lay.cell, lay.window, overlay=self.map_overlay(i))
         surface.blit(pygame.image.frombuffer(img.tobytes(), (img.shape[1], img.shape[0]), "RGB"),
                      lay.map_rect.topleft)
-        if self.state.fish_overlay:
-            self.draw_fish(surface, lay, i)
         self.draw_map_extras(surface, lay, i)
         self.draw_fisher_labels(surface, lay, i)
         self.draw_side(surface, lay, i)
@@ -226,18 +224,22 @@ class Viewer:
         return pygame.Rect(lay.map_rect.x + (col - c0) * lay.cell, lay.map_rect.y + (row - r0) * lay.cell,
                            lay.cell, lay.cell)
 
-    def draw_fish(self, surface: pygame.Surface, lay: Layout, i: int) -> None:
-        """The true fish field as a heat map over the water (hidden from the fishers)."""
-        r0, c0, r1, c1 = lay.window
-        fish = self.track.fish_at(i)[r0:r1, c0:c1]
+    def map_overlay(self, i: int) -> np.ndarray | None:
+        """The RGBA wash per map cell that draw_scene blends under the fishers: the fish heat map."""
+        if not self.state.fish_overlay:
+            return None
+        return self.fish_heat(self.track.fish_at(i))
+
+    def fish_heat(self, fish: np.ndarray) -> np.ndarray:
+        """The true fish field (hidden from the fishers) as (H, W, 4) RGBA over the water:
+        pale yellow with few fish to opaque red with many (the scale is the track's fish_norm)."""
         t = np.clip(fish / max(self.track.fish_norm, 1e-6), 0.0, 1.0)
         rgba = np.zeros((*fish.shape, 4), dtype=np.uint8)
-        rgba[..., 0] = 255  # pale yellow (few fish) to red (many), more opaque with more fish
+        rgba[..., 0] = 255
         rgba[..., 1] = (235 * (1.0 - t) ** 1.5).astype(np.uint8)
         rgba[..., 2] = (120 * (1.0 - t) ** 2).astype(np.uint8)
-        rgba[..., 3] = np.where(self._water[r0:r1, c0:c1], 25 + 165 * t ** 1.5, 0).astype(np.uint8)
-        small = pygame.image.frombuffer(rgba.tobytes(), (fish.shape[1], fish.shape[0]), "RGBA")
-        surface.blit(pygame.transform.scale(small, lay.map_rect.size), lay.map_rect.topleft)
+        rgba[..., 3] = np.where(self._water, 25 + 165 * t ** 1.5, 0).astype(np.uint8)
+        return rgba
 
     def draw_fisher_labels(self, surface: pygame.Surface, lay: Layout, i: int) -> None:
         """Slot numbers beside fishers (keys 1-9 follow them) and a ring round the followed one."""
