@@ -1,16 +1,19 @@
 """Knowing the fish: how much richer the water a fisher fishes is than chance, in free rollouts.
 
 At every cast of a free rollout (`analysis.survival.free_rollout`) the ground truth gives the
-fish of the cell the line lands on, and the mean fish of every water cell a cast can reach
-(`analysis.scenes.reachable_water`) at that tick: chance, for a fisher that casts anywhere
-it can. Per world: richness = sum of fish at its casts / sum of chance at those casts (1 =
-chance, 2 = twice as rich), and the mean rank of the cast cell among the reachable cells
-(0.5 = chance). The headline is the richness, with a bootstrap interval over worlds, beside
-a random fisher's richness in the same worlds (same seeds), and the paired difference.
+fish of the cell the line lands on, and chance: the mean fish under the line of every
+fishing spot (cell and facing from which a cast lands on water, `analysis.scenes.spots_now`,
+at that tick's tide), the water a fisher casting from a spot drawn at random would fish.
+Each reachable cell is weighted by the number of spots that reach it, as a caster's line
+would be; tidal flats count only while they are water. Per world: richness = sum of fish
+at its casts / sum of chance at those casts (1 = chance, 2 = twice as rich), and the mean
+rank of the cast cell among the spots' cells (0.5 = chance). The headline is the richness,
+with a bootstrap interval over worlds, beside a random fisher's richness in the same worlds
+(same seeds), and the paired difference.
 
 Validated on scripted fishers (tests/test_probes_behaviour.py): spot_wise (reads ripples,
-moves to richer water) scores well above chance and above random; random's interval
-contains 1.
+moves to richer water) scores well above chance and above random; random scores near 1
+(a random walker does not draw spots quite uniformly: it stays near where it spawned).
 """
 
 from __future__ import annotations

@@ -106,13 +106,15 @@ def probe_patience(policy: object, world: str = "lake", seed: int = 0, n_scenes:
     landed = has(planted.events, "catch").any(axis=0)
     reeled_on_bite = (planted.bite_seen & (planted.actions == REEL)).any(axis=0)
 
+    landed_share = float(landed[saw].mean()) if saw.any() else float("nan")
     card = {
         **median.to_dict(), "unit": "ticks", "higher_is": "better",
         "censored": bool(median.value >= horizon),
         "summary": (f"waits {'>= ' if median.value >= horizon else ''}{median.value:.0f} ticks "
                     f"[{median.low:.0f}, {median.high:.0f}] before giving up (median of {scenes.n} scenes, "
                     f"horizon {horizon}); stays for "
-                    f"{np.nanmean(waited_share):.0%} of the bites an optimal fisher gets"),
+                    f"{np.nanmean(waited_share):.0%} of the bites an optimal fisher gets; lands "
+                    f"{landed_share:.0%} of bites planted at age {bite_age}"),
     }
     details = {
         "horizon": horizon, "settle": settle, "n_scenes": scenes.n,

@@ -12,7 +12,7 @@ scripted fishers whose skills are known (tests/test_probes_behaviour.py, docs/pr
 | --- | --- | --- |
 | patience | median ticks a line stays out with no bite (bites controlled) | `analysis.patience` |
 | weather_reading | shelter progress, danger cues minus calm cues (cue swap) | `analysis.weather_reading` |
-| knowing_fish | fish at cast cells / reachable water's mean (vs random) | `analysis.knowing_fish` |
+| knowing_fish | fish at cast cells / fish under a random spot's line (vs random) | `analysis.knowing_fish` |
 | survival | meals per fisher per day (free rollouts) | `analysis.survival` |
 
 `probe_policy` returns a JSON-serialisable dict: {"policy", "world", "seed", "scale",
@@ -65,6 +65,7 @@ class Scale:
 SCALES: dict[str, Scale] = {
     "quick": Scale(scenes=32, worlds=8, fishers=4, ticks=800),   # six worlds in well under 2 minutes
     "full": Scale(scenes=128, worlds=32, fishers=4, ticks=1000),  # for reports: tighter intervals
+    "smoke": Scale(scenes=8, worlds=3, fishers=2, ticks=200),     # tests and smoke runs: wide intervals
 }
 
 
@@ -248,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"several worlds, comma-separated, or 'all' ({','.join(SHIPPED)}); overrides --world")
     p.add_argument("--seed", type=int, default=0, help="seed of scenes, rollouts and intervals (default: 0)")
     p.add_argument("--scale", default="quick", choices=tuple(SCALES),
-                   help="quick (default; six worlds in under 2 minutes) or full (tighter intervals)")
+                   help="quick (default; six worlds in under 2 minutes), full (tighter intervals) or "
+                        "smoke (seconds; for tests)")
     p.add_argument("--references", action="store_true",
                    help=f"probe the scripted references too ({', '.join(REFERENCES)}), shown beside it")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout (no table)")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -36,6 +37,11 @@ from sim.fishers import N_ACTIONS, WAIT
 from sim.observe import LAYOUT
 from sim.step import StepResult
 from worlds.loader import World, override_world
+
+try:  # tides are part of the core from the tidal worlds on; a core without them has a fixed map
+    from sim.tide import terrain_now as _tide_terrain
+except ImportError:  # pragma: no cover - an older core
+    _tide_terrain = None
 
 WEATHER_CUES: tuple[str, ...] = ("barometer", "barometer_trend", "cloud", "raining", "storm")
 CUE_INDEX = np.array([LAYOUT[name] for name in WEATHER_CUES])
@@ -97,6 +103,30 @@ def reachable_water(terrain: np.ndarray, cast_reach: int) -> np.ndarray:
     return mask
 
 
+def terrain_now(sim: Simulation, world: int) -> np.ndarray:
+    """The terrain of one world of a simulation as it is now: the map as drawn, or, in a tidal
+    world at low tide, with its flats dry (`sim.tide.terrain_now` where the core has tides)."""
+    if _tide_terrain is None or not getattr(sim.batch, "tidal", False):
+        return sim.batch.terrain[world]
+    return _tide_terrain(sim.state, sim.batch, world)
+
+
+@lru_cache(maxsize=64)
+def _spots_cached(key: bytes, shape: tuple[int, int], cast_reach: int) -> Spots:
+    return fishing_spots(np.frombuffer(key, dtype=np.int8).reshape(shape), cast_reach)
+
+
+def spots_of(terrain: np.ndarray, cast_reach: int) -> Spots:
+    """`fishing_spots`, cached per map (probes ask for the same few maps at every cast)."""
+    terrain = np.ascontiguousarray(terrain, dtype=np.int8)
+    return _spots_cached(terrain.tobytes(), terrain.shape, int(cast_reach))
+
+
+def spots_now(sim: Simulation, world: int) -> Spots:
+    """The fishing spots of one world of a simulation at its current tide."""
+    return spots_of(terrain_now(sim, world), int(sim.batch.p.fishing_cast_reach[world]))
+
+
 def scene_world(world: str | World, overrides: dict[str, object] | None = None) -> World:
     """A world by name, path or object, with some constants replaced (validated by the loader)."""
     base = resolve_worlds(world)[0]
@@ -125,21 +155,24 @@ class Scenes:
         return self.sim.batch.shelter_dist[np.arange(self.n), s.row[:, 0], s.col[:, 0]].astype(np.int64)
 
 
-def _choose_spots(world: World, sim: Simulation, n: int, rng: np.random.Generator, rich: bool,
+def _choose_spots(sim: Simulation, rng: np.random.Generator, rich: bool,
                   near_shelter: int | None) -> Spots:
-    p = world.params
-    spots = fishing_spots(np.asarray(world.terrain), int(p.fishing.cast_reach))
-    keep = np.ones(len(spots), dtype=bool)
-    if near_shelter is not None:
-        dist = sim.batch.shelter_dist[0, spots.row, spots.col]
-        keep &= (dist >= 1) & (dist <= near_shelter)
-    if rich:  # spots where leaving for richer water is not the sensible choice
-        fish = sim.state.fish[0, spots.line_row, spots.line_col]
-        keep &= fish >= np.quantile(fish[keep], RICH_QUANTILE) if keep.any() else keep
-    if not keep.any():
-        keep[:] = True
-    pool = np.flatnonzero(keep)
-    return spots.take(rng.choice(pool, size=n, replace=pool.size < n))
+    """One spot per scene, drawn from the spots of the scene's world at its tide, filtered."""
+    chosen = []
+    for i in range(sim.n_worlds):
+        spots = spots_now(sim, i)
+        keep = np.ones(len(spots), dtype=bool)
+        if near_shelter is not None:
+            dist = sim.batch.shelter_dist[i, spots.row, spots.col]
+            keep &= (dist >= 1) & (dist <= near_shelter)
+        if rich and keep.any():  # spots where leaving for richer water is not the sensible choice
+            fish = sim.state.fish[i, spots.line_row, spots.line_col]
+            keep &= fish >= np.quantile(fish[keep], RICH_QUANTILE)
+        if not keep.any():
+            keep[:] = True
+        chosen.append(spots.take(np.array([rng.choice(np.flatnonzero(keep))])))
+    return Spots(*(np.concatenate([getattr(c, f) for c in chosen])
+                   for f in ("row", "col", "facing", "line_row", "line_col")))
 
 
 def make_scenes(world: str | World, n: int, seed: int = 0, *, hunger: float = 0.25, inventory: int = 0,
@@ -163,10 +196,10 @@ def make_scenes(world: str | World, n: int, seed: int = 0, *, hunger: float = 0.
     w = scene_world(world, overrides)
     rng = np.random.default_rng([int(seed), 0x5CE7E])
     sim = Simulation([w] * n, n_fishers=1, seeds=[int(seed) * 7919 + i for i in range(n)], respawn=False)
-    spots = _choose_spots(w, sim, n, rng, rich, near_shelter)
     s = sim.state
     day = int(w.params.time.day_length)
     s.tick[:] = (rng.uniform(*DAY_PHASES, size=n) * day).astype(np.int64)
+    spots = _choose_spots(sim, rng, rich, near_shelter)
     s.row[:, 0], s.col[:, 0], s.facing[:, 0] = spots.row, spots.col, spots.facing
     s.alive[:, 0] = True
     s.hunger[:, 0] = hunger

@@ -8,10 +8,11 @@ run_policy's on_step hook, what the probes need from the ground truth:
   the restricted mean lifetime over the rollout), the alive share at the end, the share of
   storm ticks spent sheltered, empty reels per waiting tick, and the mean hunger of living
   fishers over time;
-- knowing fish: at every cast, the fish of the cell the line lands on, the mean fish of the
-  water cells any cast can reach (chance) and the cast cell's rank among them;
-- weather: joint counts of (action, hidden weather) per world, and the same with each world's
-  actions paired with the next world's weather (the chance level of the mutual information).
+- knowing fish: at every cast, the fish of the cell the line lands on, the mean fish under the
+  line of every fishing spot of the world at that tick's tide (chance: a fisher casting from
+  a spot drawn at random) and the cast cell's rank among them;
+- weather: every living fisher's action and the hidden weather, tick by tick (for the mutual
+  information of action and weather).
 
 Worlds are the independent units of every interval (a world's fishers share its fish).
 The survival headline is meals per fisher per day.
@@ -22,11 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from agents.rollout import run_policy
-from analysis.scenes import reachable_water, reset_policy, scene_world
+from analysis.scenes import reset_policy, scene_world, spots_now
 from analysis.stats import interval
 from sim.events import has
-from sim.fishers import N_ACTIONS
-from worlds.schema import WEATHER_STATES
 
 HUNGER_BINS = 20  # the hunger curve is averaged into this many spans of the rollout
 
@@ -35,17 +34,13 @@ def free_rollout(policy: object, world: str = "lake", seed: int = 0, n_worlds: i
                  ticks: int = 1000) -> dict:
     """Roll a policy freely and record what the survival, knowing-fish and weather probes need."""
     w = scene_world(world)
-    reach = reachable_water(np.asarray(w.terrain), int(w.params.fishing.cast_reach))
-    h, wd = reach.shape
-    n_w = len(WEATHER_STATES)
-    aw = np.zeros((n_worlds, N_ACTIONS, n_w), dtype=np.int64)
-    aw_mis = np.zeros_like(aw)
+    actions_seen = np.full((ticks, n_worlds, n_fishers), -1, dtype=np.int8)  # -1: no living fisher acted
+    weather_seen = np.zeros((ticks, n_worlds), dtype=np.int8)
     hunger = np.full((ticks, n_worlds), np.nan)
     casts: list[tuple[int, float, float, float]] = []  # (world, fish at the cast cell, chance, rank)
     lived = np.zeros(n_worlds)  # fisher-ticks alive
     lives = np.full(n_worlds, float(n_fishers))  # lives begun
     clock = {"t": 0, "alive": None}  # the tick, and who acted in it (alive before the step)
-    nxt = np.roll(np.arange(n_worlds), -1)
     reset_policy(policy, seed)
     new_lives = getattr(policy, "new_lives", None)
 
@@ -53,18 +48,16 @@ def free_rollout(policy: object, world: str = "lake", seed: int = 0, n_worlds: i
         s = sim.state
         t = clock["t"]
         acted = np.ones_like(s.alive) if clock["alive"] is None else clock["alive"]
-        a = np.asarray(actions)
-        for b in range(n_worlds):
-            m = acted[b]
-            np.add.at(aw[b], (a[b, m], np.full(m.sum(), s.weather[b])), 1)
-            np.add.at(aw_mis[b], (a[b, m], np.full(m.sum(), s.weather[nxt[b]])), 1)
+        actions_seen[t] = np.where(acted, np.asarray(actions).reshape(acted.shape), -1)
+        weather_seen[t] = s.weather  # the hidden weather of the tick (its weather phase runs first)
         lived[:] += acted.sum(axis=1)
         n_alive = s.alive.sum(axis=1)
         total = np.where(s.alive, s.hunger, 0.0).sum(axis=1)
         hunger[t] = np.where(n_alive > 0, total / np.maximum(n_alive, 1), np.nan)
         cast = has(res.events, "cast")
         for b, f in zip(*np.nonzero(cast), strict=True):
-            pool = s.fish[b, :h, :wd][reach]
+            spots = spots_now(sim, b)  # the spots at this tick's tide
+            pool = s.fish[b, spots.line_row, spots.line_col]  # under every spot's line: chance
             x = s.fish[b, s.line_row[b, f], s.line_col[b, f]]
             rank = ((pool < x).sum() + 0.5 * (pool == x).sum()) / pool.size
             casts.append((int(b), float(x), float(pool.mean()), float(rank)))
@@ -78,8 +71,8 @@ def free_rollout(policy: object, world: str = "lake", seed: int = 0, n_worlds: i
                       respawn=True, on_step=on_step)
     cast_arr = np.array(casts, dtype=np.float64).reshape(-1, 4)
     return {"rollout": roll, "world": w.name, "ticks": ticks, "n_worlds": n_worlds, "n_fishers": n_fishers,
-            "day_length": int(w.params.time.day_length), "action_weather": aw,
-            "action_weather_mismatched": aw_mis, "hunger": hunger, "casts": cast_arr,
+            "day_length": int(w.params.time.day_length), "actions": actions_seen,
+            "weather": weather_seen, "hunger": hunger, "casts": cast_arr,
             "lived": lived, "lives": lives}
 
 
