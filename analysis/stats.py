@@ -136,3 +136,63 @@ def paired_difference(a: object, b: object, confidence: float = 0.95, seed: int 
     if x.shape != y.shape:
         raise ValueError(f"paired_difference: a and b must have the same length, got {x.size} and {y.size}")
     return interval(x - y, "mean", confidence, seed, n_resamples)
+
+
+def resample_counts(n_units: int, n_resamples: int = N_RESAMPLES, seed: int = 0) -> np.ndarray:
+    """(n_resamples, n_units) counts: how often each unit is drawn in each bootstrap resample.
+
+    Why counts: a statistic built from per-unit sums (correct predictions, squared errors) is then
+    resampled for all resamples at once as `counts @ sums`, with no per-resample Python loop.
+    """
+    if n_units < 1:
+        raise ValueError(f"n_units: expected an integer >= 1, got {n_units!r}")
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n_units, np.full(n_units, 1.0 / n_units), size=n_resamples).astype(np.float64)
+
+
+def percentile_interval(value: float, samples: object, n: int, confidence: float = 0.95) -> Interval:
+    """An Interval from a point estimate and its bootstrap samples (NaN samples dropped)."""
+    s = _clean(samples, "samples")
+    if s.size == 0 or not np.isfinite(value):
+        return Interval(float(value), float("nan"), float("nan"), int(n), confidence)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(s, [alpha, 1 - alpha])
+    return Interval(float(value), float(low), float(high), int(n), confidence)
+
+
+def bootstrap_interval(values: object, statistic: str = "mean", confidence: float = 0.95, seed: int = 0,
+                       n_resamples: int = N_RESAMPLES) -> Interval:
+    """`interval` for the mean, median or IQM, with every resample drawn and scored at once.
+
+    Why: `interval` calls the statistic once per resample (2,000 Python calls), which dominates a
+    probe that reports dozens of intervals; here one (n_resamples, n) index array is drawn and the
+    statistic taken along its rows. The same percentile bootstrap and the same degenerate cases
+    (no units: NaN; fewer than 3 or all equal: the value itself), other random draws.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence: expected a number in (0, 1), got {confidence!r}")
+    if statistic not in ("mean", "median", "iqm"):
+        raise ValueError(f"statistic: expected mean, median or iqm, got {statistic!r}")
+    a = _clean(values, "values")
+    if a.size == 0:
+        return Interval(float("nan"), float("nan"), float("nan"), 0, confidence)
+    fn = {"mean": np.mean, "median": np.median, "iqm": iqm}[statistic]
+    value = float(fn(a))
+    if a.size < 3 or np.all(a == a[0]):
+        return Interval(value, value, value, int(a.size), confidence)
+    idx = np.random.default_rng(seed).integers(0, a.size, size=(n_resamples, a.size))
+    samples = fn(a[idx], axis=1)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(samples, [alpha, 1 - alpha])
+    return Interval(value, float(low), float(high), int(a.size), confidence)
+
+
+def paired_bootstrap_interval(a: object, b: object, confidence: float = 0.95, seed: int = 0,
+                              n_resamples: int = N_RESAMPLES) -> Interval:
+    """`paired_difference` (mean(a - b) over paired units) through `bootstrap_interval`."""
+    x = np.asarray(a, dtype=np.float64).ravel()
+    y = np.asarray(b, dtype=np.float64).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"paired_bootstrap_interval: a and b must have the same length, got {x.size} and "
+                         f"{y.size}")
+    return bootstrap_interval(x - y, "mean", confidence, seed, n_resamples)

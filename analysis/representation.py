@@ -1,0 +1,331 @@
+"""Linear probes: what a policy's hidden layers encode, beyond what its observation already says.
+
+For every recorded layer (analysis.activations) and ground-truth target, a linear probe is
+fitted (scikit-learn: LogisticRegression with balanced class weights for binary and
+categorical targets, Ridge for continuous ones, both on standardised inputs) and scored on
+held-out worlds: GroupKFold over worlds, so every world is predicted by a probe that never saw
+it (ticks of one world are near copies of each other; a split by tick would leak).
+
+Scores: balanced accuracy for binary and categorical targets (chance = 1 / classes), R^2 for
+continuous ones (chance = 0). Three numbers per layer and target, each with a 95% interval
+from a bootstrap over held-out worlds (the same resamples for all three, so differences are
+paired):
+
+    score        the probe on the layer
+    control      the same probe on control labels (Hewitt & Liang 2019): every distinct
+                 observation (rounded to 2 decimals) gets a label drawn at random (seeded) from
+                 the target's own distribution. A memoryless network maps one observation to one
+                 activation, so a probe expressive enough could learn this arbitrary mapping;
+                 the control says how much of `score` the probe's own capacity could explain.
+                 `control="shuffle"` permutes the labels within each world instead.
+    raw_obs      the same probe on the raw observation: what was linearly readable anyway
+    selectivity  score - control
+    over_raw     score - raw_obs: what the network computed beyond its input (> 0 only if the
+                 layer makes the target more linearly readable than the observation does)
+
+`probe_representation(policy, world, seed, scale)` records and probes in one call and returns a
+JSON-serialisable dict; `probe_recording(recording)` probes an existing Recording.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from analysis import stats
+from analysis.activations import (
+    BINARY,
+    CATEGORICAL,
+    HIDDEN,
+    TARGETS,
+    Recording,
+    network_of,
+    record_activations,
+)
+
+SCALES: dict[str, dict[str, int]] = {
+    # samples = n_worlds x n_fishers x ticks / stride (living fishers only)
+    "quick": {"n_worlds": 12, "n_fishers": 4, "ticks": 300, "stride": 2, "max_train": 3000,
+              "n_resamples": 500},
+    "full": {"n_worlds": 32, "n_fishers": 4, "ticks": 1000, "stride": 2, "max_train": 12000,
+             "n_resamples": 2000},
+}
+CONTROLS = ("types", "shuffle")
+N_FOLDS = 4
+MIN_SAMPLES = 40  # fewer defined samples than this: the target is reported as undefined
+
+
+def kind_of(target: str) -> str:
+    """"classification" or "regression" (why: it picks the probe and the score)."""
+    return "classification" if target in BINARY or target in CATEGORICAL else "regression"
+
+
+def _probe(kind: str, seed: int):
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if kind == "classification":
+        model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=300, random_state=seed)
+    else:
+        model = Ridge(alpha=1.0)
+    return make_pipeline(StandardScaler(), model)
+
+
+def out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, kind: str, seed: int = 0,
+                n_folds: int = N_FOLDS, max_train: int | None = None) -> np.ndarray:
+    """Predictions for every sample from a probe fitted on the other groups (GroupKFold).
+
+    max_train: at most this many training samples per fold (drawn with a seeded generator),
+    which bounds the time of a fit.
+    """
+    from sklearn.model_selection import GroupKFold
+    from threadpoolctl import threadpool_limits
+
+    n_groups = np.unique(groups).size
+    if n_groups < 2:
+        raise ValueError("out_of_fold: held-out evaluation needs samples from at least 2 worlds")
+    pred = np.empty(y.shape, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    for train, test in GroupKFold(n_splits=min(n_folds, n_groups)).split(x, y, groups):
+        if max_train is not None and train.size > max_train:
+            train = np.sort(rng.choice(train, max_train, replace=False))
+        yt = y[train]
+        if kind == "classification" and np.unique(yt).size < 2:
+            pred[test] = yt[0]  # one class seen: the only thing a probe could say
+            continue
+        model = _probe(kind, seed)
+        # one BLAS/OpenMP thread: on a shared 2-core machine more threads made each fit 20-50x slower
+        with warnings.catch_warnings(), threadpool_limits(1):
+            warnings.simplefilter("ignore")  # lbfgs convergence notes on near-separable targets
+            model.fit(x[train], yt)
+            pred[test] = model.predict(x[test])
+    return pred
+
+
+def _group_sums(y: np.ndarray, pred: np.ndarray, groups: np.ndarray, kind: str, classes: np.ndarray,
+                n_groups: int) -> np.ndarray:
+    """Per-world sufficient statistics of the score: (n_groups, S)."""
+    if kind == "classification":
+        out = np.zeros((n_groups, 2 * classes.size))
+        for j, c in enumerate(classes):
+            is_c = y == c
+            out[:, j] = np.bincount(groups, weights=is_c, minlength=n_groups)
+            out[:, classes.size + j] = np.bincount(groups, weights=is_c & (pred == c), minlength=n_groups)
+        return out
+    cols = (np.ones_like(y), y, y * y, (y - pred) ** 2)
+    return np.stack([np.bincount(groups, weights=c, minlength=n_groups) for c in cols], axis=1)
+
+
+def _score_from_sums(sums: np.ndarray, kind: str) -> np.ndarray:
+    """Scores (R,) from summed statistics (R, S): balanced accuracy or R^2."""
+    sums = np.atleast_2d(sums)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind == "classification":
+            k = sums.shape[1] // 2
+            count, correct = sums[:, :k], sums[:, k:]
+            recall = np.where(count > 0, correct / np.where(count > 0, count, 1), np.nan)
+            present = (count > 0).sum(axis=1)
+            # a resample that lost a class entirely cannot say how well that class is read
+            return np.where(present == k, np.nanmean(recall, axis=1), np.nan)
+        n, sy, syy, sse = sums.T
+        sst = syy - sy * sy / n
+        return np.where(sst > 1e-12, 1.0 - sse / sst, np.nan)
+
+
+def chance_of(kind: str, classes: np.ndarray) -> float:
+    return 1.0 / classes.size if kind == "classification" else 0.0
+
+
+def control_labels(y: np.ndarray, obs: np.ndarray, groups: np.ndarray, control: str, seed: int) -> np.ndarray:
+    """Labels with the target's distribution but no relation to the world (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    if control == "types":
+        rows = np.ascontiguousarray(np.round(obs, 2), dtype=np.float32)
+        keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).reshape(-1)
+        _, types = np.unique(keys, return_inverse=True)
+        types = types.reshape(-1)
+        per_type = rng.choice(y, size=int(types.max()) + 1, replace=True)
+        return per_type[types]
+    if control == "shuffle":
+        out = y.copy()
+        for g in np.unique(groups):
+            idx = np.flatnonzero(groups == g)
+            out[idx] = y[rng.permutation(idx)]
+        return out
+    raise ValueError(f"control: expected one of {', '.join(CONTROLS)}, got {control!r}")
+
+
+def _clean(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _interval_dict(iv: stats.Interval) -> dict[str, float | int | None]:
+    return {"value": _clean(iv.value), "low": _clean(iv.low), "high": _clean(iv.high), "n": iv.n}
+
+
+def probe_recording(rec: Recording, targets: Sequence[str] = TARGETS, layers: Sequence[str] | None = None,
+                    control: str = "types", seed: int = 0, n_folds: int = N_FOLDS,
+                    max_train: int | None = 3000, n_resamples: int = 500, confidence: float = 0.95,
+                    progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Probe every layer of a Recording for every target; see the module docstring for the numbers.
+
+    Returns {"targets": {target: {"metric", "chance", "n", "hidden", "raw_obs": interval,
+    "layers": {layer: {"score", "control", "selectivity", "over_raw"}}}}, ...} with intervals as
+    {"value", "low", "high", "n"} (None where undefined); JSON-serialisable.
+    """
+    if control not in CONTROLS:
+        raise ValueError(f"control: expected one of {', '.join(CONTROLS)}, got {control!r}")
+    unknown = [t for t in targets if t not in rec.truth]
+    if unknown:
+        raise ValueError(f"targets: unknown {unknown}; expected some of {', '.join(rec.truth)}")
+    layers = list(rec.layers) if layers is None else list(layers)
+    missing = [name for name in layers if name not in rec.layers]
+    if missing:
+        have = ", ".join(rec.layers) or "none"
+        raise ValueError(f"layers: {missing} not recorded; the recording has {have}")
+    if not layers:
+        raise ValueError("probe_recording: the recording holds no hidden layers (a scripted fisher has none; "
+                         "probe a trained policy: a run folder or a policy file)")
+    out: dict[str, Any] = {"control": control, "confidence": confidence, "n_folds": n_folds,
+                           "max_train": max_train, "n_resamples": n_resamples, "seed": seed,
+                           "n_samples": rec.n, "n_worlds": int(np.unique(rec.world).size),
+                           "layers": layers, "targets": {}}
+    for ti, target in enumerate(targets):
+        if progress is not None:
+            progress(target)
+        out["targets"][target] = _probe_target(rec, target, layers, control, seed + 7919 * ti, n_folds,
+                                               max_train, n_resamples, confidence)
+    return out
+
+
+def _probe_target(rec: Recording, target: str, layers: list[str], control: str, seed: int, n_folds: int,
+                  max_train: int | None, n_resamples: int, confidence: float) -> dict[str, Any]:
+    """One target: the raw-observation probe, then each layer's probe and control probe."""
+    y_all = rec.truth[target]
+    ok = np.isfinite(y_all)
+    kind = kind_of(target)
+    y = y_all[ok]
+    _, groups = np.unique(rec.world[ok], return_inverse=True)
+    n_groups = int(groups.max()) + 1 if groups.size else 0
+    classes = np.unique(y) if kind == "classification" else np.array([])
+    entry: dict[str, Any] = {"metric": "balanced_accuracy" if kind == "classification" else "r2",
+                             "kind": kind, "hidden": target in HIDDEN, "n": int(y.size), "n_worlds": n_groups}
+    if y.size < MIN_SAMPLES or n_groups < 2 or (kind == "classification" and classes.size < 2) or \
+            (kind == "regression" and np.ptp(y) == 0):
+        entry.update(undefined=f"too few samples, worlds or distinct values ({y.size} samples, "
+                               f"{n_groups} worlds)", chance=None, raw_obs=None, layers={})
+        return entry
+    entry["chance"] = chance_of(kind, classes)
+    y_ctrl = control_labels(y, rec.obs[ok], groups, control, seed=seed + 1)
+    counts = stats.resample_counts(n_groups, n_resamples, seed=seed + 2)
+
+    def scored(pred: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
+        sums = _group_sums(labels, pred, groups, kind, classes, n_groups)
+        return float(_score_from_sums(sums.sum(axis=0), kind)[0]), _score_from_sums(counts @ sums, kind)
+
+    def fit(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        return out_of_fold(x, labels, groups, kind, seed, n_folds, max_train)
+
+    def iv(value: float, boot: np.ndarray) -> dict[str, float | int | None]:
+        return _interval_dict(stats.percentile_interval(value, boot, n_groups, confidence))
+
+    raw_value, raw_boot = scored(fit(rec.obs[ok], y), y)
+    entry["raw_obs"] = iv(raw_value, raw_boot)
+    entry["layers"] = {}
+    for name in layers:
+        x = rec.layers[name][ok]
+        value, boot = scored(fit(x, y), y)
+        c_value, c_boot = scored(fit(x, y_ctrl), y_ctrl)
+        entry["layers"][name] = {"score": iv(value, boot), "control": iv(c_value, c_boot),
+                                 "selectivity": iv(value - c_value, boot - c_boot),
+                                 "over_raw": iv(value - raw_value, boot - raw_boot)}
+    return entry
+
+
+def probe_representation(policy: Any, world: str = "lake", seed: int = 0, scale: str = "quick",
+                         targets: Sequence[str] = TARGETS, control: str = "types",
+                         progress: bool = False, **record_kw: Any) -> dict[str, Any]:
+    """Record a policy's layers in `world` and probe them (JSON-serialisable dict).
+
+    Args:
+        policy: a LoadedPolicy, or a spec agents.policies.load_policy accepts (run folder, policy
+            file); scripted fishers have no layers and are refused.
+        scale: "quick" (12 worlds x 4 fishers x 300 ticks, a few seconds) or "full".
+        record_kw: overrides of record_activations' arguments (n_worlds, ticks, front_k, ...).
+    """
+    if scale not in SCALES:
+        raise ValueError(f"scale: expected one of {', '.join(SCALES)}, got {scale!r}")
+    if isinstance(policy, str) or hasattr(policy, "__fspath__"):
+        from agents.policies import load_policy
+
+        policy = load_policy(policy)
+    if network_of(policy) is None:
+        raise ValueError(f"probe_representation: {getattr(policy, 'name', policy)!r} has no policy network "
+                         f"to probe (scripted fishers have none); give a run folder or a policy file")
+    sc = dict(SCALES[scale])
+    max_train, n_resamples = sc.pop("max_train"), sc.pop("n_resamples")
+    sc.update(record_kw)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=sc.get("ticks", 300) + sc.get("warmup", 20) + 5 + len(targets), desc="probe",
+                   unit="step", leave=False)
+    try:
+        done = [0]
+
+        def tick(t: int) -> None:
+            if bar is not None:
+                bar.update(t - done[0])
+                done[0] = t
+
+        rec = record_activations(policy, world, seed=seed, progress=tick, **sc)
+        result = probe_recording(rec, targets=targets, control=control, seed=seed, max_train=max_train,
+                                 n_resamples=n_resamples,
+                                 progress=(lambda _t: bar.update(1)) if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    result.update(policy=getattr(policy, "name", str(policy)), world=rec.meta["world"], scale=scale,
+                  recording=rec.meta)
+    return result
+
+
+def summary_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per target: the layer with the highest score, its selectivity and gain over the raw obs."""
+    rows = []
+    for target, e in result["targets"].items():
+        if not e.get("layers"):
+            rows.append({"target": target, "undefined": e.get("undefined")})
+            continue
+        best = max(e["layers"], key=lambda k: e["layers"][k]["score"]["value"] or -math.inf)
+        L = e["layers"][best]
+        rows.append({"target": target, "hidden": e["hidden"], "metric": e["metric"], "chance": e["chance"],
+                     "layer": best, "score": L["score"], "control": L["control"],
+                     "selectivity": L["selectivity"], "raw_obs": e["raw_obs"], "over_raw": L["over_raw"]})
+    return rows
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """A plain-text table of summary_rows (for the command line and reports)."""
+    def iv(d: dict[str, Any] | None) -> str:
+        if not d or d.get("value") is None:
+            return "-"
+        lo, hi = d.get("low"), d.get("high")
+        return f"{d['value']:.2f} [{lo:.2f}, {hi:.2f}]" if lo is not None else f"{d['value']:.2f}"
+
+    head = (f"{'target':<14}{'metric':<18}{'layer':<8}{'score':<20}{'control':<20}{'raw obs':<20}"
+            f"{'over raw':<20}")
+    lines = [head]
+    for r in summary_rows(result):
+        if "undefined" in r:
+            lines.append(f"{r['target']:<14}undefined: {r['undefined']}")
+            continue
+        lines.append(f"{r['target']:<14}{r['metric']:<18}{r['layer']:<8}{iv(r['score']):<20}"
+                     f"{iv(r['control']):<20}{iv(r['raw_obs']):<20}{iv(r['over_raw']):<20}")
+    return "\n".join(lines)
