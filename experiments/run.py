@@ -1,0 +1,127 @@
+"""`python -m experiments.run SPEC`: run (or continue) a study and write its tables and report.
+
+    python -m experiments.run teach_vs_incentivize                     # smoke scale, local processes
+    python -m experiments.run transfer --scale full --workers 8
+    python -m experiments.run emergence --executor dask                # a LocalCluster started here
+    python -m experiments.run emergence --executor dask --address tcp://scheduler:8786
+    python -m experiments.run experiments/studies/ecosystem.toml --plan  # the tasks, nothing run
+
+SPEC is a spec file or the name of a shipped study (experiments/studies/NAME.toml). The
+study folder (--out, default runs/studies/NAME-SCALE) keeps every finished task's result:
+rerun the same command after a crash or Ctrl-C and it continues where it stopped.
+Exit status: 0 every task done, 1 some task failed or was skipped (see failures.json and
+report.md), 2 a bad spec or flag, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # inherited by local workers and a LocalCluster's
+
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+ALLOWED_FAILURES = 2  # dask: how many workers may die under one task before it is given up
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m experiments.run", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("spec", metavar="SPEC", help="a spec file or a shipped study's name")
+    p.add_argument("--scale", choices=("smoke", "full"), default="smoke",
+                   help="smoke (default, minutes) or full")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local: a process pool (default); dask: dask.distributed (pip install '.[cluster]')")
+    p.add_argument("--address", default=None, help="dask: a running scheduler's address (default: start a "
+                                                    "LocalCluster of --workers processes)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="study folder (default runs/studies/NAME-SCALE)")
+    p.add_argument("--plan", action="store_true", help="list the tasks and the training budget; run nothing")
+    p.add_argument("--report-only", action="store_true", help="rewrite tables and report from stored results")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+@contextlib.contextmanager
+def dask_executor(address: str | None, workers: int | None) -> Iterator[object]:
+    """A dask executor: a Client on `address`, or on a LocalCluster of one-thread worker processes."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with contextlib.ExitStack() as stack:
+        if address:
+            client = stack.enter_context(Client(address))
+        else:
+            with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                    dashboard_address=None, silence_logs=40))
+            client = stack.enter_context(Client(cluster))
+        # pure=False: a task resubmitted after a worker died is a new key, not the lost one's
+        yield client.get_executor(pure=False)
+
+
+def _plan(spec: dict) -> None:
+    from experiments.tasks import all_tasks
+
+    tasks = all_tasks(spec)
+    samples = sum(t.params["steps"] for t in tasks if t.kind in ("train", "finetune"))
+    kinds: dict[str, int] = {}
+    for t in tasks:
+        kinds[t.kind] = kinds.get(t.kind, 0) + 1
+    for t in tasks:
+        print(f"{t.id}  <- {', '.join(t.deps) or '-'}")
+    print(f"{len(tasks)} tasks ({', '.join(f'{v} {k}' for k, v in kinds.items())}); "
+          f"{samples:,} training samples")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    from experiments.spec import SpecError, load_spec
+
+    try:
+        spec = load_spec(args.spec, args.scale)
+    except SpecError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.workers is not None and args.workers < 1:
+        print("error: --workers: expected an integer >= 1", file=sys.stderr)
+        return EXIT_USAGE
+    if args.plan:
+        _plan(spec)
+        return 0
+    from experiments.runner import run_study, study_folder
+
+    if args.report_only:
+        from experiments.report import write_report
+
+        print(write_report(study_folder(spec, args.out)))
+        return 0
+    try:
+        with contextlib.ExitStack() as stack:
+            executor = None
+            if args.executor == "dask":
+                executor = stack.enter_context(dask_executor(args.address, args.workers))
+            result = run_study(spec, executor=executor, out=args.out, workers=args.workers,
+                               progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("interrupted: rerun the same command to continue (finished tasks are kept)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    folder = Path(result.folder)
+    print(f"{spec['name']} ({spec['scale']}): {result.ran} tasks run, {result.already_done} already done, "
+          f"{len(result.failures)} failed, {len(result.skipped)} skipped, {result.retried} retried, "
+          f"{result.seconds:.0f} s")
+    for tid, err in {**result.failures, **result.skipped}.items():
+        print(f"  {tid}: {err}")
+    print(f"report: {folder / 'report.md'}")
+    return 0 if result.complete else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

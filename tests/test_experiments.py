@@ -1,0 +1,355 @@
+"""Batch studies (experiments/): specs, task graphs, executors, nothing lost, reports.
+
+The studies here are tiny (a few seconds of work): scripted fishers, one training run
+of about a thousand samples, a Mesa sweep over short runs. The shipped studies' smoke
+scale runs under the slow marker.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.runner import local_executor, run_study
+from experiments.spec import SpecError, list_studies, load_spec, read_spec
+from experiments.tasks import all_tasks, checkpoint_steps
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_TRAIN = ("{ n_worlds = 2, n_fishers = 2, n_steps = 64, batch_size = 256, eval_worlds = 2, "
+              "eval_ticks = 50 }")
+
+SWEEP = """
+name = "tiny_sweep"
+report = "ecosystem"
+question = "Does a tiny lake feed more fishers when fish grow back faster?"
+[sweep]
+fishers = [2, 8]
+regrowth = [0.01, 0.1]
+replicates = 2
+ticks = {ticks}
+[scale.smoke]
+[scale.full]
+"""
+
+ARMS = f"""
+name = "tiny_arms"
+report = "teach_vs_incentivize"
+question = "Do the pieces fit together?"
+[[arms]]
+name = "incentivized"
+world = "lake"
+reward = "eat"
+[[arms]]
+name = "expert"
+policy = "scripted:expert"
+[train]
+steps = 512
+seeds = [0]
+checkpoint_every = 256
+overrides = {TINY_TRAIN}
+[evaluate]
+worlds = ["mirror"]
+episodes = 2
+fishers = 2
+ticks = 100
+[probe]
+worlds = ["mirror"]
+at = "checkpoints"
+scale = "tiny"
+source = "rollout"
+[scale.smoke]
+[scale.full]
+train = {{ steps = 1_000_000 }}
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def result_files(folder: Path) -> dict[str, float]:
+    return {p.name: p.stat().st_mtime_ns for p in (folder / "results").glob("*.json")}
+
+
+# --- specs -------------------------------------------------------------------------------------------
+
+STUDIES = ["emergence", "transfer", "teach_vs_incentivize", "specialist_vs_generalist", "ecosystem"]
+
+
+@pytest.mark.parametrize("study", STUDIES)
+def test_every_shipped_study_loads_at_both_scales(study):
+    assert study in list_studies()
+    for scale in ("smoke", "full"):
+        spec = load_spec(study, scale)
+        tasks = all_tasks(spec)
+        assert tasks and spec["scale"] == scale
+    smoke = sum(t.params.get("steps", 0) for t in all_tasks(load_spec(study, "smoke")))
+    full = sum(t.params.get("steps", 0) for t in all_tasks(load_spec(study, "full")))
+    assert smoke <= 200_000 and (full > 100 * smoke or study == "ecosystem")
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda s: s.replace("[evaluate]", "[evaluate]\nepisdoes = 3"), "[evaluate] unknown key 'episdoes'"),
+    (lambda s: s.replace('question = "Do the pieces fit together?"', 'questoin = "x"'),
+     "unknown key 'questoin'"),
+    (lambda s: s.replace("steps = 512\n", ""), "[train] missing key 'steps'"),
+    (lambda s: s.replace('worlds = ["mirror"]\nepisodes', 'worlds = ["atlantis"]\nepisodes'),
+     "[evaluate] worlds: expected a list of a world name"),
+    (lambda s: s.replace('reward = "eat"', 'reward = "praise"'), "reward: expected one of 'eat', 'taught'"),
+    (lambda s: s.replace('policy = "scripted:expert"', 'policy = "scripted:wizard"'),
+     "scripted:NAME with NAME"),
+    (lambda s: s.replace("[scale.smoke]", "[scale.smoke]\ntrain = { steps = -1 }"),
+     "[scale.smoke]: [train] steps: expected an integer >= 1, got -1"),
+    (lambda s: s.replace("[scale.full]", "[scale.huge]"), "unknown scale [scale.huge]"),
+    (lambda s: s.replace("[scale.full]", "[scale.full]\nevaluate = { ticks = 0 }"),
+     "[scale.full]: [evaluate] ticks: expected an integer >= 1"),
+    (lambda s: s.replace("overrides = { n_worlds = 2,", "overrides = { n_wrolds = 2,"),
+     "unknown key 'n_wrolds'"),
+    (lambda s: s.replace('name = "expert"', 'name = "incentivized"'), "arms.name: expected distinct names"),
+    (lambda s: s + "\n[sweeep]\nticks = 3\n", "unknown key 'sweeep'"),
+])
+def test_spec_errors_name_the_file_and_the_key(tmp_path, edit, message):
+    path = write(tmp_path, "bad", edit(ARMS))
+    with pytest.raises(SpecError) as err:
+        read_spec(path)
+    assert str(path) in str(err.value)
+    assert message in str(err.value)
+
+
+def test_bad_toml_and_missing_file(tmp_path):
+    with pytest.raises(SpecError, match="not valid TOML"):
+        read_spec(write(tmp_path, "broken", "name = "))
+    with pytest.raises(SpecError, match="cannot be read"):
+        read_spec(tmp_path / "nope.toml")
+
+
+def test_scales_merge_over_the_base(tmp_path):
+    path = write(tmp_path, "arms", ARMS)
+    smoke, full = load_spec(path, "smoke"), load_spec(path, "full")
+    assert smoke["train"]["steps"] == 512 and full["train"]["steps"] == 1_000_000
+    assert full["train"]["overrides"]["n_worlds"] == 2  # tables merge key by key
+    assert smoke["evaluate"]["respawn"] is False  # defaults filled in
+
+
+def test_tasks_have_stable_ids_and_dependencies(tmp_path):
+    spec = load_spec(write(tmp_path, "arms", ARMS))
+    tasks = all_tasks(spec)
+    ids = [t.id for t in tasks]
+    assert ids == [t.id for t in all_tasks(load_spec(write(tmp_path, "arms", ARMS)))]
+    assert "train/incentivized/s0" in ids and "eval/expert/s0/mirror" in ids
+    by_id = {t.id: t for t in tasks}
+    assert by_id["eval/incentivized/s0/mirror"].deps == ("train/incentivized/s0",)
+    assert by_id["eval/expert/s0/mirror"].deps == ()  # a reference is never trained
+    probes = sorted(i for i in ids if i.startswith("probe/incentivized"))
+    assert probes == [f"probe/incentivized/s0/mirror/{s}" for s in ("0", "256", "512")]
+    assert by_id["train/incentivized/s0"].key != all_tasks(load_spec(write(
+        tmp_path, "arms2", ARMS.replace("steps = 512", "steps = 1024"))))[0].key
+
+
+def test_transfer_has_finetune_and_scratch_tasks():
+    tasks = {t.id: t for t in all_tasks(load_spec("transfer", "smoke"))}
+    assert tasks["finetune/lake/s0/mirror"].deps == ("train/lake/s0",)
+    assert "finetune/mirror/s0/mirror" not in tasks  # its own world
+    budget = tasks["finetune/lake/s0/mirror"].params["steps"]
+    assert tasks["train/scratch-mirror/s0"].params["steps"] == budget
+
+
+def test_checkpoint_steps_follow_the_rollouts():
+    assert checkpoint_steps(2048, 512, 0) == [0, 2048]
+    assert checkpoint_steps(2048, 512, 512) == [0, 512, 1024, 1536, 2048]
+    assert checkpoint_steps(2048, 512, 700) == [0, 1024, 2048]
+
+
+# --- running -----------------------------------------------------------------------------------------
+
+def comparable(folder: Path) -> dict[str, pd.DataFrame]:
+    """Every table but tasks.csv (which holds timings), as read back from disk."""
+    return {p.stem: pd.read_csv(p) for p in sorted((folder / "tables").glob("*.csv")) if p.stem != "tasks"}
+
+
+@pytest.fixture(scope="module")
+def local_runs(tmp_path_factory):
+    """The tiny studies on a local spawn pool of 2 processes (shared by the tests below)."""
+    base = tmp_path_factory.mktemp("local")
+    sweep = write(base, "sweep", SWEEP.format(ticks=60))
+    arms = write(base, "arms", ARMS)
+    pool = local_executor(2)
+    try:
+        r1 = run_study(sweep, executor=pool, out=base / "sweep", progress=False)
+        r2 = run_study(arms, executor=pool, out=base / "arms", progress=False)
+    finally:
+        pool.shutdown()
+    return base, r1, r2
+
+
+def test_a_local_study_completes_with_tables_and_report(local_runs):
+    base, r1, r2 = local_runs
+    for r, n in ((r1, 4), (r2, 7)):
+        assert r.complete and r.ran == r.total == n, (r.failures, r.skipped)
+    t = comparable(base / "arms")
+    assert set(t["probes"][t["probes"].arm == "incentivized"].checkpoint) == {0, 256, 512}  # all predicted
+    assert set(t["evaluations"].arm) == {"incentivized", "expert"}
+    assert len(t["sweep"]) == 0 and len(comparable(base / "sweep")["sweep"]) == 4 * 2 * 6
+    report = (base / "arms" / "report.md").read_text()
+    assert "**Answer.** In the mirror world the incentivized fisher's weather reading" in report
+    assert (base / "arms" / "report.png").stat().st_size > 1000
+    assert "7 done" in report
+
+
+def test_dask_local_cluster_gives_the_same_tables(local_runs, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    base = local_runs[0]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        ex = client.get_executor(pure=False)
+        for name in ("sweep", "arms"):
+            r = run_study(base / f"{name}.toml", executor=ex, out=tmp_path / name, progress=False)
+            assert r.complete and r.ran == r.total
+            here, there = comparable(base / name), comparable(tmp_path / name)
+            assert here.keys() == there.keys()
+            for key in here:
+                pd.testing.assert_frame_equal(here[key], there[key], check_exact=True)
+
+
+class NoWork(cf.Executor):
+    """An executor that fails the test if anything is submitted."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        raise AssertionError(f"a finished study submitted work: {args[0]['id']}")
+
+
+def test_rerunning_a_finished_study_does_no_work(local_runs):
+    base = local_runs[0]
+    before = result_files(base / "arms")
+    r = run_study(base / "arms.toml", executor=NoWork(), out=base / "arms", progress=False)
+    assert r.ran == 0 and r.already_done == r.total == 7 and r.complete
+    assert result_files(base / "arms") == before
+
+
+def test_an_edited_spec_reruns_only_what_changed(local_runs, tmp_path):
+    base = local_runs[0]
+    folder = tmp_path / "arms"
+    subprocess.run(["cp", "-r", str(base / "arms"), str(folder)], check=True)
+    spec = write(tmp_path, "arms", ARMS.replace("ticks = 100", "ticks = 120"))
+    submitted = []
+    with cf.ThreadPoolExecutor(2) as pool:
+        r = run_study(spec, executor=pool, out=folder, progress=False, on_event=lambda e, t: submitted.append(
+            (e, t)))
+    assert sorted(t for e, t in submitted if e == "submit") == ["eval/expert/s0/mirror",
+                                                               "eval/incentivized/s0/mirror"]
+    assert r.complete and r.already_done == 5
+
+
+def test_a_failing_task_is_reported_and_the_rest_complete(tmp_path):
+    text = ARMS.replace('policy = "scripted:expert"', 'policy = "runs/no-such-run"')
+    text = text.replace('name = "incentivized"\nworld = "lake"\nreward = "eat"', 'name = "random"\npolicy = '
+                        '"scripted:random"')
+    train = "[train]\nsteps = 512\nseeds = [0]\ncheckpoint_every = 256\noverrides = " + TINY_TRAIN
+    text = text.replace(train, "").replace("[scale.full]\ntrain = { steps = 1_000_000 }", "[scale.full]")
+    spec = write(tmp_path, "failing", text)
+    with cf.ThreadPoolExecutor(2) as pool:
+        r = run_study(spec, executor=pool, out=tmp_path / "out", progress=False)
+    assert set(r.failures) == {"eval/expert/s0/mirror", "probe/expert/s0/mirror/final"}
+    assert "no-such-run" in r.failures["eval/expert/s0/mirror"]
+    assert r.ran == 2 and not r.complete
+    failures = json.loads((tmp_path / "out" / "failures.json").read_text())
+    assert set(failures["failed"]) == set(r.failures)
+    assert "failed: PolicyFileError" in (tmp_path / "out" / "report.md").read_text()
+
+
+def kill_first_worker(folder: Path, killed: list[int], stop: threading.Event) -> None:
+    """Wait for a task to start (its running/ marker names its pid) and SIGKILL that process."""
+    while not stop.is_set():
+        for marker in (folder / "running").glob("*.json"):
+            try:
+                pid = json.loads(marker.read_text())["pid"]
+            except (OSError, ValueError, KeyError):
+                continue
+            if pid != os.getpid():
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+        time.sleep(0.05)
+
+
+def test_killing_a_worker_mid_study_loses_nothing(tmp_path):
+    spec = write(tmp_path, "sweep", SWEEP.format(ticks=300))
+    folder = tmp_path / "out"
+    killed: list[int] = []
+    stop = threading.Event()
+    watcher = threading.Thread(target=kill_first_worker, args=(folder, killed, stop), daemon=True)
+    watcher.start()
+    try:
+        r = run_study(spec, out=folder, workers=2, progress=False)
+    finally:
+        stop.set()
+    assert killed, "no worker was killed"
+    assert r.complete and r.ran == r.total == 4
+    assert r.retried >= 1 and r.pool_restarts >= 1
+    assert len(result_files(folder)) == 4
+    assert len(pd.read_csv(folder / "tables" / "sweep.csv")) == 4 * 2 * 6
+
+
+def test_an_interrupted_study_resumes(tmp_path):
+    text = SWEEP.format(ticks=300).replace("fishers = [2, 8]", "fishers = [2, 4, 8]")
+    spec = write(tmp_path, "sweep", text)
+    folder = tmp_path / "out"
+    cmd = [sys.executable, "-m", "experiments.run", str(spec), "--out", str(folder), "--workers", "2",
+           "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while len(result_files(folder)) < 2 and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the runner and its workers, like a crash or a lost node
+        proc.wait()
+    before = result_files(folder)
+    assert 2 <= len(before) < 6, "the study was not interrupted midway"
+    with cf.ThreadPoolExecutor(2) as pool:
+        r = run_study(spec, executor=pool, out=folder, progress=False)
+    assert r.complete and r.already_done == len(before) and r.ran == 6 - len(before)
+    after = result_files(folder)
+    assert len(after) == 6 and {k: after[k] for k in before} == before  # finished work was not redone
+    assert not list((folder / "running").glob("*.json"))
+
+
+def test_the_command_line_plans_and_rejects_bad_specs(tmp_path):
+    run = [sys.executable, "-m", "experiments.run"]
+    out = subprocess.run([*run, "transfer", "--plan"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0 and "finetune/lake/s0/mirror  <- train/lake/s0" in out.stdout
+    bad = write(tmp_path, "bad", ARMS.replace("[probe]", "[probe]\ncolour = 1"))
+    out = subprocess.run([*run, str(bad)], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 2 and "unknown key 'colour'" in out.stderr
+
+
+# --- the shipped studies -----------------------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("study", STUDIES)
+def test_every_shipped_study_runs_at_smoke_scale(study, tmp_path):
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "experiments.run", study, "--out", str(tmp_path / study),
+                          "--workers", "2", "--quiet"], cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    failures = tmp_path / study / "failures.json"
+    failed = json.loads(failures.read_text()) if failures.exists() else {"failed": {}, "skipped": {}}
+    assert not failed["failed"], failed
+    # only fine-tuning may be skipped, and only while agents.train has no init_from
+    assert all(k.startswith("finetune/") for k in failed["skipped"]), failed
+    assert out.returncode == (1 if failed["skipped"] else 0), out.stderr[-2000:]
+    assert "**Answer.**" in (tmp_path / study / "report.md").read_text()
+    print(f"{study}: smoke scale in {wall:.0f} s")
