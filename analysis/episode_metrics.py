@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.scenes import spots_of
-from analysis.stats import interval
+from analysis.stats import bootstrap_interval
 from sim import terrain as T
 from sim.record import Episode, load_episode
 
@@ -83,7 +83,7 @@ def episodes_card(episodes: list[Episode | str | Path], seed: int = 0) -> dict:
     rows = [episode_metrics(e) for e in episodes]
 
     def iv(key: str) -> dict:
-        return interval([np.nan if r[key] is None else r[key] for r in rows], seed=seed).to_dict()
+        return bootstrap_interval([np.nan if r[key] is None else r[key] for r in rows], seed=seed).to_dict()
 
     return {
         "skills": {

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.stats import Interval, interval, paired_difference
+from analysis.stats import Interval, bootstrap_interval, paired_bootstrap_interval
 
 
 def per_world(rec: dict) -> dict[str, np.ndarray]:
@@ -40,10 +40,10 @@ def per_world(rec: dict) -> dict[str, np.ndarray]:
 def probe_knowing_fish(rec: dict, random_rec: dict | None = None, seed: int = 0) -> dict:
     """The knowing-fish probe from a free rollout (and a random fisher's in the same worlds)."""
     mine = per_world(rec)
-    rich = interval(mine["richness"], seed=seed)
+    rich = bootstrap_interval(mine["richness"], seed=seed)
     details: dict = {
         "casts": int(mine["casts"].sum()), "worlds_with_casts": int((mine["casts"] > 0).sum()),
-        "richness": rich.to_dict(), "rank": interval(mine["rank"], seed=seed).to_dict(),
+        "richness": rich.to_dict(), "rank": bootstrap_interval(mine["rank"], seed=seed).to_dict(),
         "per_world_richness": [None if np.isnan(x) else round(float(x), 4) for x in mine["richness"]],
         "chance": {"richness": 1.0, "rank": 0.5},
     }
@@ -51,9 +51,9 @@ def probe_knowing_fish(rec: dict, random_rec: dict | None = None, seed: int = 0)
     if random_rec is not None:
         rnd = per_world(random_rec)
         both = ~np.isnan(mine["richness"]) & ~np.isnan(rnd["richness"])
-        vs = paired_difference(mine["richness"][both], rnd["richness"][both], seed=seed)
-        details["random"] = {"richness": interval(rnd["richness"], seed=seed).to_dict(),
-                             "rank": interval(rnd["rank"], seed=seed).to_dict(),
+        vs = paired_bootstrap_interval(mine["richness"][both], rnd["richness"][both], seed=seed)
+        details["random"] = {"richness": bootstrap_interval(rnd["richness"], seed=seed).to_dict(),
+                             "rank": bootstrap_interval(rnd["rank"], seed=seed).to_dict(),
                              "casts": int(rnd["casts"].sum())}
         details["vs_random"] = vs.to_dict()
     if rich.n == 0:

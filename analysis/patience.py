@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.scenes import make_scenes, plant_bites, run_scenes, scene_world
-from analysis.stats import interval
+from analysis.stats import bootstrap_interval
 from sim import weather as W
 from sim.events import has
 from sim.fishers import CAST, REEL
@@ -77,7 +77,7 @@ def probe_patience(policy: object, world: str = "lake", seed: int = 0, n_scenes:
     reasons = {"reeled_empty": int(has(trace.events, "reeled_empty").any(axis=0).sum()),
                "walked_away": int(has(trace.events, "line_dropped").any(axis=0).sum()),
                "still_waiting": int(censored.sum())}
-    median = interval(wait, "median", seed=seed)
+    median = bootstrap_interval(wait, "median", seed=seed)
     after_settle = np.maximum(wait - settle, 0)
 
     # the real world's bites at each scene's spot: first bite at age a > settle with
@@ -122,7 +122,7 @@ def probe_patience(policy: object, world: str = "lake", seed: int = 0, n_scenes:
         "survival": surv.round(4).tolist(), "hazard": [None if np.isnan(x) else round(float(x), 4)
                                                        for x in hazard],
         "median_wait": median.to_dict(),
-        "mean_wait": interval(wait, "mean", seed=seed).to_dict(),
+        "mean_wait": bootstrap_interval(wait, "mean", seed=seed).to_dict(),
         "hazard_after_settle": (float(np.sum(~censored & (wait > settle)) / after_settle.sum())
                                 if after_settle.sum() else None),
         "gave_up_by": reasons,
@@ -130,10 +130,10 @@ def probe_patience(policy: object, world: str = "lake", seed: int = 0, n_scenes:
                     "waited_share": 1.0,
                     "expected_bite_age": float(np.median(expected_bite)),
                     "bite_rate_per_tick": float(np.median(q))},
-        "waited_share": interval(waited_share, "mean", seed=seed).to_dict(),
+        "waited_share": bootstrap_interval(waited_share, "mean", seed=seed).to_dict(),
         "controlled_bite": {"age": bite_age, "saw_bite": int(saw.sum()),
-                            "landed": interval(landed[saw].astype(float), "mean", seed=seed).to_dict()
-                            if saw.any() else None,
+                            "landed": (bootstrap_interval(landed[saw].astype(float), seed=seed).to_dict()
+                                       if saw.any() else None),
                             "reeled_on_bite": int(reeled_on_bite.sum())},
         "cast_again": int((trace.actions == CAST).any(axis=0).sum()),
     }

@@ -127,6 +127,17 @@ def spots_now(sim: Simulation, world: int) -> Spots:
     return spots_of(terrain_now(sim, world), int(sim.batch.p.fishing_cast_reach[world]))
 
 
+@lru_cache(maxsize=64)
+def _shelter_cached(key: bytes, shape: tuple[int, int]) -> np.ndarray:
+    return T.shelter_field(np.frombuffer(key, dtype=np.int8).reshape(shape))[1]
+
+
+def shelter_distance_now(sim: Simulation, world: int) -> np.ndarray:
+    """(H, W) walking distance to the nearest shelter in one world at its current tide (-1: none)."""
+    terrain = np.ascontiguousarray(terrain_now(sim, world), dtype=np.int8)
+    return _shelter_cached(terrain.tobytes(), terrain.shape)
+
+
 def scene_world(world: str | World, overrides: dict[str, object] | None = None) -> World:
     """A world by name, path or object, with some constants replaced (validated by the loader)."""
     base = resolve_worlds(world)[0]
@@ -150,9 +161,10 @@ class Scenes:
         self.sim.state = self.start.copy()
 
     def shelter_distance(self) -> np.ndarray:
-        """(n,) walking distance of each fisher to the nearest shelter (-1: none reachable)."""
+        """(n,) walking distance of each fisher to the nearest shelter at its tide (-1: none reachable)."""
         s = self.sim.state
-        return self.sim.batch.shelter_dist[np.arange(self.n), s.row[:, 0], s.col[:, 0]].astype(np.int64)
+        return np.array([shelter_distance_now(self.sim, i)[s.row[i, 0], s.col[i, 0]] for i in range(self.n)],
+                        dtype=np.int64)
 
 
 def _choose_spots(sim: Simulation, rng: np.random.Generator, rich: bool,
@@ -163,7 +175,7 @@ def _choose_spots(sim: Simulation, rng: np.random.Generator, rich: bool,
         spots = spots_now(sim, i)
         keep = np.ones(len(spots), dtype=bool)
         if near_shelter is not None:
-            dist = sim.batch.shelter_dist[i, spots.row, spots.col]
+            dist = shelter_distance_now(sim, i)[spots.row, spots.col]
             keep &= (dist >= 1) & (dist <= near_shelter)
         if rich and keep.any():  # spots where leaving for richer water is not the sensible choice
             fish = sim.state.fish[i, spots.line_row, spots.line_col]

@@ -24,7 +24,7 @@ import numpy as np
 
 from agents.rollout import run_policy
 from analysis.scenes import reset_policy, scene_world, spots_now
-from analysis.stats import interval
+from analysis.stats import bootstrap_interval
 from sim.events import has
 
 HUNGER_BINS = 20  # the hunger curve is averaged into this many spans of the rollout
@@ -90,20 +90,20 @@ def probe_survival(rec: dict, seed: int = 0) -> dict:
     """The survival probe from a free rollout (`free_rollout`): the skill-card entry and its details."""
     roll = rec["rollout"]
     day = rec["day_length"]
-    meals = interval(roll.per_world("meals_per_day"), seed=seed)
+    meals = bootstrap_interval(roll.per_world("meals_per_day"), seed=seed)
     lifetime_days = rec["lived"] / np.maximum(rec["lives"], 1) / day
-    life = interval(lifetime_days, seed=seed)
+    life = bootstrap_interval(lifetime_days, seed=seed)
     details = {
         "protocol": f"respawn (a newcomer one day after a death), {rec['n_worlds']} worlds x "
                     f"{rec['n_fishers']} fishers x {rec['ticks']} ticks",
         "meals_per_day": meals.to_dict(),
-        "deaths_per_day": interval(roll.per_world("deaths_per_day"), seed=seed).to_dict(),
+        "deaths_per_day": bootstrap_interval(roll.per_world("deaths_per_day"), seed=seed).to_dict(),
         "lifetime_days": life.to_dict(),
-        "alive_at_end": interval(roll.per_world("survival"), seed=seed).to_dict(),
-        "storm_sheltered": interval(roll.per_world("storm_sheltered"), seed=seed).to_dict(),
-        "reel_empty_rate": interval(roll.per_world("reel_empty_rate"), seed=seed).to_dict(),
+        "alive_at_end": bootstrap_interval(roll.per_world("survival"), seed=seed).to_dict(),
+        "storm_sheltered": bootstrap_interval(roll.per_world("storm_sheltered"), seed=seed).to_dict(),
+        "reel_empty_rate": bootstrap_interval(roll.per_world("reel_empty_rate"), seed=seed).to_dict(),
         "hunger_curve": hunger_curve(rec["hunger"]),
-        "mean_hunger": interval(np.nanmean(rec["hunger"], axis=0), seed=seed).to_dict(),
+        "mean_hunger": bootstrap_interval(np.nanmean(rec["hunger"], axis=0), seed=seed).to_dict(),
     }
     card = {
         **meals.to_dict(), "unit": "meals per fisher per day", "higher_is": "better",

@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.scenes import cue_simulation, make_scenes, run_scenes, scene_world
-from analysis.stats import Interval, interval, paired_difference
+from analysis.stats import Interval, bootstrap_interval, paired_bootstrap_interval
 from sim.events import has
 from sim.fishers import N_ACTIONS, WAIT
 from worlds.schema import WEATHER_STATES
@@ -81,7 +81,7 @@ def _effects(arms: dict, seed: int) -> dict[str, dict[str, Interval]]:
     calm = arms["calm"]
     danger = {m: np.mean([arms[a][m] for a in DANGER], axis=0) for m in MEASURES}
     for name, arm in (("front", arms["front"]), ("storm", arms["storm"]), ("danger", danger)):
-        out[name] = {m: paired_difference(arm[m], calm[m], seed=seed) for m in MEASURES}
+        out[name] = {m: paired_bootstrap_interval(arm[m], calm[m], seed=seed) for m in MEASURES}
     return out
 
 
@@ -121,9 +121,9 @@ def action_weather_information(rollout: dict, seed: int = 0) -> dict:
     actions, weather = rollout["actions"], rollout["weather"]
     mi = information_per_world(actions, weather)
     chance = information_per_world(actions, weather, shift=actions.shape[0] // 2)
-    return {**interval(mi, seed=seed).to_dict(), "unit": "bits",
-            "chance": interval(chance, seed=seed).to_dict(),
-            "excess": paired_difference(mi, chance, seed=seed).to_dict(),
+    return {**bootstrap_interval(mi, seed=seed).to_dict(), "unit": "bits",
+            "chance": bootstrap_interval(chance, seed=seed).to_dict(),
+            "excess": paired_bootstrap_interval(mi, chance, seed=seed).to_dict(),
             "chance_rule": "each world's weather shifted by half the rollout (circularly)"}
 
 
@@ -137,11 +137,11 @@ def probe_weather(policy: object, world: str = "lake", seed: int = 0, n_scenes: 
     swap = cue_swap(policy, world, seed, n_scenes, horizon)
     eff = _effects(swap["arms"], seed)
     head = eff["danger"]["shelter_progress"]
-    per_arm = {arm: {m: interval(v[m], seed=seed).to_dict() for m in MEASURES}
+    per_arm = {arm: {m: bootstrap_interval(v[m], seed=seed).to_dict() for m in MEASURES}
                for arm, v in swap["arms"].items()}
     details: dict = {
         "horizon": swap["horizon"], "n_scenes": swap["n_scenes"],
-        "start_distance": interval(swap["start_distance"], seed=seed).to_dict(),
+        "start_distance": bootstrap_interval(swap["start_distance"], seed=seed).to_dict(),
         "arms": per_arm,
         "action_shares": {arm: v["actions"].mean(axis=1).round(4).tolist()
                           for arm, v in swap["arms"].items()},

@@ -1,0 +1,247 @@
+"""The behavioural probes, validated on scripted fishers whose skills are known.
+
+A probe that has not been shown to recover known skills is not a result (issue 4): each
+probe must separate the scripted fishers it should, with non-overlapping 95% intervals,
+score a fisher without the skill at zero / chance, and be deterministic for a seed.
+Small scene counts keep this file fast; `test_validation_in_every_world` (slow) repeats
+the checks in all six shipped worlds at the default scale.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from agents.rollout import run_policy
+from agents.scripted import make_scripted
+from analysis.episode_metrics import episode_metrics, episodes_card
+from analysis.knowing_fish import probe_knowing_fish
+from analysis.patience import probe_patience
+from analysis.probe import SKILLS, ProbeInputError, main, probe_policy, probe_worlds
+from analysis.scenes import CUE_INDEX, WEATHER_CUES, cue_simulation, fishing_spots, make_scenes, run_scenes
+from analysis.stats import Interval, bootstrap_interval, interval, paired_bootstrap_interval, paired_difference
+from analysis.survival import free_rollout, probe_survival
+from analysis.weather_reading import probe_weather
+from sim.core import Simulation
+from sim.fishers import WAIT
+from sim.record import EpisodeRecorder
+from worlds.loader import load_world
+
+
+def iv(card: dict) -> Interval:
+    return Interval(card["value"], card["low"], card["high"], card["n"])
+
+
+# --- the vectorised bootstrap the probes use ------------------------------------------------------------------
+
+@pytest.mark.parametrize("statistic", ["mean", "median", "iqm"])
+def test_bootstrap_interval_agrees_with_stats_interval(statistic):
+    x = np.random.default_rng(1).gamma(2.0, size=40)
+    fast, slow = bootstrap_interval(x, statistic, seed=3), interval(x, statistic, seed=3)
+    assert fast.value == slow.value and fast.n == slow.n == 40
+    assert fast.low == pytest.approx(slow.low, abs=0.05) and fast.high == pytest.approx(slow.high, abs=0.05)
+    assert bootstrap_interval([2.0, 2.0, 2.0]).low == 2.0 and bootstrap_interval([]).n == 0
+    y = x + np.random.default_rng(2).normal(size=40)
+    p, q = paired_bootstrap_interval(y, x, seed=3), paired_difference(y, x, seed=3)
+    assert p.value == pytest.approx(q.value) and p.low == pytest.approx(q.low, abs=0.05)
+
+
+# --- scenes ---------------------------------------------------------------------------------------------------
+
+def test_scenes_place_a_fisher_at_a_spot_with_its_line_on_water():
+    scenes = make_scenes("lake", 6, seed=3, line_out=True)
+    s = scenes.sim.state
+    world = load_world("lake")
+    water = np.isin(np.asarray(world.terrain), (3, 4, 5))  # shallow, deep, reeds
+    assert s.alive.all() and s.line.all() and (s.line_age == 0).all()
+    assert water[s.line_row[:, 0], s.line_col[:, 0]].all()
+    spots = fishing_spots(np.asarray(world.terrain), 2)
+    assert {(r, c) for r, c in zip(s.row[:, 0], s.col[:, 0], strict=True)} <= set(zip(spots.row, spots.col,
+                                                                                        strict=True))
+
+
+def test_cue_arms_show_their_cues_over_one_hidden_world():
+    scenes = make_scenes("lake", 4, seed=1, weather="neutral")
+    cues = {arm: cue_simulation(scenes, arm).observe()[:, 0, CUE_INDEX] for arm in ("calm", "front", "storm")}
+    col = {name: i for i, name in enumerate(WEATHER_CUES)}
+    assert (cues["calm"][:, col["barometer"]] > 0.9).all() and (cues["calm"][:, col["storm"]] == 0).all()
+    assert (cues["front"][:, col["barometer"]] < 0.22).all() and (cues["front"][:, col["barometer_trend"]] < 0).all()
+    assert (cues["front"][:, col["storm"]] == 0).all()
+    assert (cues["storm"][:, col["storm"]] == 1).all()
+    # the hidden world of the scenes is untouched by making cue sources
+    assert (scenes.sim.state.weather == scenes.start.weather).all()
+
+
+# --- patience ---------------------------------------------------------------------------------------------------
+
+def test_patience_probe_recovers_the_patience_fishers_were_built_with():
+    ks = (8, 12, 16)
+    cards = {k: probe_patience(make_scripted("patient", patience_ticks=k), "lake", seed=0, n_scenes=12)["card"]
+             for k in ks}
+    impatient = probe_patience(make_scripted("impatient"), "lake", seed=0, n_scenes=12)["card"]
+    patient = probe_patience(make_scripted("patient"), "lake", seed=0, n_scenes=12)
+    for k in ks:
+        assert cards[k]["value"] == k
+    assert impatient["value"] == 5  # agents.scripted.IMPATIENT_TICKS
+    ranked = [iv(impatient), *(iv(cards[k]) for k in ks), iv(patient["card"])]
+    for lower, higher in zip(ranked, ranked[1:], strict=False):
+        assert higher.above(lower)
+    assert patient["card"]["censored"] and patient["details"]["waited_share"]["value"] == 1.0
+    assert patient["details"]["controlled_bite"]["landed"]["value"] == 1.0
+
+
+def test_patience_probe_survival_curve_and_hazard():
+    res = probe_patience(make_scripted("patient", patience_ticks=10), "lake", seed=1, n_scenes=6, horizon=20)
+    d = res["details"]
+    assert d["survival"][:10] == [1.0] * 10 and d["survival"][10:] == [0.0] * 11
+    assert d["hazard"][10] == 1.0 and d["hazard"][9] == 0.0
+    assert d["gave_up_by"]["reeled_empty"] == 6
+
+
+# --- weather reading ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("world", ["lake", "coast"])
+def test_weather_probe_scores_blind_zero_and_wise_clearly(world):
+    blind = probe_weather(make_scripted("weather_blind"), world, seed=0, n_scenes=12)
+    wise = probe_weather(make_scripted("weather_wise"), world, seed=0, n_scenes=12)
+    assert not iv(blind["card"]).excludes(0.0)
+    assert blind["card"]["value"] == 0.0  # the cues are all that differ, and it ignores them
+    assert iv(wise["card"]).excludes(0.0) and wise["card"]["low"] > 0.5
+    assert iv(wise["card"]).above(iv(blind["card"]))
+    cast = wise["details"]["effects"]["danger"]["p_cast"]
+    assert cast["high"] < 0  # it stops casting when a storm is on or announced
+
+
+def test_mutual_information_is_at_chance_for_a_random_fisher():
+    rec = free_rollout(make_scripted("random"), "lake", seed=0, n_worlds=6, n_fishers=2, ticks=300)
+    res = probe_weather(make_scripted("random"), "lake", seed=0, n_scenes=4, rollout=rec)
+    mi = res["details"]["mutual_information"]
+    assert mi["excess"]["low"] <= 0 <= mi["excess"]["high"]
+
+
+# --- knowing fish and survival -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rollouts() -> dict[str, dict]:
+    return {name: free_rollout(make_scripted(name), "lake", seed=0, n_worlds=8, n_fishers=4, ticks=400)
+            for name in ("random", "spot_wise", "expert")}
+
+
+def test_fish_probe_scores_spot_wise_high_and_random_at_chance(rollouts):
+    spot = probe_knowing_fish(rollouts["spot_wise"], rollouts["random"])
+    rnd = probe_knowing_fish(rollouts["random"])
+    assert iv(spot["card"]).above(iv(rnd["card"]))
+    assert spot["card"]["low"] > 1.3 and spot["details"]["vs_random"]["low"] > 0
+    assert abs(rnd["card"]["value"] - 1.0) < 0.15 and abs(rnd["details"]["rank"]["value"] - 0.5) < 0.08
+
+
+def test_survival_probe_separates_expert_from_random(rollouts):
+    expert, rnd = probe_survival(rollouts["expert"]), probe_survival(rollouts["random"])
+    assert iv(expert["card"]).above(iv(rnd["card"]))
+    assert expert["details"]["storm_sheltered"]["value"] > 0.9
+    assert len(expert["details"]["hunger_curve"]) == 20
+
+
+# --- recorded episodes --------------------------------------------------------------------------------------
+
+def test_episode_metrics_match_the_rollout_that_was_recorded(tmp_path):
+    seeds = [i for i in range(2)]  # run_policy's seeds for seed 0
+    recorder = EpisodeRecorder(Simulation("lake", 4, seeds=seeds, respawn=False), world=0, fish_every=1,
+                               policy="scripted:expert")
+    recorder.capture_initial()
+    roll = run_policy(make_scripted("expert"), "lake", n_worlds=2, n_fishers=4, ticks=300, seed=0,
+                      on_step=lambda sim, actions, res: recorder.record(actions, res, sim=sim))
+    path = recorder.save(tmp_path / "episode.npz")
+    m = episode_metrics(path)
+    assert m["meals_per_day"] == pytest.approx(roll.per_world("meals_per_day")[0])
+    assert m["storm_sheltered"] == pytest.approx(roll.per_world("storm_sheltered")[0], nan_ok=True)
+    assert m["reel_empty_rate"] == pytest.approx(roll.per_world("reel_empty_rate")[0])
+    assert m["casts"] > 0 and m["cast_richness"] > 1.2
+    card = episodes_card([path, path])
+    assert set(card["skills"]) == {"survival", "knowing_fish"}
+
+
+# --- the probe API and command ------------------------------------------------------------------------------
+
+def test_probe_policy_is_deterministic_and_json():
+    a = probe_policy("scripted:expert", "pond", seed=2, scale="smoke")
+    b = probe_policy("scripted:expert", "pond", seed=2, scale="smoke")
+    assert json.dumps(a, sort_keys=True, allow_nan=False) == json.dumps(b, sort_keys=True, allow_nan=False)
+    assert set(a["skills"]) == set(SKILLS) == set(a["probes"])
+    for card in a["skills"].values():
+        assert {"value", "low", "high", "n", "unit", "higher_is", "summary"} <= set(card)
+    assert (a["policy"], a["world"], a["seed"], a["scale"]) == ("scripted:expert", "pond", 2, "smoke")
+    c = probe_policy("scripted:expert", "pond", seed=3, scale="smoke")
+    assert c["probes"]["survival"] != a["probes"]["survival"]
+
+
+def test_a_trained_policy_file_is_probed(tmp_path):
+    import torch
+    from stable_baselines3.common.policies import ActorCriticPolicy
+
+    from agents.policies import _gym_spaces, export_policy
+
+    torch.manual_seed(0)
+    obs_space, act_space = _gym_spaces()
+    _, js = export_policy(ActorCriticPolicy(obs_space, act_space, lambda _: 0.0, net_arch=[16]), tmp_path / "p")
+    (res,) = probe_worlds(str(js), ["lake"], seed=0, scale="smoke")
+    assert set(res["skills"]) == set(SKILLS) and res["policy"] == str(js)
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
+    from gymnasium import spaces
+    from stable_baselines3.common.policies import ActorCriticPolicy
+
+    from agents.policies import export_policy
+
+    _, cartpole = export_policy(ActorCriticPolicy(spaces.Box(-1, 1, (4,), np.float32), spaces.Discrete(2),
+                                                  lambda _: 0.0), tmp_path / "cartpole")
+    (tmp_path / "empty_run").mkdir()
+    cases = [
+        (["scripted:expert", "--world", "atlantis"], "--world"),
+        (["scripted:fisherman", "--world", "lake"], "POLICY"),
+        ([str(tmp_path / "empty_run")], "POLICY"),
+        ([str(cartpole)], "POLICY"),
+        ([str(tmp_path / "missing.json")], "POLICY"),
+        (["scripted:expert", "--scale", "huge"], "--scale"),
+        (["scripted:random:patience_ticks=3"], "POLICY"),
+    ]
+    for argv, argument in cases:
+        assert main([*argv, "--quiet"]) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and err.startswith("error:") and argument in err, (argv, err)
+    assert "shape (4,)" in str(pytest.raises(ProbeInputError, probe_policy, str(cartpole)).value)
+
+
+def test_command_prints_the_card_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "card.json"
+    assert main(["scripted:patient:patience_ticks=8", "--world", "ice", "--scale", "smoke", "--quiet",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "skill card" in text and "patience" in text and "knowing fish" in text
+    card = json.loads(out.read_text())
+    assert card["skills"]["patience"]["value"] == 8
+    assert main(["scripted:random", "--worlds", "lake,pond", "--scale", "smoke", "--json"]) == 0
+    both = json.loads(capsys.readouterr().out)
+    assert set(both["worlds"]) == {"lake", "pond"}
+
+
+# --- every shipped world (slow) --------------------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("world", ["lake", "pond", "river", "coast", "ice", "mirror"])
+def test_validation_in_every_world(world):
+    patience = [iv(probe_patience(make_scripted(n, **kw), world, seed=0, n_scenes=32)["card"])
+                for n, kw in (("impatient", {}), ("patient", {"patience_ticks": 8}),
+                              ("patient", {"patience_ticks": 16}), ("patient", {}))]
+    for lower, higher in zip(patience, patience[1:], strict=False):
+        assert higher.above(lower)
+    blind = iv(probe_weather(make_scripted("weather_blind"), world, seed=0, n_scenes=32)["card"])
+    wise = iv(probe_weather(make_scripted("weather_wise"), world, seed=0, n_scenes=32)["card"])
+    assert not blind.excludes(0.0) and wise.excludes(0.0) and wise.above(blind)
+    rnd = free_rollout(make_scripted("random"), world, seed=0, n_worlds=8, n_fishers=4, ticks=800)
+    spot = free_rollout(make_scripted("spot_wise"), world, seed=0, n_worlds=8, n_fishers=4, ticks=800)
+    spot_card, rnd_card = probe_knowing_fish(spot, rnd)["card"], probe_knowing_fish(rnd)["card"]
+    assert iv(spot_card).above(iv(rnd_card)) and abs(rnd_card["value"] - 1.0) < 0.2
