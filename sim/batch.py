@@ -51,16 +51,23 @@ class WorldBatch:
     """Static data of B worlds: padded terrain, derived fields and stacked constants.
 
     A batch is treated as immutable once built: the core derives tables for its kernels
-    from it on first use and keeps them (`cache`).
+    from it on first use and keeps them (`cache`). The per-world fields (terrain, water, ...)
+    are the maps as drawn, which for a tidal world is high tide.
+
+    Tides (sim.tide): the kernels read the map of each world through its *kind*, a row of
+    per-kind tables. A tidal world has two kinds, its own (high tide) and one of the batch's
+    `variants` (a batch of the same worlds with their flats dry); `kind` (B,) holds the kind
+    of each world's current tide and is set from the state's tick by `sim.tide.sync` before
+    the kernels run. Worlds without flats keep one kind.
     """
 
-    def __init__(self, worlds: list[World]):
+    def __init__(self, worlds: list[World], shape: tuple[int, int] | None = None, tides: bool = True):
         if not worlds:
             raise ValueError("a batch needs at least one world")
         self.worlds = list(worlds)
         self.n = len(worlds)
-        self.height = max(w.shape[0] for w in worlds)
-        self.width = max(w.shape[1] for w in worlds)
+        self.height = max(w.shape[0] for w in worlds) if shape is None else shape[0]
+        self.width = max(w.shape[1] for w in worlds) if shape is None else shape[1]
         b, h, w = self.n, self.height, self.width
         self.terrain = np.full((b, h, w), T.VOID, dtype=np.int8)
         self.shelter_dir = np.full((b, h, w), T.NO_DIRECTION, dtype=np.int8)
@@ -101,9 +108,43 @@ class WorldBatch:
                               for i in range(b)], dtype=np.int64)
         self.kind_world = np.zeros(len(kinds), dtype=np.int64)  # a world of each kind
         self.kind_world[self.kind[::-1]] = np.arange(b)[::-1]
+        self._tides(tides)
         # derived tables and scratch buffers of the core's kernels, built on first use
         # (sim.weather, sim.fishers, sim.fish, sim.observe, sim.step); never simulated state
         self.cache: dict[object, object] = {}
+
+    def _tides(self, tides: bool) -> None:
+        """The low-tide variants of the tidal kinds, and each world's kind at high and low tide."""
+        b, h, w = self.n, self.height, self.width
+        self.flats = np.zeros((b, h, w), dtype=bool)
+        self.tide_half = np.zeros(b, dtype=np.int64)  # ticks between turns of the tide (0: none)
+        self.kind_high = self.kind.copy()
+        self.kind_low = self.kind.copy()
+        self.variants: WorldBatch | None = None
+        tidal = [i for i, world in enumerate(self.worlds) if world.flats is not None]
+        if not tides or not tidal:
+            return
+        for i in tidal:
+            hh, ww = self.worlds[i].shape
+            self.flats[i, :hh, :ww] = self.worlds[i].flats
+            self.tide_half[i] = self.worlds[i].params.tide.period // 2
+        tidal_kinds = sorted({int(self.kind[i]) for i in tidal})
+        low = []
+        for k in tidal_kinds:
+            world = self.worlds[int(self.kind_world[k])]
+            terrain = np.array(world.terrain)
+            terrain[world.flats] = T.SHORE
+            terrain.setflags(write=False)
+            low.append(dataclasses.replace(world, terrain=terrain))
+        self.variants = WorldBatch(low, shape=(h, w), tides=False)
+        n_kinds = len(self.kind_world)
+        for j, k in enumerate(tidal_kinds):
+            self.kind_low[self.kind_high == k] = n_kinds + self.variants.kind[j]
+
+    @property
+    def tidal(self) -> bool:
+        """Whether any world of the batch has tides."""
+        return self.variants is not None
 
     def __getstate__(self) -> dict:
         """Pickle without the caches (they are rebuilt on first use)."""
@@ -119,6 +160,16 @@ class WorldBatch:
             cells = np.flatnonzero(spawn[i])
             self.spawn_cells[i, : len(cells)] = cells
             self.spawn_cells[i, len(cells):] = cells[0]
+
+
+def per_kind(batch: WorldBatch, build) -> np.ndarray:
+    """One row per kind of a per-world table `build(batch)` ((B, ...) -> (kinds, ...)): the
+    batch's own kinds, then its low-tide variants' (`WorldBatch.variants`)."""
+    rows = build(batch)[batch.kind_world]
+    if batch.variants is None:
+        return np.ascontiguousarray(rows)
+    v = batch.variants
+    return np.ascontiguousarray(np.concatenate([rows, build(v)[v.kind_world]]))
 
 
 def shift_toward(a: np.ndarray, k: int) -> np.ndarray:

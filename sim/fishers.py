@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import kernels as K
-from sim.batch import WorldBatch
+from sim.batch import WorldBatch, per_kind
 
 if TYPE_CHECKING:
     from sim.state import State
@@ -51,22 +51,27 @@ def kernel_table(batch: WorldBatch) -> np.ndarray:
     (`WorldBatch.kind`), (kinds, kernels.N_F) float64, columns kernels.F_*; built once per batch."""
     table = batch.cache.get("fisher_table")
     if table is None:
-        p = batch.p
-        table = np.zeros((batch.n, K.N_F))
-        for column, values in (
-            (K.F_HUNGER_RATE, p.hunger_rate), (K.F_STORM_MULTIPLIER, p.hunger_storm_multiplier),
-            (K.F_EAT_THRESHOLD, p.hunger_eat_threshold), (K.F_MEAL, p.hunger_meal),
-            (K.F_SPAWN_HUNGER_LOW, p.hunger_spawn[:, 0]), (K.F_SPAWN_HUNGER_HIGH, p.hunger_spawn[:, 1]),
-            (K.F_SETTLE, p.fishing_settle), (K.F_BITE_WINDOW, p.fishing_bite_window),
-            (K.F_P_BITE, p.fishing_p_bite), (K.F_CAST_REACH, p.fishing_cast_reach),
-            (K.F_INVENTORY_MAX, p.fishing_inventory_max), (K.F_SPAWN_INVENTORY, p.fishing_spawn_inventory),
-            (K.F_MEAL_REWARD, p.fishing_meal_reward), (K.F_DENSITY_REF, p.fish_density_ref),
-            (K.F_P_LOSE_LINE, p.storm_p_lose_line), (K.F_P_LOSE_FISH, p.storm_p_lose_fish),
-        ):
-            table[:, column] = values
-        # a tolerance, so that summing an inexact rate (10 x 0.1) starves on the intended tick
-        table[:, K.F_STARVE_AT] = 1.0 - STARVE_TOLERANCE
-        table = batch.cache["fisher_table"] = table[batch.kind_world]
+        table = batch.cache["fisher_table"] = per_kind(batch, _fisher_rows)
+    return table
+
+
+def _fisher_rows(batch: WorldBatch) -> np.ndarray:
+    """The fishers' constants of every world (B, kernels.N_F)."""
+    p = batch.p
+    table = np.zeros((batch.n, K.N_F))
+    for column, values in (
+        (K.F_HUNGER_RATE, p.hunger_rate), (K.F_STORM_MULTIPLIER, p.hunger_storm_multiplier),
+        (K.F_EAT_THRESHOLD, p.hunger_eat_threshold), (K.F_MEAL, p.hunger_meal),
+        (K.F_SPAWN_HUNGER_LOW, p.hunger_spawn[:, 0]), (K.F_SPAWN_HUNGER_HIGH, p.hunger_spawn[:, 1]),
+        (K.F_SETTLE, p.fishing_settle), (K.F_BITE_WINDOW, p.fishing_bite_window),
+        (K.F_P_BITE, p.fishing_p_bite), (K.F_CAST_REACH, p.fishing_cast_reach),
+        (K.F_INVENTORY_MAX, p.fishing_inventory_max), (K.F_SPAWN_INVENTORY, p.fishing_spawn_inventory),
+        (K.F_MEAL_REWARD, p.fishing_meal_reward), (K.F_DENSITY_REF, p.fish_density_ref),
+        (K.F_P_LOSE_LINE, p.storm_p_lose_line), (K.F_P_LOSE_FISH, p.storm_p_lose_fish),
+    ):
+        table[:, column] = values
+    # a tolerance, so that summing an inexact rate (10 x 0.1) starves on the intended tick
+    table[:, K.F_STARVE_AT] = 1.0 - STARVE_TOLERANCE
     return table
 
 
@@ -77,12 +82,16 @@ def padded_map(batch: WorldBatch) -> np.ndarray:
     grid = batch.cache.get("fisher_map")
     if grid is None:
         pad = max(1, int(batch.p.fishing_cast_reach.max()))
-        h, w = batch.height, batch.width
-        grid = np.zeros((batch.n, h + 2 * pad, w + 2 * pad), dtype=np.uint8)
-        grid[:, pad:pad + h, pad:pad + w] = (batch.walkable * K.M_WALKABLE + batch.water * K.M_WATER
-                                             + batch.fishable_from * K.M_FISHABLE_FROM
-                                             + batch.is_shelter * K.M_SHELTER)
-        grid = batch.cache["fisher_map"] = grid[batch.kind_world]
+        grid = batch.cache["fisher_map"] = per_kind(batch, lambda b: _map_rows(b, pad))
+    return grid
+
+
+def _map_rows(batch: WorldBatch, pad: int) -> np.ndarray:
+    h, w = batch.height, batch.width
+    grid = np.zeros((batch.n, h + 2 * pad, w + 2 * pad), dtype=np.uint8)
+    grid[:, pad:pad + h, pad:pad + w] = (batch.walkable * K.M_WALKABLE + batch.water * K.M_WATER
+                                         + batch.fishable_from * K.M_FISHABLE_FROM
+                                         + batch.is_shelter * K.M_SHELTER)
     return grid
 
 
@@ -90,8 +99,14 @@ def spawn_tables(batch: WorldBatch) -> tuple[np.ndarray, np.ndarray]:
     """Spawn cells (kinds, n) and their counts (kinds,) per kind of world (`WorldBatch.spawn_cells`)."""
     tables = batch.cache.get("spawn")
     if tables is None:
-        tables = batch.cache["spawn"] = (np.ascontiguousarray(batch.spawn_cells[batch.kind_world]),
-                                         np.ascontiguousarray(batch.spawn_count[batch.kind_world]))
+        width = max(batch.spawn_cells.shape[1],
+                    0 if batch.variants is None else batch.variants.spawn_cells.shape[1])
+
+        def cells(b: WorldBatch) -> np.ndarray:  # padded by repeating the first cell (never drawn)
+            missing = width - b.spawn_cells.shape[1]
+            return np.concatenate([b.spawn_cells, np.repeat(b.spawn_cells[:, :1], missing, axis=1)], axis=1)
+
+        tables = batch.cache["spawn"] = (per_kind(batch, cells), per_kind(batch, lambda b: b.spawn_count))
     return tables
 
 

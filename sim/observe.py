@@ -19,8 +19,9 @@ import numpy as np
 
 from sim import kernels as K
 from sim import terrain as T
+from sim import tide
 from sim import weather as W
-from sim.batch import WorldBatch
+from sim.batch import WorldBatch, per_kind
 from sim.state import State
 from sim.step import kernel_codes
 
@@ -101,21 +102,23 @@ class _ViewTables:
             raise AssertionError("observe: the terrain channels do not fit the view grid's bits")
         # per kind of world (`WorldBatch.kind`): the terrain channel of every cell, water and
         # shelter bits, padded by the radius with "blocked" (0)
-        kw = batch.kind_world
-        self.grid = np.zeros((kw.size, h + 2 * r, w + 2 * r), dtype=np.uint8)
-        self.grid[:, r:r + h, r:r + w] = (channel[batch.terrain[kw]] + batch.water[kw] * K.V_WATER
-                                          + batch.is_shelter[kw] * K.V_SHELTER)
-        self.thresholds = _level_thresholds(batch.p.fish_density_ref[kw])
+        def grid(b: WorldBatch) -> np.ndarray:
+            out = np.zeros((b.n, h + 2 * r, w + 2 * r), dtype=np.uint8)
+            out[:, r:r + h, r:r + w] = (channel[b.terrain] + b.water * K.V_WATER + b.is_shelter * K.V_SHELTER)
+            return out
+
+        self.grid = per_kind(batch, grid)
+        self.thresholds = _level_thresholds(per_kind(batch, lambda b: b.p.fish_density_ref))
         self.ripple_value = (np.arange(RIPPLE_LEVELS + 1) / RIPPLE_LEVELS).astype(np.float32)
-        self.eat_threshold = np.ascontiguousarray(batch.p.hunger_eat_threshold[kw], dtype=np.float64)
+        self.eat_threshold = per_kind(batch, lambda b: b.p.hunger_eat_threshold.astype(np.float64))
         self.senses = np.zeros((batch.n, K.N_K))
         self.day_sin = np.zeros(batch.n)
         self.day_cos = np.zeros(batch.n)
         self.weather_table = W.kernel_table(batch)
         self.static = (_LAYOUT_CODES, _OBS_CONSTANTS, kernel_codes(), batch.kind, self.weather_table,
                        self.thresholds, self.ripple_value, self.grid,
-                       np.ascontiguousarray(batch.shelter_dir[kw]),
-                       np.ascontiguousarray(batch.shelter_dist[kw]), T.MOVES, self.eat_threshold)
+                       per_kind(batch, lambda b: b.shelter_dir), per_kind(batch, lambda b: b.shelter_dist),
+                       T.MOVES, self.eat_threshold)
 
 
 def _layout_codes() -> np.ndarray:
@@ -151,6 +154,7 @@ def observe(state: State, batch: WorldBatch, out: np.ndarray | None = None) -> n
     into `out` (C-contiguous float32 of that shape; every value is overwritten) and returned."""
     t = _tables(batch)
     s = state
+    tide.sync(s, batch)
     shape = (s.n_worlds, s.n_fishers, OBS_SIZE)
     if out is None:
         out = np.empty(shape, dtype=np.float32)

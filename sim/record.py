@@ -11,13 +11,14 @@ made in that tick). ``actions[i]``, ``events[i]`` and ``reward[i]`` belong to th
 that led from frame i-1 to frame i; frame 0 has action -1, no events and reward 0.
 N = number of frames = n_ticks + 1; F = fisher slots; (H, W) = the world's own map size.
 
-Format "hungry-fisher-episode", version 1. Every key, its shape and dtype:
+Format "hungry-fisher-episode", version 2. Every key, its shape and dtype:
 
 ==============  =========  =======  ===================================================
 key             shape      dtype    meaning
 ==============  =========  =======  ===================================================
 meta            ()         unicode  JSON metadata (below)
-terrain         (H, W)     int8     terrain codes, index into meta["terrain_names"]
+terrain         (H, W)     int8     terrain codes, index into meta["terrain_names"] (high tide)
+flats           (H, W)     bool     tidal flats: shore instead of terrain while low_tide
 tick            (N,)       int32    the world's tick at each frame
 actions         (N, F)     int8     action taken into the frame (meta["actions"]); -1: none
 row, col        (N, F)     int16    fisher cell
@@ -35,6 +36,7 @@ weather         (N,)       int8     hidden weather state, index into meta["weath
 front_in        (N,)       int32    ticks until a change to rain or storm; -1: none coming
 barometer       (N,)       float32  barometer reading
 cloud           (N,)       float32  cloud cover in [0, 1]
+low_tide        (N,)       bool     the tide is out (flats dry); always False without tides
 fish            (K, H, W)  float16  the fish field, every meta["fish_every"] ticks
 fish_tick       (K,)       int32    tick of each snapshot: frame 0's, then multiples of fish_every
 ==============  =========  =======  ===================================================
@@ -46,7 +48,8 @@ actions, weather_states, terrain_names (names for the codes above), sim_version 
 hungry-fisher package version), created (UTC, ISO 8601), info (free-form, from the caller).
 
 A reader rejects any file whose format name differs or whose version it does not know;
-a future version bumps `FORMAT_VERSION` and says here what changed.
+a future version bumps `FORMAT_VERSION` and says here what changed. Version 2 added
+`flats` and `low_tide` (tides); version 1 files are read as worlds without tides.
 """
 
 from __future__ import annotations
@@ -65,13 +68,15 @@ from typing import Any
 
 import numpy as np
 
+from sim import tide as T
 from sim import weather as W
 from sim.events import EVENTS
 from sim.fishers import ACTION_NAMES
 from worlds.schema import TERRAIN_NAMES, WEATHER_STATES
 
 FORMAT_NAME = "hungry-fisher-episode"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READS_VERSIONS = (1, 2)
 NO_ACTION = -1
 
 # key -> (dimensions, dtype): "N" frames, "F" fishers, "K" fish snapshots, "H"/"W" map
@@ -82,9 +87,10 @@ PER_FISHER = {
     "reward": np.float32,
 }
 PER_WORLD = {"tick": np.int32, "weather": np.int8, "front_in": np.int32,
-             "barometer": np.float32, "cloud": np.float32}
+             "barometer": np.float32, "cloud": np.float32, "low_tide": np.bool_}
 LAYOUT: dict[str, tuple[str, type]] = {
-    "terrain": ("HW", np.int8), "fish": ("KHW", np.float16), "fish_tick": ("K", np.int32),
+    "terrain": ("HW", np.int8), "flats": ("HW", np.bool_), "fish": ("KHW", np.float16),
+    "fish_tick": ("K", np.int32),
     **{k: ("N", t) for k, t in PER_WORLD.items()}, **{k: ("NF", t) for k, t in PER_FISHER.items()},
 }
 KEYS: tuple[str, ...] = ("meta", *LAYOUT)
@@ -117,6 +123,7 @@ class Episode:
     path: str
     meta: dict[str, Any]
     terrain: np.ndarray
+    flats: np.ndarray
     tick: np.ndarray
     actions: np.ndarray
     row: np.ndarray
@@ -136,6 +143,7 @@ class Episode:
     front_in: np.ndarray
     barometer: np.ndarray
     cloud: np.ndarray
+    low_tide: np.ndarray
     fish: np.ndarray
     fish_tick: np.ndarray
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # keys this reader does not know
@@ -171,6 +179,12 @@ class Episode:
     def event_mask(self, name: str) -> np.ndarray:
         """(N, F) bool: where the named event happened."""
         return (self.events >> self.meta["events"].index(name) & 1).astype(bool)
+
+    def terrain_at(self, frame: int) -> np.ndarray:
+        """The terrain at a frame: the flats are shore while the tide is out."""
+        if not self.low_tide[frame]:
+            return self.terrain
+        return np.where(self.flats, np.int8(TERRAIN_NAMES.index("shore")), self.terrain)
 
     def fish_at(self, tick: int) -> np.ndarray:
         """The latest fish snapshot at or before `tick` (the first one if none is earlier)."""
@@ -208,6 +222,7 @@ class EpisodeRecorder:
         w = sim.worlds[self.world]
         self.height, self.width = w.shape
         self.terrain = np.asarray(w.terrain, dtype=np.int8).copy()
+        self.flats = np.zeros(w.shape, bool) if w.flats is None else np.asarray(w.flats, bool).copy()
         self.seed = int(sim.seeds[self.world])
         self.meta = {
             "format": FORMAT_NAME, "version": FORMAT_VERSION,
@@ -269,6 +284,7 @@ class EpisodeRecorder:
         fr["front_in"].append(np.int32(W.front_in(s)[w]))
         fr["barometer"].append(np.float32(s.barometer[w]))
         fr["cloud"].append(np.float32(s.cloud[w]))
+        fr["low_tide"].append(np.bool_(T.low_tide(s.tick, sim.batch)[w]))
         if tick % self.fish_every == 0 or not self.fish:
             self.fish.append(s.fish[w, : self.height, : self.width].astype(np.float16))
             self.fish_tick.append(tick)
@@ -280,6 +296,7 @@ class EpisodeRecorder:
         meta = {**self.meta, "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
         out: dict[str, np.ndarray] = {"meta": np.array(json.dumps(meta))}
         out["terrain"] = self.terrain
+        out["flats"] = self.flats
         for name, frames in self.frames.items():
             out[name] = np.stack(frames).astype(LAYOUT[name][1])
         out["fish"] = np.stack(self.fish).astype(np.float16)
@@ -330,10 +347,13 @@ def load_episode(path: str | Path) -> Episode:
 
 
 def _check(path: Path, data: dict[str, np.ndarray]) -> Episode:
-    missing = [k for k in KEYS if k not in data]
-    if "meta" in missing:
+    if "meta" not in data:
         raise EpisodeFileError(path, "missing key 'meta' (not an episode file)")
     meta = _meta(path, data["meta"])
+    if meta["version"] == 1 and "tick" in data and "terrain" in data:  # before tides
+        data = {**data, "flats": np.zeros(data["terrain"].shape, bool),
+                "low_tide": np.zeros(data["tick"].shape[:1], bool)}
+    missing = [k for k in KEYS if k not in data]
     if missing:
         raise EpisodeFileError(path, f"missing key(s) {missing}")
     n = data["tick"].shape[0] if data["tick"].ndim == 1 else -1
@@ -367,9 +387,9 @@ def _meta(path: Path, arr: np.ndarray) -> dict[str, Any]:
         raise EpisodeFileError(path, "key 'meta': expected a JSON object")
     if meta.get("format") != FORMAT_NAME:
         raise EpisodeFileError(path, f"format {meta.get('format')!r}, expected {FORMAT_NAME!r}")
-    if meta.get("version") != FORMAT_VERSION:
+    if meta.get("version") not in READS_VERSIONS:
         raise EpisodeFileError(path, f"format version {meta.get('version')!r}; this reader reads "
-                                     f"version {FORMAT_VERSION}")
+                                     f"versions {list(READS_VERSIONS)}")
     missing = [k for k in META_KEYS if k not in meta]
     if missing:
         raise EpisodeFileError(path, f"metadata: missing field(s) {missing}")

@@ -25,6 +25,7 @@ import numpy as np
 
 from sim import terrain as T
 from sim import weather as W
+from sim.tide import terrain_now
 
 # Terrain colours, indexed by terrain code (sim.terrain).
 TERRAIN_RGB = np.zeros((T.N_TERRAIN, 3), dtype=np.float32)
@@ -101,7 +102,7 @@ def scene_of(sim, world: int = 0) -> Scene:
     world = int(world)
     s = sim.state
     return Scene(
-        terrain=np.asarray(sim.batch.terrain[world, :h, :w]).copy(), tick=int(s.tick[world]),
+        terrain=np.asarray(terrain_now(s, sim.batch, world)[:h, :w]).copy(), tick=int(s.tick[world]),
         weather=int(s.weather[world]), cloud=float(s.cloud[world]),
         night=bool(W.is_night(s, sim.batch)[world]),
         **{k: getattr(s, k)[world].copy() for k in _FISHER_FIELDS},
@@ -124,7 +125,8 @@ def scene_of_episode(episode, frame: int) -> Scene:
     tick = int(episode.tick[i])
     time = episode.meta["params"]["time"]
     return Scene(
-        terrain=episode.terrain, tick=tick, weather=int(episode.weather[i]),
+        terrain=episode.terrain_at(i) if hasattr(episode, "terrain_at") else episode.terrain, tick=tick,
+        weather=int(episode.weather[i]),
         cloud=float(episode.cloud[i]), night=night_at(tick, time["day_length"], time["night_fraction"]),
         **{k: getattr(episode, k)[i] for k in _FISHER_FIELDS},
     )
@@ -271,7 +273,7 @@ def render_ansi(sim, world: int = 0) -> str:
     h, w = _check(sim, world)
     world = int(world)
     s = sim.state
-    grid = TERRAIN_CHARS[sim.batch.terrain[world, :h, :w]].astype("<U1")
+    grid = TERRAIN_CHARS[terrain_now(sim.state, sim.batch, world)[:h, :w]].astype("<U1")
     lines = s.line[world] & s.alive[world]
     grid[s.line_row[world, lines], s.line_col[world, lines]] = np.where(s.bite[world, lines] > 0, "!", "o")
     for f in np.flatnonzero(s.alive[world]):

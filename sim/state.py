@@ -14,7 +14,7 @@ import numpy as np
 
 from sim import fishers as FS
 from sim import kernels as K
-from sim import rng
+from sim import rng, tide
 from sim import weather as W
 from sim.batch import WorldBatch
 
@@ -97,6 +97,7 @@ def reset_worlds(state: State, batch: WorldBatch, idx: np.ndarray, seeds: list[i
         return
     state.keys[idx] = rng.world_keys(seeds)
     state.tick[idx] = 0
+    tide.sync(state, batch)  # an episode starts at high tide
     state.fish[idx] = batch.capacity[idx]
     W.reset_weather(state, batch, idx)
     everyone = np.zeros((state.n_worlds, state.n_fishers), bool)
@@ -125,6 +126,7 @@ def spawn_slots(state: State, batch: WorldBatch, slots: np.ndarray, u: np.ndarra
     (`kernels._spawn`, which the step function also uses for respawns).
     """
     slots = np.ascontiguousarray(slots, dtype=np.int64)
+    tide.sync(state, batch)
     cells, counts = FS.spawn_tables(batch)
     K.spawn_slots(slots, np.ascontiguousarray(u, dtype=np.float64), batch.kind, FS.kernel_table(batch), cells,
                   counts, batch.width, state.row, state.col, state.facing, state.hunger,

@@ -8,7 +8,9 @@ Order of phases in a tick, and why:
 4. storm: exposed fishers may lose their line or a fish; sheltered ones are safe;
 5. fish: movement and regrowth (after catches, so a catch is felt at once);
 6. hunger: rises, faster in a storm outside; at 1 the fisher starves, and in
-   respawning worlds a new fisher takes the slot.
+   respawning worlds a new fisher takes the slot;
+7. tide (tidal worlds only, `sim.tide`): when the new tick turns the tide, the flats
+   flood or fall dry, and what stood or lay on them moves or is lost.
 
 The rules of each phase are described in `sim.weather`, `sim.fishers` and `sim.fish`; the
 tick runs compiled in `kernels.step`, one world after the other (a world never reads
@@ -25,7 +27,7 @@ import numpy as np
 from sim import fish as FI
 from sim import fishers as FS
 from sim import kernels as K
-from sim import rng
+from sim import rng, tide
 from sim import weather as W
 from sim.batch import WorldBatch
 from sim.events import BIT
@@ -95,6 +97,7 @@ def step(state: State, batch: WorldBatch, actions: np.ndarray) -> StepResult:
     act = np.ascontiguousarray(act.reshape(b, f), dtype=np.int64)
     t = _tables(batch)
     s = state
+    tide.sync(s, batch)
     shape = (b, f)
     result = StepResult(reward=np.empty(shape, np.float32), events=np.empty(shape, np.int64),
                         starved=np.empty(shape, bool), final_meals=np.empty(shape, np.int64),
@@ -109,4 +112,7 @@ def step(state: State, batch: WorldBatch, actions: np.ndarray) -> StepResult:
             raise ValueError(f"actions: expected integers in [0, {FS.N_ACTIONS}), got {act.dtype} "
                              f"in [{act.min()}, {act.max()}]")
         raise ValueError("state: a fisher stands off the map (row, col outside the world)")
+    turned = tide.sync(s, batch)
+    if turned is not None and turned.any():
+        tide.turn(s, batch, turned, result.events)
     return result

@@ -15,6 +15,7 @@ import numpy as np
 
 from sim import kernels as K
 from sim import rng
+from sim.batch import per_kind
 
 CLEAR, CLOUDY, RAIN, STORM = range(4)
 NO_FRONT = -1  # front_in when the next change is not to rain or storm
@@ -35,7 +36,7 @@ def kernel_table(batch) -> np.ndarray:
     (`WorldBatch.kind`), (kinds, kernels.N_W) float64, columns kernels.W_*; built once per batch."""
     table = batch.cache.get("weather_table")
     if table is None:
-        table = batch.cache["weather_table"] = _build_table(batch)[batch.kind_world]
+        table = batch.cache["weather_table"] = per_kind(batch, _build_table)
     return table
 
 

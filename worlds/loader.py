@@ -17,6 +17,8 @@ import numpy as np
 
 from worlds.schema import (
     DIRECTIONS,
+    FLAT,
+    OPTIONAL_SECTIONS,
     SECTIONS,
     TERRAIN_NAMES,
     WATER_KINDS,
@@ -33,6 +35,7 @@ from worlds.schema import (
 WORLDS_DIR = Path(__file__).resolve().parent
 TOP_KEYS = {"name", "description", "map", "legend", *SECTIONS}
 PROB_TOL = 1e-6
+FLAT_CODE = -1  # a tidal flat while parsing the map (stored as shallow, the high tide)
 
 
 class WorldFileError(ValueError):
@@ -53,6 +56,8 @@ class World:
     params: WorldParams
     source: str = ""     # where it came from: a file path or a generator spec
     fingerprint: dict = field(default_factory=dict)
+    # (H, W) bool, read-only: the tidal flats (terrain holds them at high tide); None: no tide
+    flats: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -103,20 +108,38 @@ def world_from_data(data: dict, map_text: str, path: Path | str) -> World:
     unknown = set(data) - TOP_KEYS
     if unknown:
         raise WorldFileError(path, sorted(unknown)[0], f"one of {sorted(TOP_KEYS)}")
-    for key in ("name", "legend", *SECTIONS):
+    for key in ("name", "legend", *(s for s in SECTIONS if s not in OPTIONAL_SECTIONS)):
         if key not in data:
             raise WorldFileError(path, key, "this field (missing)")
     if not isinstance(data["name"], str):
         raise WorldFileError(path, "name", "a string")
     legend = _check_legend(data["legend"], path)
     terrain = parse_map(map_text, legend, path)
-    sections = {name: _build(cls, data[name], name, path) for name, cls in SECTIONS.items()}
+    sections = {name: _build(cls, data[name], name, path) for name, cls in SECTIONS.items() if name in data}
     params = WorldParams(**sections)
     _check_semantics(params, path)
+    flats = terrain == FLAT_CODE
+    terrain[flats] = TERRAIN_NAMES.index("shallow")  # the map at high tide
+    _check_tide(params, flats, path)
     _check_reachable_water(terrain, path)
     terrain.setflags(write=False)
+    if flats.any():
+        flats.setflags(write=False)
     return World(name=data["name"], description=str(data.get("description", "")), terrain=terrain,
-                 params=params, source=str(path))
+                 params=params, source=str(path), flats=flats if flats.any() else None)
+
+
+def _check_tide(params: WorldParams, flats: np.ndarray, path: Path | str) -> None:
+    """Flats and a tide go together; flats must touch dry land so a fisher can leave them."""
+    period = params.tide.period
+    if flats.any() and period == 0:
+        raise WorldFileError(path, "tide.period", f"an even number of ticks >= 2: the legend has "
+                             f"'{FLAT}' cells, which need a tide")
+    if period and not flats.any():
+        raise WorldFileError(path, "legend", f"a '{FLAT}' entry used on the map: tide.period is set, "
+                             "so the map needs tidal flats")
+    if period < 0 or period % 2 or period == 1:
+        raise WorldFileError(path, "tide.period", f"0 or an even number of ticks >= 2 (got {period})")
 
 
 def _check_legend(legend: object, path: Path | str) -> dict[str, int]:
@@ -126,8 +149,12 @@ def _check_legend(legend: object, path: Path | str) -> dict[str, int]:
     for char, name in legend.items():
         if len(char) != 1:
             raise WorldFileError(path, f"legend.{char}", "a single map character as the key")
+        if name == FLAT:
+            out[char] = FLAT_CODE
+            continue
         if name not in TERRAIN_NAMES[1:]:
-            raise WorldFileError(path, f"legend.{char}", f"a terrain name in {list(TERRAIN_NAMES[1:])}")
+            raise WorldFileError(path, f"legend.{char}",
+                                 f"a terrain name in {list(TERRAIN_NAMES[1:])} or '{FLAT}' (a tidal flat)")
         out[char] = TERRAIN_NAMES.index(name)
     return out
 
@@ -319,4 +346,5 @@ def override_world(world: World, overrides: dict[str, object]) -> World:
     sections = {name: _build(cls, raw[name], name, where) for name, cls in SECTIONS.items()}
     params = WorldParams(**sections)
     _check_semantics(params, where)
+    _check_tide(params, world.flats if world.flats is not None else np.zeros(world.shape, bool), where)
     return dataclasses.replace(world, params=params, source=f"{world.source} + {sorted(overrides)}")

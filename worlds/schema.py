@@ -130,6 +130,15 @@ class StormParams:
 
 
 @dataclass(frozen=True)
+class TideParams:
+    """Tides move the shore: the map's tidal flats (legend "flat") are shallow water at high
+    tide and dry shore at low tide. Every episode starts at high tide; the tide turns every
+    period / 2 ticks. 0 means no tide (then the map may have no flats)."""
+
+    period: int = 0          # ticks of one whole tide (high and low), even, or 0 for none
+
+
+@dataclass(frozen=True)
 class WorldParams:
     """Every rule constant of one world."""
 
@@ -140,6 +149,7 @@ class WorldParams:
     weather: WeatherParams
     bites: BiteParams
     storm: StormParams
+    tide: TideParams = TideParams()  # optional section
 
 
 SECTIONS: dict[str, type] = {
@@ -150,4 +160,8 @@ SECTIONS: dict[str, type] = {
     "weather": WeatherParams,
     "bites": BiteParams,
     "storm": StormParams,
+    "tide": TideParams,
 }
+OPTIONAL_SECTIONS: tuple[str, ...] = ("tide",)
+# A legend entry that is not a terrain: a tidal flat (shallow at high tide, shore at low tide).
+FLAT = "flat"
