@@ -2,6 +2,7 @@
 
     python -m agents.train --world lake --algo ppo --steps 5000000 --seed 0 --out runs/lake-ppo-0
     python -m agents.train --resume runs/lake-ppo-0          # continue an interrupted run
+    python -m agents.train --world ice --init runs/lake-ppo-0 --steps 500000   # fine-tune (transfer)
 
 One shared policy acts for every fisher slot of a batched FisherVecEnv (agents.vec_env).
 Hyperparameters come from agents/hyperparams.toml ([ALGO.default] then [ALGO.WORLD]).
@@ -523,7 +524,8 @@ def train(world: str = "lake", worlds: str | Sequence[str] | None = None, algo: 
           resume: str | Path | None = None, checkpoint_every: int | None = None,
           eval_every: int | None = None, progress: bool = True, threads: int | None = None,
           hyperparams: str | Path | None = None, overrides: dict[str, Any] | None = None,
-          callbacks: Sequence[Any] = (), command: str | None = None) -> Path:
+          callbacks: Sequence[Any] = (), command: str | None = None,
+          init_from: str | Path | None = None) -> Path:
     """Train a policy and write a run folder (see the module docstring); returns its path.
 
     Args:
@@ -537,6 +539,10 @@ def train(world: str = "lake", worlds: str | Sequence[str] | None = None, algo: 
         threads: torch threads (default 1; a resumed run keeps its own).
         hyperparams: a TOML file like agents/hyperparams.toml; overrides: {key: value} on top.
         callbacks: extra SB3 callbacks, called like the run's own.
+        init_from: start from these weights instead of random ones (fine-tuning, for transfer):
+            anything agents.policies.load_policy reads (a run folder, a policy file, a
+            manifest-listed zip) of the same algo and network (net_arch, activation, LSTM
+            sizes). The whole policy (actor and critic) is copied; the optimizer starts fresh.
     Raises UsageError (a ValueError) for bad arguments or files, before training starts.
     """
     if resume is not None:
@@ -559,6 +565,7 @@ def train(world: str = "lake", worlds: str | Sequence[str] | None = None, algo: 
     except HyperparamsError as err:
         flag = "--set" if str(err).startswith("--set") else "--hyperparams"
         raise UsageError(flag, str(err).removeprefix("--set: ")) from None
+    source = _init_source(init_from, algo, hp) if init_from is not None else None
     slots = hp["n_worlds"] * hp["n_fishers"]
     rollout = hp["n_steps"] * slots
     requested = int(steps if steps is not None else hp["n_timesteps"])
@@ -580,6 +587,7 @@ def train(world: str = "lake", worlds: str | Sequence[str] | None = None, algo: 
         "eval": {"world": world, "n_worlds": hp["eval_worlds"], "n_fishers": hp["eval_fishers"],
                  "ticks": hp["eval_ticks"], "seed": hp["eval_seed"], "respawn": False, "deterministic": False,
                  "measure": "agents.rollout.run_policy, 95% bootstrap intervals over worlds"},
+        "init_from": None if source is None else source[1],
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
@@ -592,7 +600,55 @@ def train(world: str = "lake", worlds: str | Sequence[str] | None = None, algo: 
     manifest.write()
     run = _Run(path, config, manifest, {})
     model = _make_model(config, path, threads)
+    if source is not None:
+        _load_init_weights(model, source[0], init_from)
     return _learn(run, model, progress, callbacks, reset=True)
+
+
+def _init_source(init_from: str | Path, algo: str, hp: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The policy to start from, checked against the run's algo and network before anything is written."""
+    from torch import nn
+
+    from agents.policies import PolicyFileError, load_policy
+
+    try:
+        loaded = load_policy(init_from)
+    except PolicyFileError as err:
+        raise UsageError("--init", str(err)) from None
+    net = getattr(loaded, "policy", None)
+    if net is None or not hasattr(net, "mlp_extractor"):
+        name = getattr(loaded, "name", init_from)
+        raise UsageError("--init", f"{init_from}: {name} has no weights to start from (expected a run folder "
+                                   f"or a policy file)")
+    theirs = loaded.info.get("algo")
+    if theirs != algo:
+        raise UsageError("--init", f"{init_from} is a {theirs} policy; train it with --algo {theirs}")
+    sizes = [m.out_features for m in net.mlp_extractor.policy_net if isinstance(m, nn.Linear)]
+    activation = type(net.activation_fn).__name__ if isinstance(net.activation_fn, nn.Module) \
+        else getattr(net.activation_fn, "__name__", str(net.activation_fn))
+    mine = {"net_arch": list(hp["net_arch"]), "activation": hp["activation"]}
+    got = {"net_arch": sizes, "activation": activation.lower()}
+    if algo == "recurrent_ppo":
+        mine.update(lstm_hidden_size=hp["lstm_hidden_size"], n_lstm_layers=hp["n_lstm_layers"])
+        got.update(lstm_hidden_size=net.lstm_actor.hidden_size, n_lstm_layers=net.lstm_actor.num_layers)
+    differ = [k for k in mine if mine[k] != got[k]]
+    if differ:
+        sets = " ".join(f"--set {k}={json.dumps(got[k], separators=(',', ':'))}" for k in differ)
+        theirs_text = ", ".join(f"{k}={got[k]}" for k in differ)
+        mine_text = ", ".join(f"{k}={mine[k]}" for k in differ)
+        raise UsageError("--init", f"{init_from}: its network ({theirs_text}) differs from this run's "
+                                   f"({mine_text}); train with {sets}")
+    info = {"source": str(init_from), "name": loaded.name, "kind": loaded.info.get("kind"),
+            "num_timesteps": loaded.info.get("num_timesteps")}
+    return loaded, info
+
+
+def _load_init_weights(model, loaded, init_from) -> None:
+    try:
+        model.policy.load_state_dict(loaded.policy.state_dict(), strict=True)
+    except RuntimeError as err:
+        raise UsageError("--init", f"{init_from}: its weights do not fit this run's network "
+                                   f"({' '.join(str(err).split())[:200]})") from None
 
 
 def _python_call(world, worlds, algo, steps, seed, reward, path) -> str:
@@ -741,7 +797,7 @@ def _int_at_least(low: int):
 
 # flags that define a run: with --resume, the run's own config.json decides them
 RUN_FLAGS = ("world", "worlds", "algo", "steps", "seed", "reward", "out", "checkpoint_every", "eval_every",
-             "hyperparams", "set")
+             "hyperparams", "set", "init")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -777,6 +833,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a hyperparameter file like agents/hyperparams.toml")
     p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
                    help="override one hyperparameter (repeatable), e.g. --set n_worlds=16")
+    p.add_argument("--init", default=None, metavar="RUN_OR_POLICY",
+                   help="start from these weights (fine-tuning): a run folder or a policy file of the same "
+                        "algo and network")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     return p
 
@@ -801,7 +860,8 @@ def main(argv: list[str] | None = None) -> int:
         train(world=args.world or "lake", worlds=args.worlds, algo=args.algo or "ppo", steps=args.steps,
               seed=args.seed or 0, reward=args.reward or "eat", out=args.out,
               checkpoint_every=args.checkpoint_every, eval_every=args.eval_every, progress=not args.quiet,
-              threads=args.threads, hyperparams=args.hyperparams, overrides=overrides, command=command)
+              threads=args.threads, hyperparams=args.hyperparams, overrides=overrides, command=command,
+              init_from=args.init)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -316,6 +316,26 @@ def test_bad_flags_exit_2_with_one_line(tmp_path, capsys, argv, flag):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def test_init_from_starts_from_the_given_weights(tiny_run, tmp_path, capsys):
+    """--init (fine-tuning): the step-0 checkpoint holds the source's weights, not fresh ones; a source
+    of another network or algo is refused in one line before a run folder is written."""
+    run = tiny_train(tmp_path / "ft", steps=512, seed=5, world="ice", init_from=tiny_run)
+    start = weights(run / ck.checkpoint_names(0)[0])
+    assert same_weights(start, weights(tiny_run / "final.zip"))
+    scratch = tiny_train(tmp_path / "scratch", steps=512, seed=5, world="ice")
+    assert not same_weights(weights(scratch / ck.checkpoint_names(0)[0]), start)
+    assert json.loads((run / "config.json").read_text())["init_from"]["source"] == str(tiny_run)
+    cases = ((["--set", "net_arch=[8]"], "net_arch=[64,64]"), (["--algo", "recurrent_ppo"], "--algo ppo"),
+             ([], None))
+    for argv, words in cases:
+        out = tmp_path / f"bad{len(argv)}"
+        init = str(tiny_run) if words else str(tmp_path / "nowhere")
+        assert T.main(["--init", init, "--out", str(out), "--quiet", *TINY_SET, *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: --init") and "\n" not in err and (words is None or words in err), err
+        assert not out.exists() or not any(out.iterdir())
+
+
 def test_out_must_be_new_or_empty(tiny_run, capsys):
     assert T.main(["--out", str(tiny_run), "--quiet"]) == 2
     assert "--resume" in capsys.readouterr().err
