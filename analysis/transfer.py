@@ -1,0 +1,431 @@
+"""`python -m analysis.transfer RUN_OR_POLICY --worlds ...`: does a fisher carry over to worlds it never saw?
+
+    python -m analysis.transfer runs/lake-ppo-0 --worlds all
+    python -m analysis.transfer runs/lake-ppo-0 --worlds pond,ice --json
+    python -m analysis.transfer runs/lake-ppo-0 --worlds ice --fine-tune ice --steps 500000 --seeds 3 \
+        --out runs/transfer-ice
+
+Zero-shot: the policy, unchanged, runs in every test world (agents.rollout.run_policy: the same
+world seeds for every fisher, cohort protocol by default, as in training's learning curves),
+beside the scripted references of that world (random: no skill; expert: every skill). Each
+cell is meals per fisher-day with a 95% bootstrap interval over worlds, and a normalised score
+(policy - random) / (expert - random): 0 is no better than random, 1 is the expert's level.
+Its interval resamples worlds jointly for the three fishers (paired: the same seeds).
+
+Fine-tuning (--fine-tune WORLD --steps N): for each seed, agents.train trains twice in WORLD
+with the same budget, hyperparameters and network (the source's): once starting from the
+source's weights (`init_from`), once from scratch. Their learning curves (meals per day, the
+current stochastic policy, measured by training itself) give Taylor & Stone's metrics
+(analysis.transfer_metrics): jumpstart, asymptotic gain, total reward, transfer and area
+ratios, time to threshold; IQM (4+ seeds, else mean) with intervals over seeds.
+
+A policy is anything agents.policies.load_policy accepts (a run folder, a policy file, a
+manifest-listed .zip) or scripted:NAME (zero-shot only). Bad input: one line on stderr and
+exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: spinning OpenMP workers starve numpy
+
+import argparse
+import datetime as _dt
+import json
+import math
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis import stats
+from analysis.transfer_metrics import summarize_pairs
+
+EXIT_USAGE = 2
+REFERENCES = ("random", "expert")
+POLICY_ARG = "RUN_OR_POLICY"
+
+
+class UsageError(ValueError):
+    """A bad argument or file: one line on stderr and exit status 2."""
+
+    def __init__(self, flag: str, message: str):
+        self.flag = flag
+        super().__init__(f"{flag}: {message}")
+
+
+def resolve_worlds(spec: str | Sequence[str], exclude: str | None = None) -> list[str]:
+    """Test worlds from "all" (every shipped world but `exclude`), "suite:NAME" or "a,b,c";
+    each is loaded now, so a bad name fails before any work."""
+    from worlds.loader import list_worlds, load_world
+    from worlds.suites import load_suite
+
+    if isinstance(spec, str):
+        if spec == "all":
+            names = [w for w in list_worlds() if w != exclude]
+        elif spec.startswith("suite:"):
+            try:
+                names = load_suite(spec.split(":", 1)[1])
+            except (ValueError, KeyError, OSError) as err:
+                raise UsageError("--worlds", str(err)) from None
+        else:
+            names = [w.strip() for w in spec.split(",") if w.strip()]
+    else:
+        names = list(spec)
+    if not names:
+        raise UsageError("--worlds", "expected at least one world (names, suite:NAME or all)")
+    for name in names:
+        try:
+            load_world(name)
+        except Exception as err:  # WorldFileError, ValueError, OSError: all say what is wrong
+            raise UsageError("--worlds", f"{name!r}: {' '.join(str(err).split())}") from None
+    return list(dict.fromkeys(names))
+
+
+def train_world_of(spec: str | os.PathLike) -> str | None:
+    """The world a run folder was trained in (its config.json), else None."""
+    path = Path(spec)
+    folder = path if path.is_dir() else path.parent
+    config = folder / "config.json"
+    if not config.is_file():
+        return None
+    try:
+        data = json.loads(config.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    pool = data.get("worlds")
+    return str(pool) if pool else (str(data["world"]) if data.get("world") else None)
+
+
+def _load(spec: str, seed: int, deterministic: bool = True) -> Any:
+    from agents.policies import PolicyFileError, load_policy
+
+    try:
+        return load_policy(spec, deterministic=deterministic, seed=seed)
+    except PolicyFileError as err:
+        raise UsageError(POLICY_ARG, " ".join(str(err).split())) from None
+
+
+def _roll(policy: Any, world: str, protocol: dict[str, Any]) -> np.ndarray:
+    """Meals per fisher-day of each simulated world (B,)."""
+    from agents.rollout import run_policy
+
+    if hasattr(policy, "reset"):
+        policy.reset()
+    hook = (lambda sim, _a, _r: policy.new_lives(sim.state.lives)) if hasattr(policy, "new_lives") else None
+    roll = run_policy(policy, world, n_worlds=protocol["n_worlds"], n_fishers=protocol["n_fishers"],
+                      ticks=protocol["ticks"], seed=protocol["seed"], respawn=protocol["respawn"],
+                      on_step=hook)
+    return roll.per_world("meals_per_day")
+
+
+def _iv(iv: stats.Interval) -> dict[str, Any]:
+    clean = lambda v: None if isinstance(v, float) and not math.isfinite(v) else v  # noqa: E731
+    return {k: clean(v) for k, v in iv.to_dict().items()}
+
+
+def normalised_score(policy: np.ndarray, low: np.ndarray, high: np.ndarray, seed: int = 0,
+                     n_resamples: int = stats.N_RESAMPLES) -> stats.Interval:
+    """(mean policy - mean low) / (mean high - mean low), resampling worlds jointly (paired seeds)."""
+    p, lo, hi = (np.asarray(a, dtype=np.float64) for a in (policy, low, high))
+    if not (p.shape == lo.shape == hi.shape) or p.ndim != 1:
+        raise ValueError("normalised_score: expected three (worlds,) arrays of the same shape")
+    g = p.size
+
+    def ratio(mp: np.ndarray, ml: np.ndarray, mh: np.ndarray) -> np.ndarray:
+        span = mh - ml
+        ok = np.abs(span) > 1e-12  # expert no better than random: nothing to normalise by
+        return np.where(ok, (mp - ml) / np.where(ok, span, 1.0), np.nan)
+
+    value = float(ratio(np.array(p.mean()), np.array(lo.mean()), np.array(hi.mean())))
+    counts = stats.resample_counts(g, n_resamples, seed)
+    boot = ratio(counts @ p / g, counts @ lo / g, counts @ hi / g)
+    return stats.percentile_interval(value, boot, g)
+
+
+def zero_shot(policy: Any, worlds: Sequence[str], n_worlds: int = 16, n_fishers: int = 4, ticks: int = 600,
+              seed: int = 0, respawn: bool = False, references: Sequence[str] = REFERENCES,
+              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Meals per fisher-day of `policy` in each world, beside scripted references, and its normalised score.
+
+    Returns {"protocol": {...}, "worlds": {world: {"policy": interval, "references": {name: interval},
+    "normalised": interval | None}}}; intervals as {"value", "low", "high", "n", "confidence"}.
+    """
+    from agents.scripted import make_scripted
+
+    protocol = {"n_worlds": n_worlds, "n_fishers": n_fishers, "ticks": ticks, "seed": seed,
+                "respawn": respawn,
+                "measure": "meals per fisher-day, agents.rollout.run_policy, 95% bootstrap over worlds",
+                "normalised": f"(policy - {references[0]}) / ({references[-1]} - {references[0]})"
+                if len(references) >= 2 else None}
+    out: dict[str, Any] = {"protocol": protocol, "worlds": {}}
+    for world in worlds:
+        values = _roll(policy, world, protocol)
+        if progress is not None:
+            progress(world)
+        refs = {}
+        for name in references:
+            refs[name] = _roll(make_scripted(name, seed=seed), world, protocol)
+            if progress is not None:
+                progress(world)
+        cell: dict[str, Any] = {"policy": _iv(stats.interval(values, seed=seed)),
+                                "references": {k: _iv(stats.interval(v, seed=seed)) for k, v in refs.items()},
+                                "normalised": None}
+        if len(references) >= 2:
+            low, high = refs[references[0]], refs[references[-1]]
+            cell["normalised"] = _iv(normalised_score(values, low, high, seed))
+        out["worlds"][world] = cell
+    return out
+
+
+def transfer_matrix(policies: dict[str, Any], worlds: Sequence[str],
+                    progress: Callable[[str], None] | None = None, **kw: Any) -> dict[str, Any]:
+    """Train world x test world: zero_shot of each policy ({train world: policy}) in every world."""
+    rows = {train: zero_shot(p, worlds, progress=progress, **kw) for train, p in policies.items()}
+    return {"train_worlds": list(policies), "test_worlds": list(worlds), "rows": rows}
+
+
+def architecture_overrides(policy: Any) -> tuple[str, dict[str, Any]]:
+    """(algo, hyperparameter overrides) that rebuild the network of a loaded policy in agents.train."""
+    from torch import nn
+
+    net = getattr(policy, "policy", None)
+    if net is None or not hasattr(net, "mlp_extractor"):
+        name = getattr(policy, "name", policy)
+        raise UsageError(POLICY_ARG, f"{name} has no weights to fine-tune (scripted fishers are for "
+                                     f"zero-shot only)")
+    sizes = [m.out_features for m in net.mlp_extractor.policy_net if isinstance(m, nn.Linear)]
+    activation = getattr(net.activation_fn, "__name__", type(net.activation_fn).__name__).lower()
+    if activation not in ("tanh", "relu"):
+        raise UsageError(POLICY_ARG, f"activation {activation!r}: agents.train builds tanh or relu "
+                                     f"networks only")
+    algo = policy.info.get("algo", "ppo")
+    over: dict[str, Any] = {"net_arch": sizes, "activation": activation}
+    if algo == "recurrent_ppo":
+        over.update(lstm_hidden_size=net.lstm_actor.hidden_size, n_lstm_layers=net.lstm_actor.num_layers)
+    return algo, over
+
+
+def fine_tune(source: str, world: str, steps: int, seeds: Sequence[int] = (0,), out: str | Path | None = None,
+              overrides: dict[str, Any] | None = None, eval_points: int = 8,
+              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Fine-tune `source` in `world` vs train from scratch, same budget and network, per seed; T&S metrics.
+
+    Run folders go to OUT/finetune-WORLD-sSEED and OUT/scratch-WORLD-sSEED (kept: each is a full
+    agents.train run folder with its learning curve). eval_points: learning-curve points per run.
+    """
+    from agents import train as T
+
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise UsageError("--steps", f"expected an integer >= 1, got {steps!r}")
+    policy = _load(source, 0)
+    algo, arch = architecture_overrides(policy)
+    over = {**arch, **(overrides or {})}
+    root = Path(out) if out is not None else Path("runs") / f"transfer-{_dt.datetime.now():%Y%m%d-%H%M%S}"
+    every = max(1, steps // max(1, eval_points))
+    pairs, runs = [], []
+    for seed in seeds:
+        curves = {}
+        for kind in ("finetune", "scratch"):
+            path = root / f"{kind}-{_slug(world)}-s{seed}"
+            try:
+                T.train(world=world, algo=algo, steps=steps, seed=seed, out=path, overrides=over,
+                        progress=False, eval_every=every, checkpoint_every=0,
+                        init_from=source if kind == "finetune" else None)
+            except T.UsageError as err:
+                flag = err.flag if err.flag != "--world" else "--fine-tune"
+                raise UsageError(flag, str(err).split(": ", 1)[1]) from None
+            rows = T.read_curve(path / T.CURVE)
+            curves[kind] = ([float(r["timesteps"]) for r in rows], [float(r["meals_per_day"]) for r in rows])
+            runs.append(str(path))
+            if progress is not None:
+                progress(f"{kind} s{seed}")
+        pairs.append((curves["finetune"], curves["scratch"]))
+    summary = summarize_pairs(pairs)
+    summary.update(world=world, steps=steps, seeds=list(seeds), algo=algo, overrides=over, runs=runs,
+                   curves=[{"seed": s, "finetune": {"x": p[0][0], "y": p[0][1]},
+                            "scratch": {"x": p[1][0], "y": p[1][1]}}
+                           for s, p in zip(seeds, pairs, strict=True)])
+    return summary
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "world"
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors ("error: --flag: ...") and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        message = re.sub(r"^argument (?:\S+/)?(\S+): ", r"\1: ", message)
+        self.exit(EXIT_USAGE, f"error: {message} (see --help)\n")
+
+
+def _int_at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
+        return value
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m analysis.transfer",
+                description="Zero-shot transfer of a fisher to other worlds (meals per day beside scripted "
+                            "references, normalised), and fine-tuning vs training from scratch with "
+                            "Taylor & Stone's metrics.")
+    p.add_argument("policy", metavar=POLICY_ARG,
+                   help="a training run folder, a policy.json/.npz, or scripted:NAME")
+    p.add_argument("--worlds", default="all",
+                   help="test worlds: comma-separated names, suite:NAME, or all (every shipped world, the "
+                        "training world included as the in-distribution reference; default)")
+    p.add_argument("--episodes", type=_int_at_least(1), default=16, help="worlds per test world (default 16)")
+    p.add_argument("--fishers", type=_int_at_least(1), default=4, help="fisher slots per world (default 4)")
+    p.add_argument("--ticks", type=_int_at_least(1), default=600, help="ticks per world (default 600)")
+    p.add_argument("--respawn", action="store_true",
+                   help="respawn protocol (default: cohort, as in training)")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, help="base seed (default 0)")
+    p.add_argument("--fine-tune", default=None, metavar="WORLD",
+                   help="also fine-tune in WORLD vs from scratch")
+    p.add_argument("--steps", type=_int_at_least(1), default=None, help="fine-tuning budget in samples")
+    p.add_argument("--seeds", type=_int_at_least(1), default=1,
+                   help="fine-tuning seeds: seed, seed+1, ... (default 1)")
+    p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
+                   help="a training hyperparameter for fine-tuning and scratch runs (repeatable)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="write transfer.json (and fine-tuning runs) here")
+    p.add_argument("--json", action="store_true", help="print only the JSON result")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _fmt(iv: dict[str, Any] | None) -> str:
+    if not iv or iv.get("value") is None:
+        return "-"
+    if iv.get("low") is None:
+        return f"{iv['value']:.2f}"
+    return f"{iv['value']:.2f} [{iv['low']:.2f}, {iv['high']:.2f}]"
+
+
+def format_zero_shot(result: dict[str, Any]) -> str:
+    """A plain-text table of a zero_shot result."""
+    refs = list(next(iter(result["worlds"].values()))["references"]) if result["worlds"] else []
+    head = f"{'world':<12}{'policy':<22}" + "".join(f"{r:<22}" for r in refs) + "normalised"
+    lines = [head]
+    for world, c in result["worlds"].items():
+        lines.append(f"{world:<12}{_fmt(c['policy']):<22}"
+                     + "".join(f"{_fmt(c['references'][r]):<22}" for r in refs) + _fmt(c["normalised"]))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """The command's work, from parsed arguments; raises UsageError for bad input."""
+    if args.steps is not None and args.fine_tune is None:
+        raise UsageError("--steps", "only with --fine-tune WORLD")
+    if args.fine_tune is not None and args.steps is None:
+        raise UsageError("--steps", "--fine-tune needs a budget: --steps N")
+    overrides = {}
+    if args.set:
+        from agents.train import UsageError as TrainUsage
+        from agents.train import parse_override
+
+        try:
+            overrides = dict(parse_override(s) for s in args.set)
+        except TrainUsage as err:
+            raise UsageError("--set", str(err).split(": ", 1)[1]) from None
+    train_world = train_world_of(args.policy) if not args.policy.startswith("scripted:") else None
+    worlds = resolve_worlds(args.worlds)
+    if args.fine_tune is not None:
+        _check_world(args.fine_tune)
+    policy = _load(args.policy, args.seed)
+    if args.fine_tune is not None:
+        architecture_overrides(policy)  # refuse a scripted fisher before any evaluation
+    bar = None
+    if not args.quiet and not args.json:
+        from tqdm import tqdm
+
+        total = len(worlds) * (1 + len(REFERENCES)) + (2 * args.seeds if args.fine_tune else 0)
+        bar = tqdm(total=total, desc="transfer", unit="run", leave=False)
+    tick = (lambda _label: bar.update(1)) if bar is not None else None
+    try:
+        result: dict[str, Any] = {"policy": getattr(policy, "name", args.policy), "spec": args.policy,
+                                  "train_world": train_world}
+        result["zero_shot"] = zero_shot(policy, worlds, n_worlds=args.episodes, n_fishers=args.fishers,
+                                        ticks=args.ticks, seed=args.seed, respawn=args.respawn, progress=tick)
+        if args.fine_tune is not None:
+            out = Path(args.out) if args.out else None
+            result["fine_tune"] = fine_tune(args.policy, args.fine_tune, args.steps,
+                                            seeds=[args.seed + i for i in range(args.seeds)], out=out,
+                                            overrides=overrides, progress=tick)
+    finally:
+        if bar is not None:
+            bar.close()
+    return result
+
+
+def _check_world(name: str) -> None:
+    try:
+        resolve_worlds([name])
+    except UsageError as err:
+        raise UsageError("--fine-tune", str(err).split(": ", 1)[1]) from None
+
+
+def _print(result: dict[str, Any]) -> None:
+    print(f"zero-shot transfer of {result['policy']} (trained in {result['train_world'] or 'unknown'}), "
+          f"meals per fisher-day with 95% intervals over worlds:")
+    print(format_zero_shot(result["zero_shot"]))
+    ft = result.get("fine_tune")
+    if ft:
+        print(f"\nfine-tuning in {ft['world']} vs from scratch, {ft['steps']:,} samples, "
+              f"{ft['n_seeds']} seed(s); threshold {ft['threshold']:.2f} meals/day:")
+        for name, iv in ft["metrics"].items():
+            print(f"  {name:<16}{_fmt(iv)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad flags or files)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 0
+    try:
+        if args.out is not None:
+            out = Path(args.out)
+            if out.exists() and not out.is_dir():
+                raise UsageError("--out", f"{out} exists and is not a folder")
+        import torch
+
+        torch.set_num_threads(1)
+        result = run(args)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    result["command"] = "python -m analysis.transfer " + " ".join(argv)
+    if args.out is not None:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "transfer.json").write_text(json.dumps(result, indent=1, allow_nan=False) + "\n")
+    if args.json:
+        print(json.dumps(result, allow_nan=False))
+    else:
+        _print(result)
+        if args.out is not None:
+            print(f"\nwritten: {Path(args.out) / 'transfer.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
