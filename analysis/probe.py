@@ -63,7 +63,7 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "quick": Scale(scenes=32, worlds=8, fishers=4, ticks=800),   # six worlds in well under 2 minutes
+    "quick": Scale(scenes=48, worlds=12, fishers=4, ticks=1000),  # six worlds in under 2 minutes
     "full": Scale(scenes=128, worlds=32, fishers=4, ticks=1000),  # for reports: tighter intervals
     "smoke": Scale(scenes=8, worlds=3, fishers=2, ticks=200),     # tests and smoke runs: wide intervals
 }
@@ -232,6 +232,23 @@ def render_cards(results: list[dict], references: dict[str, list[dict]] | None =
     return Group(*tables)
 
 
+def markdown_cards(results: list[dict], references: dict[str, list[dict]] | None = None) -> str:
+    """The skill cards as markdown: one table per world, a column per fisher, value [95% interval]."""
+    names = [results[0]["policy"], *(references or {})]
+    lines = []
+    for i, res in enumerate(results):
+        cards = [res, *(references[r][i] for r in references or {})]
+        lines += [f"**{res['world']}** (seed {res['seed']}, scale {res['scale']})", "",
+                  "| skill | unit | " + " | ".join(f"`{n}`" for n in names) + " |",
+                  "|---|---|" + "---|" * len(names)]
+        for skill in SKILLS:
+            unit = res["skills"][skill]["unit"]
+            lines.append(f"| {SKILL_LABELS[skill]} | {unit} | "
+                         + " | ".join(_cell(c["skills"][skill]) for c in cards) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     class Parser(argparse.ArgumentParser):
         def error(self, message: str) -> None:  # type: ignore[override]
@@ -251,8 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", default="quick", choices=tuple(SCALES),
                    help="quick (default; six worlds in under 2 minutes), full (tighter intervals) or "
                         "smoke (seconds; for tests)")
-    p.add_argument("--references", action="store_true",
-                   help=f"probe the scripted references too ({', '.join(REFERENCES)}), shown beside it")
+    p.add_argument("--references", nargs="?", const=",".join(REFERENCES), default=None, metavar="LIST",
+                   help=f"probe reference fishers too and show them beside it: comma-separated scripted "
+                        f"names or specs (default list: {','.join(REFERENCES)})")
+    p.add_argument("--markdown", default=None, metavar="FILE", help="also write the skill cards as markdown")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout (no table)")
     p.add_argument("--out", default=None, metavar="FILE", help="also write the JSON result to FILE")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -273,11 +292,15 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         results = probe_worlds(args.policy, worlds, args.seed, args.scale, progress=progress)
-        references = {ref: probe_worlds(f"scripted:{ref}", worlds, args.seed, args.scale, progress=progress)
-                      for ref in REFERENCES} if args.references else None
+        refs = [r.strip() for r in (args.references or "").split(",") if r.strip()]
+        references = {ref: probe_worlds(ref if ":" in ref else f"scripted:{ref}", worlds, args.seed,
+                                        args.scale, progress=progress, name=ref)
+                      for ref in refs} if refs else None
     except ProbeInputError as err:
         arg = {"world": "--world" if not args.worlds else "--worlds", "scale": "--scale"}.get(err.argument,
                                                                                             err.argument)
+        if err.argument == "POLICY" and args.references and args.policy not in str(err):
+            arg = "--references"
         print(f"error: {arg}: {str(err).split(': ', 1)[1]}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -294,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(payload, indent=1) + "\n")
+    if args.markdown:
+        md = Path(args.markdown)
+        md.parent.mkdir(parents=True, exist_ok=True)
+        md.write_text(markdown_cards(results, references))
     if args.json:
         print(json.dumps(payload, indent=1))
         return 0
@@ -301,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
 
     console = Console()
     console.print(render_cards(results, references))
-    console.print(f"probed {len(worlds)} world(s) in {elapsed:.1f} s"
+    console.print(f"probed {1 + len(references or {})} fisher(s) in {len(worlds)} world(s) in {elapsed:.1f} s"
                   + (f"; JSON in {args.out}" if args.out else ""))
     return 0
 
