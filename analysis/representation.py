@@ -25,11 +25,21 @@ paired):
 
 `probe_representation(policy, world, seed, scale)` records and probes in one call and returns a
 JSON-serialisable dict; `probe_recording(recording)` probes an existing Recording.
+
+    python -m analysis.representation RUN_OR_POLICY --world lake [--scale quick|full] [--json]
 """
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: spinning OpenMP workers starve numpy
+
+import argparse
+import json
 import math
+import re
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -329,3 +339,68 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(f"{r['target']:<14}{r['metric']:<18}{r['layer']:<8}{iv(r['score']):<20}"
                      f"{iv(r['control']):<20}{iv(r['raw_obs']):<20}{iv(r['over_raw']):<20}")
     return "\n".join(lines)
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        message = re.sub(r"^argument (?:\S+/)?(\S+): ", r"\1: ", message)
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m analysis.representation RUN_OR_POLICY`: probe a policy's layers; exit 2 on bad input."""
+    p = _Parser(prog="python -m analysis.representation",
+                description="Linear probes of a policy's hidden layers for hidden ground truth, held out by "
+                            "world, against control tasks and the raw observation.")
+    p.add_argument("policy", metavar="RUN_OR_POLICY", help="a training run folder or a policy.json/.npz")
+    p.add_argument("--world", default="lake", help="world to roll the policy in (default lake)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the worlds, folds and bootstrap (default 0)")
+    p.add_argument("--scale", choices=tuple(SCALES), default="quick", help="quick (default) or full")
+    p.add_argument("--control", choices=CONTROLS, default="types", help="control task (default types)")
+    p.add_argument("--stochastic", action="store_true", help="sample actions (default: most likely action)")
+    p.add_argument("--json", action="store_true", help="print only the JSON result")
+    p.add_argument("--out", default=None, metavar="FILE", help="also write the JSON result to FILE")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 0
+    from agents.policies import PolicyFileError, load_policy
+    from worlds.loader import load_world
+
+    try:
+        load_world(args.world)
+    except Exception as err:  # WorldFileError, ValueError, OSError: each says what is wrong
+        print(f"error: --world: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+    try:
+        policy = load_policy(args.policy, deterministic=not args.stochastic, seed=args.seed)
+        import torch
+
+        torch.set_num_threads(1)
+        result = probe_representation(policy, args.world, seed=args.seed, scale=args.scale,
+                                      control=args.control, progress=not args.json)
+    except (PolicyFileError, ValueError) as err:
+        print(f"error: RUN_OR_POLICY: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+    result["command"] = "python -m analysis.representation " + " ".join(argv)
+    text = json.dumps(result, allow_nan=False)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    if args.json:
+        print(text)
+    else:
+        print(f"linear probes of {result['policy']} in {result['world']} ({result['n_samples']} samples, "
+              f"{result['n_worlds']} worlds held out in {result['n_folds']} folds; "
+              f"control: {result['control']}):")
+        print(format_table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -156,3 +156,15 @@ def test_a_fisher_without_a_network_is_refused(scripted_recording):
         probe_recording(scripted_recording)
     with pytest.raises(ValueError, match="scale"):
         probe_representation("scripted:expert", scale="huge")
+
+
+@pytest.mark.parametrize("argv, flag", [(["scripted:expert"], "RUN_OR_POLICY"),
+                                        (["/nonexistent/run"], "RUN_OR_POLICY"),
+                                        (["scripted:expert", "--world", "atlantis"], "--world"),
+                                        (["scripted:expert", "--scale", "huge"], "--scale")])
+def test_command_line_bad_input_exits_2_with_one_line(capsys, argv, flag):
+    from analysis.representation import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {flag}") and "\n" not in err, err
