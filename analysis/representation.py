@@ -341,6 +341,47 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def probe_checkpoints(run: str | os.PathLike, world: str = "lake", seed: int = 0, scale: str = "quick",
+                      targets: Sequence[str] = HIDDEN, every: int = 1,
+                      progress: Callable[[int], None] | None = None, **record_kw: Any) -> dict[str, Any]:
+    """The probes rerun on a run folder's checkpoints (every `every`-th, the last always): emergence curves.
+
+    Returns {"timesteps": [...], "curves": {target: {"score": [interval], "selectivity": [...],
+    "over_raw": [...], "layer": [...]}}, "results": [...]}, each list aligned with timesteps; the layer
+    of each point is the one with the highest score at that checkpoint.
+    """
+    from pathlib import Path
+
+    from agents import checkpoints as ck
+    from agents.policies import load_policy
+
+    folder = Path(run)
+    try:
+        manifest = ck.Manifest.load(folder)
+    except ck.ManifestError as err:
+        raise ValueError(f"{folder}: not a training run folder ({' '.join(str(err).split())})") from None
+    steps = ck.listed_checkpoints(manifest)
+    if not steps:
+        raise ValueError(f"{folder}: no checkpoints listed in its manifest")
+    chosen = [ts for i, ts in enumerate(steps) if i % max(1, every) == 0 or i == len(steps) - 1]
+    out: dict[str, Any] = {"run": str(folder), "world": world, "timesteps": chosen,
+                           "curves": {t: {"score": [], "selectivity": [], "over_raw": [], "layer": []}
+                                      for t in targets}, "results": []}
+    for ts in chosen:
+        policy = load_policy(folder / ck.checkpoint_names(ts)[0], seed=seed)
+        res = probe_representation(policy, world, seed=seed, scale=scale, targets=targets, **record_kw)
+        out["results"].append(res)
+        by_target = {r["target"]: r for r in summary_rows(res)}
+        for t in targets:
+            row = by_target[t]
+            curve = out["curves"][t]
+            for key in ("score", "selectivity", "over_raw", "layer"):
+                curve[key].append(row.get(key))
+        if progress is not None:
+            progress(ts)
+    return out
+
+
 # --- the command line ------------------------------------------------------------------------------
 
 class _Parser(argparse.ArgumentParser):

@@ -168,3 +168,21 @@ def test_command_line_bad_input_exits_2_with_one_line(capsys, argv, flag):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {flag}") and "\n" not in err, err
+
+
+@pytest.mark.slow  # trains a tiny run and probes three checkpoints (about a minute on a busy 2-core machine)
+def test_probes_rerun_on_every_checkpoint(tmp_path):
+    from agents import train as T
+    from analysis.representation import probe_checkpoints
+
+    tiny = {"n_worlds": 4, "n_fishers": 2, "n_steps": 32, "batch_size": 128, "eval_worlds": 2,
+            "eval_ticks": 20}
+    run = T.train(world="lake", steps=512, seed=0, out=tmp_path / "run", overrides=tiny, progress=False,
+                  checkpoint_every=256, eval_every=0)
+    res = probe_checkpoints(run, "lake", seed=1, targets=["hunger", "front_within"], n_worlds=4, n_fishers=2,
+                            ticks=60, stride=2)
+    assert res["timesteps"] == [0, 256, 512]
+    assert all(len(res["curves"][t]["score"]) == 3 for t in ("hunger", "front_within"))
+    json.dumps(res, allow_nan=False)
+    with pytest.raises(ValueError, match="not a training run folder"):
+        probe_checkpoints(tmp_path, "lake")
