@@ -20,12 +20,17 @@ from analysis.episode_metrics import episode_metrics, episodes_card
 from analysis.knowing_fish import probe_knowing_fish
 from analysis.patience import probe_patience
 from analysis.probe import SKILLS, ProbeInputError, main, probe_policy, probe_worlds
-from analysis.scenes import CUE_INDEX, WEATHER_CUES, cue_simulation, fishing_spots, make_scenes, run_scenes
-from analysis.stats import Interval, bootstrap_interval, interval, paired_bootstrap_interval, paired_difference
+from analysis.scenes import CUE_INDEX, WEATHER_CUES, cue_simulation, fishing_spots, make_scenes
+from analysis.stats import (
+    Interval,
+    bootstrap_interval,
+    interval,
+    paired_bootstrap_interval,
+    paired_difference,
+)
 from analysis.survival import free_rollout, probe_survival
 from analysis.weather_reading import probe_weather
 from sim.core import Simulation
-from sim.fishers import WAIT
 from sim.record import EpisodeRecorder
 from worlds.loader import load_world
 
@@ -34,7 +39,7 @@ def iv(card: dict) -> Interval:
     return Interval(card["value"], card["low"], card["high"], card["n"])
 
 
-# --- the vectorised bootstrap the probes use ------------------------------------------------------------------
+# --- the vectorised bootstrap the probes use ------------------------------------------------------
 
 @pytest.mark.parametrize("statistic", ["mean", "median", "iqm"])
 def test_bootstrap_interval_agrees_with_stats_interval(statistic):
@@ -48,7 +53,7 @@ def test_bootstrap_interval_agrees_with_stats_interval(statistic):
     assert p.value == pytest.approx(q.value) and p.low == pytest.approx(q.low, abs=0.05)
 
 
-# --- scenes ---------------------------------------------------------------------------------------------------
+# --- scenes ---------------------------------------------------------------------------------------
 
 def test_scenes_place_a_fisher_at_a_spot_with_its_line_on_water():
     scenes = make_scenes("lake", 6, seed=3, line_out=True)
@@ -67,19 +72,20 @@ def test_cue_arms_show_their_cues_over_one_hidden_world():
     cues = {arm: cue_simulation(scenes, arm).observe()[:, 0, CUE_INDEX] for arm in ("calm", "front", "storm")}
     col = {name: i for i, name in enumerate(WEATHER_CUES)}
     assert (cues["calm"][:, col["barometer"]] > 0.9).all() and (cues["calm"][:, col["storm"]] == 0).all()
-    assert (cues["front"][:, col["barometer"]] < 0.22).all() and (cues["front"][:, col["barometer_trend"]] < 0).all()
+    assert (cues["front"][:, col["barometer"]] < 0.22).all()
+    assert (cues["front"][:, col["barometer_trend"]] < 0).all()
     assert (cues["front"][:, col["storm"]] == 0).all()
     assert (cues["storm"][:, col["storm"]] == 1).all()
     # the hidden world of the scenes is untouched by making cue sources
     assert (scenes.sim.state.weather == scenes.start.weather).all()
 
 
-# --- patience ---------------------------------------------------------------------------------------------------
+# --- patience -------------------------------------------------------------------------------------
 
 def test_patience_probe_recovers_the_patience_fishers_were_built_with():
     ks = (8, 12, 16)
-    cards = {k: probe_patience(make_scripted("patient", patience_ticks=k), "lake", seed=0, n_scenes=12)["card"]
-             for k in ks}
+    cards = {k: probe_patience(make_scripted("patient", patience_ticks=k), "lake", seed=0,
+                               n_scenes=12)["card"] for k in ks}
     impatient = probe_patience(make_scripted("impatient"), "lake", seed=0, n_scenes=12)["card"]
     patient = probe_patience(make_scripted("patient"), "lake", seed=0, n_scenes=12)
     for k in ks:
@@ -100,7 +106,7 @@ def test_patience_probe_survival_curve_and_hazard():
     assert d["gave_up_by"]["reeled_empty"] == 6
 
 
-# --- weather reading ----------------------------------------------------------------------------------------
+# --- weather reading ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("world", ["lake", "coast"])
 def test_weather_probe_scores_blind_zero_and_wise_clearly(world):
@@ -121,7 +127,7 @@ def test_mutual_information_is_at_chance_for_a_random_fisher():
     assert mi["excess"]["low"] <= 0 <= mi["excess"]["high"]
 
 
-# --- knowing fish and survival -------------------------------------------------------------------------------
+# --- knowing fish and survival --------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def rollouts() -> dict[str, dict]:
@@ -144,7 +150,7 @@ def test_survival_probe_separates_expert_from_random(rollouts):
     assert len(expert["details"]["hunger_curve"]) == 20
 
 
-# --- recorded episodes --------------------------------------------------------------------------------------
+# --- recorded episodes ----------------------------------------------------------------------------
 
 def test_episode_metrics_match_the_rollout_that_was_recorded(tmp_path):
     seeds = [i for i in range(2)]  # run_policy's seeds for seed 0
@@ -163,7 +169,7 @@ def test_episode_metrics_match_the_rollout_that_was_recorded(tmp_path):
     assert set(card["skills"]) == {"survival", "knowing_fish"}
 
 
-# --- the probe API and command ------------------------------------------------------------------------------
+# --- the probe API and command --------------------------------------------------------------------
 
 def test_probe_policy_is_deterministic_and_json():
     a = probe_policy("scripted:expert", "pond", seed=2, scale="smoke")
@@ -177,17 +183,25 @@ def test_probe_policy_is_deterministic_and_json():
     assert c["probes"]["survival"] != a["probes"]["survival"]
 
 
-def test_a_trained_policy_file_is_probed(tmp_path):
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_a_trained_policy_file_is_probed_deterministically(tmp_path, recurrent):
     import torch
+    from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
     from stable_baselines3.common.policies import ActorCriticPolicy
 
     from agents.policies import _gym_spaces, export_policy
 
     torch.manual_seed(0)
     obs_space, act_space = _gym_spaces()
-    _, js = export_policy(ActorCriticPolicy(obs_space, act_space, lambda _: 0.0, net_arch=[16]), tmp_path / "p")
-    (res,) = probe_worlds(str(js), ["lake"], seed=0, scale="smoke")
-    assert set(res["skills"]) == set(SKILLS) and res["policy"] == str(js)
+    if recurrent:  # its LSTM memory must be cleared before every arm, or the arms would differ
+        net = RecurrentActorCriticPolicy(obs_space, act_space, lambda _: 0.0, lstm_hidden_size=8,
+                                         net_arch=[8])
+    else:
+        net = ActorCriticPolicy(obs_space, act_space, lambda _: 0.0, net_arch=[16])
+    _, js = export_policy(net, tmp_path / "p")
+    first, again = (probe_worlds(str(js), ["lake"], seed=0, scale="smoke")[0] for _ in range(2))
+    assert set(first["skills"]) == set(SKILLS) and first["policy"] == str(js)
+    assert json.dumps(first, sort_keys=True) == json.dumps(again, sort_keys=True)
 
 
 def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
@@ -228,7 +242,7 @@ def test_command_prints_the_card_and_writes_json(tmp_path, capsys):
     assert set(both["worlds"]) == {"lake", "pond"}
 
 
-# --- every shipped world (slow) --------------------------------------------------------------------------
+# --- every shipped world (slow) -------------------------------------------------------------------
 
 @pytest.mark.slow
 @pytest.mark.parametrize("world", ["lake", "pond", "river", "coast", "ice", "mirror"])
