@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 # the free-rollout fallback's budgets: worlds x fishers x ticks
-ROLLOUT_SCALES = {"tiny": (4, 4, 300), "quick": (8, 4, 600), "full": (32, 4, 1000)}
+ROLLOUT_SCALES = {"tiny": (2, 2, 100), "smoke": (3, 2, 200), "quick": (12, 4, 1000), "full": (32, 4, 1000)}
 PROBE_SOURCE_FALLBACK = "agents.rollout free-rollout indicators (analysis.probe not in this checkout)"
 
 

@@ -35,13 +35,17 @@ def _iv(values: Any) -> Interval:
     vectorized (interval() calls the IQM once per resample, about 2 s per interval)."""
     a = np.asarray(values, dtype=float).ravel()
     a = a[~np.isnan(a)]
-    if a.size == 0:
-        return interval(a)
+    if a.size < 3:  # as analysis.stats.interval: no interval from fewer than three units
+        return interval(a, "iqm")
     return stratified_interval(a[:, None], "iqm")
 
 
 def _fmt(iv: Interval) -> str:
-    return "n/a" if math.isnan(iv.value) else f"{iv.value:.3g} [{iv.low:.3g}, {iv.high:.3g}]"
+    if math.isnan(iv.value):
+        return "n/a"
+    if iv.n < 3:
+        return f"{iv.value:.3g} (n={iv.n}, no interval)"
+    return f"{iv.value:.3g} [{iv.low:.3g}, {iv.high:.3g}]"
 
 
 def seed_scores(evals: pd.DataFrame, metric: str = "meals_per_day") -> pd.DataFrame:
@@ -86,19 +90,23 @@ def _emergence(spec, t) -> tuple[str, list[str]]:
         first = None
         for s in steps[1:]:
             d = paired_difference(df.loc[s].to_numpy(), df.loc[steps[0]].to_numpy())
-            if d.low > 0:
+            if d.n >= 3 and d.low > 0:  # an interval needs three seeds; a point is no evidence
                 first = int(s)
                 break
         change = paired_difference(df.loc[steps[-1]].to_numpy(), df.loc[steps[0]].to_numpy())
         lines.append(f"| {skill} | {_fmt(ivs[0])} | {_fmt(ivs[-1])} | {_fmt(change)} | "
                      f"{'-' if first is None else f'{first:,}'} |")
-        appeared.append(f"{skill} by {first:,} samples" if first is not None else f"{skill} not clearly")
+        if first is not None:
+            appeared.append(f"{skill} by {first:,} samples")
+        else:
+            appeared.append(f"{skill} not clearly (change {_fmt(change)})")
     axes[0][0].set_ylabel(f"value in {world} (IQM over seeds, 95% CI)")
     fig.tight_layout()
     n = probes.seed.nunique()
     total = int(probes.checkpoint.max()) if len(probes) else 0
-    sentence = (f"Trained on {world} for {total:,} samples ({n} seeds), these skills rose clearly above "
-                f"where they started: {'; '.join(appeared)}.")
+    few = "; too few for intervals, so nothing counts as clear" if n < 3 else ""
+    sentence = (f"Trained on {world} for {total:,} samples ({n} seeds{few}), the skills rose above where "
+                f"they started (95% interval of the paired change above 0): {'; '.join(appeared)}.")
     return sentence, lines, fig
 
 

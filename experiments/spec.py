@@ -220,10 +220,10 @@ def _check_resolved(spec: dict[str, Any], where: str) -> None:
     for section in SECTIONS:
         if section in spec:
             _check_table(spec[section], SECTIONS[section], where, section, partial=False)
-    if spec["report"] == "ecosystem":
-        if "sweep" not in spec:
-            raise SpecError(f"{where}: missing section [sweep] (report = 'ecosystem' is a Mesa sweep)")
-        return
+    if spec["report"] == "ecosystem" and "sweep" not in spec:
+        raise SpecError(f"{where}: missing section [sweep] (report = 'ecosystem' is a Mesa sweep)")
+    if spec["report"] == "ecosystem" and "arms" not in spec:
+        return  # a sweep alone (a [sweep] may also ride along with any other study)
     if "arms" not in spec:
         raise SpecError(f"{where}: missing [[arms]] (the fishers this study trains or measures)")
     names = [a["name"] for a in spec["arms"]]

@@ -82,12 +82,10 @@ def _train_task(arm: dict[str, Any], seed: int, train: dict[str, Any], steps: in
 
 def expand(spec: dict[str, Any]) -> list[Task]:
     """Every task of a resolved spec (experiments.spec.load_spec), parents before children."""
-    if spec["report"] == "ecosystem":
-        return _expand_sweep(spec["sweep"])
-    tasks: list[Task] = []
+    tasks: list[Task] = _expand_sweep(spec["sweep"]) if "sweep" in spec else []
     train = spec.get("train")
     seeds = train["seeds"] if train else [0]
-    for arm in spec["arms"]:
+    for arm in spec.get("arms", []):
         for seed in seeds:
             tasks += _arm_tasks(spec, arm, seed)
     return tasks

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.runner import local_executor, run_study
+from experiments.runner import run_study
 from experiments.spec import SpecError, list_studies, load_spec, read_spec
 from experiments.tasks import all_tasks, checkpoint_steps
 
@@ -71,6 +71,8 @@ source = "rollout"
 [scale.full]
 train = {{ steps = 1_000_000 }}
 """
+# one tiny study with every kind of task but fine-tuning: a Mesa sweep rides along with the arms
+MIXED = ARMS + SWEEP.format(ticks=60).split("[sweep]")[1].split("[scale.smoke]")[0].join(["[sweep]", ""])
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -181,46 +183,45 @@ def comparable(folder: Path) -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def local_runs(tmp_path_factory):
-    """The tiny studies on a local spawn pool of 2 processes (shared by the tests below)."""
+    """The tiny study on a local spawn pool of 2 processes (shared by the tests below)."""
     base = tmp_path_factory.mktemp("local")
-    sweep = write(base, "sweep", SWEEP.format(ticks=60))
-    arms = write(base, "arms", ARMS)
-    pool = local_executor(2)
-    try:
-        r1 = run_study(sweep, executor=pool, out=base / "sweep", progress=False)
-        r2 = run_study(arms, executor=pool, out=base / "arms", progress=False)
-    finally:
-        pool.shutdown()
-    return base, r1, r2
+    spec = write(base, "arms", MIXED)
+    r = run_study(spec, out=base / "arms", workers=2, progress=False)
+    return base, r
 
 
 def test_a_local_study_completes_with_tables_and_report(local_runs):
-    base, r1, r2 = local_runs
-    for r, n in ((r1, 4), (r2, 7)):
-        assert r.complete and r.ran == r.total == n, (r.failures, r.skipped)
+    base, r = local_runs
+    assert r.complete and r.ran == r.total == 11, (r.failures, r.skipped)
     t = comparable(base / "arms")
     assert set(t["probes"][t["probes"].arm == "incentivized"].checkpoint) == {0, 256, 512}  # all predicted
     assert set(t["evaluations"].arm) == {"incentivized", "expert"}
-    assert len(t["sweep"]) == 0 and len(comparable(base / "sweep")["sweep"]) == 4 * 2 * 6
+    assert len(t["sweep"]) == 4 * 2 * 6  # cells x replicates x metrics
     report = (base / "arms" / "report.md").read_text()
     assert "**Answer.** In the mirror world the incentivized fisher's weather reading" in report
     assert (base / "arms" / "report.png").stat().st_size > 1000
-    assert "7 done" in report
+    assert "11 done" in report
 
 
 def test_dask_local_cluster_gives_the_same_tables(local_runs, tmp_path):
+    """The tiny study without its trained arm (torch start-up in fresh workers costs more than the rest
+    of the test): the same tasks have the same keys, so the local tables' rows for them must match."""
     distributed = pytest.importorskip("distributed")
     base = local_runs[0]
+    train = "[train]\nsteps = 512\nseeds = [0]\ncheckpoint_every = 256\noverrides = " + TINY_TRAIN
+    text = MIXED.replace('[[arms]]\nname = "incentivized"\nworld = "lake"\nreward = "eat"\n', "")
+    text = text.replace(train, "").replace("train = { steps = 1_000_000 }", "")
+    spec = write(tmp_path, "refs", text)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=40) as cluster, distributed.Client(cluster) as client:
-        ex = client.get_executor(pure=False)
-        for name in ("sweep", "arms"):
-            r = run_study(base / f"{name}.toml", executor=ex, out=tmp_path / name, progress=False)
-            assert r.complete and r.ran == r.total
-            here, there = comparable(base / name), comparable(tmp_path / name)
-            assert here.keys() == there.keys()
-            for key in here:
-                pd.testing.assert_frame_equal(here[key], there[key], check_exact=True)
+        r = run_study(spec, executor=client.get_executor(pure=False), out=tmp_path / "refs", progress=False)
+    assert r.complete and r.ran == r.total == 6
+    here, there = comparable(base / "arms"), comparable(tmp_path / "refs")
+    assert len(there["curves"]) == 0
+    for key in ("evaluations", "probes", "sweep"):
+        mine = here[key][here[key].arm == "expert"] if "arm" in here[key] else here[key]
+        assert len(there[key]) > 0
+        pd.testing.assert_frame_equal(mine.reset_index(drop=True), there[key], check_exact=True)
 
 
 class NoWork(cf.Executor):
@@ -234,7 +235,7 @@ def test_rerunning_a_finished_study_does_no_work(local_runs):
     base = local_runs[0]
     before = result_files(base / "arms")
     r = run_study(base / "arms.toml", executor=NoWork(), out=base / "arms", progress=False)
-    assert r.ran == 0 and r.already_done == r.total == 7 and r.complete
+    assert r.ran == 0 and r.already_done == r.total == 11 and r.complete
     assert result_files(base / "arms") == before
 
 
@@ -242,14 +243,15 @@ def test_an_edited_spec_reruns_only_what_changed(local_runs, tmp_path):
     base = local_runs[0]
     folder = tmp_path / "arms"
     subprocess.run(["cp", "-r", str(base / "arms"), str(folder)], check=True)
-    spec = write(tmp_path, "arms", ARMS.replace("ticks = 100", "ticks = 120"))
+    spec = write(tmp_path, "arms", MIXED.replace("replicates = 2", "replicates = 3"))
     submitted = []
     with cf.ThreadPoolExecutor(2) as pool:
         r = run_study(spec, executor=pool, out=folder, progress=False, on_event=lambda e, t: submitted.append(
             (e, t)))
-    assert sorted(t for e, t in submitted if e == "submit") == ["eval/expert/s0/mirror",
-                                                               "eval/incentivized/s0/mirror"]
-    assert r.complete and r.already_done == 5
+    assert sorted(t for e, t in submitted if e == "submit") == ["sweep/f2/r0.01", "sweep/f2/r0.1",
+                                                               "sweep/f8/r0.01", "sweep/f8/r0.1"]
+    assert r.complete and r.already_done == 7
+    assert len(pd.read_csv(folder / "tables" / "sweep.csv")) == 4 * 3 * 6
 
 
 def test_a_failing_task_is_reported_and_the_rest_complete(tmp_path):
@@ -347,9 +349,7 @@ def test_every_shipped_study_runs_at_smoke_scale(study, tmp_path):
     wall = time.perf_counter() - t0
     failures = tmp_path / study / "failures.json"
     failed = json.loads(failures.read_text()) if failures.exists() else {"failed": {}, "skipped": {}}
-    assert not failed["failed"], failed
-    # only fine-tuning may be skipped, and only while agents.train has no init_from
-    assert all(k.startswith("finetune/") for k in failed["skipped"]), failed
-    assert out.returncode == (1 if failed["skipped"] else 0), out.stderr[-2000:]
+    assert not failed["failed"] and not failed["skipped"], failed
+    assert out.returncode == 0, out.stderr[-2000:]
     assert "**Answer.**" in (tmp_path / study / "report.md").read_text()
     print(f"{study}: smoke scale in {wall:.0f} s")
