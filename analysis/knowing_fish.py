@@ -61,8 +61,10 @@ def probe_knowing_fish(rec: dict, random_rec: dict | None = None, seed: int = 0)
     else:
         summary = (f"fishes water {rich.value:.2f}x [{rich.low:.2f}, {rich.high:.2f}] as rich as chance "
                    f"(rank {details['rank']['value']:.2f}, chance 0.5)")
-        if vs is not None:
+        if vs is not None and vs.n:
             summary += f"; {vs.value:+.2f} [{vs.low:+.2f}, {vs.high:+.2f}] vs a random fisher"
+        elif vs is not None:
+            summary += "; no world where a random fisher cast to compare with"
     card = {**rich.to_dict(), "unit": "fish at cast cells / chance", "higher_is": "better",
             "summary": summary}
     return {"card": card, "details": details}

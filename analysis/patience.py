@@ -113,8 +113,9 @@ def probe_patience(policy: object, world: str = "lake", seed: int = 0, n_scenes:
         "summary": (f"waits {'>= ' if median.value >= horizon else ''}{median.value:.0f} ticks "
                     f"[{median.low:.0f}, {median.high:.0f}] before giving up (median of {scenes.n} scenes, "
                     f"horizon {horizon}); stays for "
-                    f"{np.nanmean(waited_share):.0%} of the bites an optimal fisher gets; lands "
-                    f"{landed_share:.0%} of bites planted at age {bite_age}"),
+                    f"{np.nanmean(waited_share):.0%} of the bites an optimal fisher gets; "
+                    + (f"lands {landed_share:.0%} of bites planted at age {bite_age}" if saw.any() else
+                       f"never there for a bite planted at age {bite_age}")),
     }
     details = {
         "horizon": horizon, "settle": settle, "n_scenes": scenes.n,

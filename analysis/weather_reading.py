@@ -52,7 +52,8 @@ MEASURES = ("p_cast", "p_wait", "p_sheltered", "shelter_progress")
 
 def _measures(trace, d0: np.ndarray) -> dict[str, np.ndarray]:
     d_end = trace.shelter_dist[-1]
-    progress = np.clip((d0 - d_end) / np.maximum(d0, 1), -1.0, 1.0)
+    # NaN where no shelter can be reached (a world without one): such scenes say nothing of sheltering
+    progress = np.where(d0 >= 1, np.clip((d0 - d_end) / np.maximum(d0, 1), -1.0, 1.0), np.nan)
     return {
         "p_cast": has(trace.events, "cast").mean(axis=0),
         "p_wait": (trace.actions == WAIT).mean(axis=0),
@@ -156,6 +157,9 @@ def probe_weather(policy: object, world: str = "lake", seed: int = 0, n_scenes: 
                     f"way to shelter vs calm cues (P(cast) {cast.value:+.2f} "
                     f"[{cast.low:+.2f}, {cast.high:+.2f}]); {swap['n_scenes']} scenes paired"),
     }
+    if head.n == 0:
+        where = getattr(world, "name", world)
+        card["summary"] = f"no scene with a shelter in reach: sheltering cannot be probed in {where}"
     if rollout is not None:
         mi = details["mutual_information"]
         card["summary"] += f"; I(action; weather) {mi['value']:.3f} bits (chance {mi['chance']['value']:.3f})"
