@@ -329,15 +329,15 @@ def format_table(result: dict[str, Any]) -> str:
         lo, hi = d.get("low"), d.get("high")
         return f"{d['value']:.2f} [{lo:.2f}, {hi:.2f}]" if lo is not None else f"{d['value']:.2f}"
 
-    head = (f"{'target':<14}{'metric':<18}{'layer':<8}{'score':<20}{'control':<20}{'raw obs':<20}"
-            f"{'over raw':<20}")
+    head = (f"{'target':<14}{'metric':<18}{'layer':<8}{'score':<22}{'control':<22}{'raw obs':<22}"
+            f"over raw")
     lines = [head]
     for r in summary_rows(result):
         if "undefined" in r:
             lines.append(f"{r['target']:<14}undefined: {r['undefined']}")
             continue
-        lines.append(f"{r['target']:<14}{r['metric']:<18}{r['layer']:<8}{iv(r['score']):<20}"
-                     f"{iv(r['control']):<20}{iv(r['raw_obs']):<20}{iv(r['over_raw']):<20}")
+        lines.append(f"{r['target']:<14}{r['metric']:<18}{r['layer']:<8}{iv(r['score']):<22}"
+                     f"{iv(r['control']):<22}{iv(r['raw_obs']):<22}{iv(r['over_raw'])}")
     return "\n".join(lines)
 
 
