@@ -20,7 +20,7 @@ The threshold defaults to `threshold_fraction` (0.8) of the better final perform
 two, so that it is reachable by at least one learner. Areas depend on where y = 0 lies;
 meals per day are >= 0 and 0 means starving, so they are meaningful as they are.
 Over several seeds, `summarize_pairs` pairs curves by seed and gives each metric its IQM
-and a bootstrap interval over seeds (analysis.stats).
+(4+ seeds, else the mean) and a bootstrap interval over seeds (analysis.stats; none below 3 seeds).
 """
 
 from __future__ import annotations
@@ -119,7 +119,10 @@ def summarize_pairs(pairs: Sequence[tuple[Curve, Curve]], threshold: float | Non
             out["metrics"][name] = None
             continue
         iv = stats.interval(values, "iqm" if len(values) >= 4 else "mean", seed=seed)
-        out["metrics"][name] = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                                for k, v in iv.to_dict().items()}
+        entry = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                 for k, v in iv.to_dict().items()}
+        if len(values) < 3:  # a bootstrap of 1-2 seeds says nothing: no interval rather than a false one
+            entry["low"] = entry["high"] = None
+        out["metrics"][name] = entry
         out["metrics"][name]["missing"] = len(per_seed) - len(values)
     return out

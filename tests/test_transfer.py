@@ -74,6 +74,8 @@ def test_summary_over_seeds_uses_one_threshold_and_the_iqm():
     assert js["low"] <= 2.5 <= js["high"]
     assert s["metrics"]["time_saved"] is None  # scratch (ends at 1) never reaches 4
     json.dumps(s, allow_nan=False)
+    two = summarize_pairs(pairs[:2])["metrics"]["jumpstart"]  # two seeds: the mean, and no interval
+    assert two["value"] == pytest.approx(1.5) and two["low"] is None and two["high"] is None
 
 
 def test_normalised_score_is_zero_at_random_and_one_at_expert():
