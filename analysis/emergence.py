@@ -92,12 +92,13 @@ def measure(policy: object, world: str, protocol: dict[str, Any] | None = None) 
 
 
 def emergence(run: str | Path, world: str | None = None, protocol: dict[str, Any] | None = None,
-              probes: bool = False, probe_scale: str = "quick",
+              probes: bool | int = False, probe_scale: str = "quick",
               progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Every checkpoint measured on one protocol: {"run", "world", "protocol", "points": [...]}.
 
-    `world` defaults to the world the run trained on; `probes=True` adds the behavioural skill card
-    of each checkpoint (slower)."""
+    `world` defaults to the world the run trained on. `probes` adds the behavioural skill card
+    (analysis.probe) to checkpoints: True for every one, an integer k for every k-th one and the
+    last (probing costs seconds per checkpoint; the free-rollout indicators are always measured)."""
     folder = training_folder(run)
     ckpts = run_checkpoints(folder)
     config = json.loads((folder / "config.json").read_text())
@@ -108,7 +109,8 @@ def emergence(run: str | Path, world: str | None = None, protocol: dict[str, Any
         policy = load_policy(c.path, deterministic=p["deterministic"], seed=p["seed"])
         point: dict[str, Any] = {"samples": c.samples, "train_seconds": c.train_seconds,
                                  "checkpoint": str(c.path.relative_to(folder)), **measure(policy, world, p)}
-        if probes:
+        every = int(probes)  # True: every checkpoint
+        if every and (i % every == 0 or i == len(ckpts) - 1):
             from analysis.probe import probe_policy
 
             point["skills"] = probe_policy(policy, world=world, seed=p["seed"], scale=probe_scale)["skills"]

@@ -1,0 +1,56 @@
+"""analysis.report: a report from a tiny real run has every section and plot; bad input is one clear line."""
+
+import json
+
+import pytest
+from test_train import tiny_train
+
+from analysis.report import LACKS, build_report, main, verdicts
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return tiny_train(tmp_path_factory.mktemp("report") / "run", steps=1024)
+
+
+def test_a_report_has_every_section_and_plot(run, tmp_path):
+    path = build_report(run, out=tmp_path / "rep", transfer_worlds=["pond"], probe_every=2,
+                        references=("random", "impatient", "weather_blind"), scale="smoke")
+    text = path.read_text()
+    for section in ("## Verdict", "## Skill card", "## Emergence over training",
+                    "## What the network computes", "## Transfer to worlds it never saw", "## Reproduce"):
+        assert section in text
+    for png in ("skill_card.png", "emergence.png", "transfer.png"):
+        assert (tmp_path / "rep" / png).stat().st_size > 5_000
+        assert f"({png})" in text
+    data = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert set(data["verdicts"]) == set(LACKS)
+    assert [p["samples"] for p in data["emergence"]["points"]] == [0, 512, 1024]
+    assert "skills" in data["emergence"]["points"][0] and "skills" in data["emergence"]["points"][-1]
+    assert list(data["zero_shot"]["worlds"]) == ["pond"]
+    # 1024 samples teach nothing: the report must not claim that weather reading emerged
+    assert data["verdicts"]["weather_reading"]["emerged"] is False
+    assert "did NOT emerge" in text
+
+
+def test_verdicts_need_the_interval_clear_of_the_fisher_lacking_the_skill():
+    def card(v, lo, hi):
+        return {"value": v, "low": lo, "high": hi, "unit": "u"}
+
+    refs = {"impatient": {"patience": card(5, 5, 5)}, "random": {"survival": card(0.8, 0.7, 0.9)},
+            "weather_blind": {"weather_reading": card(0, 0, 0)}}
+    refs["random"]["knowing_fish"] = card(1, 0.9, 1.1)
+    mine = {"patience": card(48, 48, 48), "survival": card(0.8, 0.7, 0.9),
+            "weather_reading": card(0.1, -0.01, 0.2), "knowing_fish": card(1.5, 1.2, 1.8)}
+    v = verdicts(mine, refs)
+    assert v["patience"]["emerged"] is False  # waits, but eats no more than a random fisher
+    assert v["weather_reading"]["emerged"] is False  # its interval touches zero
+    assert v["knowing_fish"]["emerged"] is True
+
+
+def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
+    assert main([str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+    assert "expected a training run folder" in capsys.readouterr().err
+    assert main([str(run), "--world", "atlantis"]) == 2
+    err = capsys.readouterr().err
+    assert "atlantis" in err and len(err.strip().splitlines()) == 1
