@@ -268,7 +268,7 @@ def _ecosystem(spec, t) -> tuple[str, list[str], Any]:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     lines = ["| fishers | regrowth | stock at the end / at the start | meals per fisher-day |",
              "|---|---|---|---|"]
-    sustained = {}
+    sustained, fed = {}, {}
     for regrowth, df in sw.groupby("regrowth"):
         stock = {f: _iv(g[g.metric == "stock_ratio"].value) for f, g in df.groupby("fishers")}
         meals = {f: _iv(g[g.metric == "meals_per_fisher_day"].value) for f, g in df.groupby("fishers")}
@@ -279,6 +279,7 @@ def _ecosystem(spec, t) -> tuple[str, list[str], Any]:
                         marker="o", capsize=3, label=f"regrowth {regrowth:g}")
         ok = [f for f in fs if stock[f].low >= 0.5]
         sustained[regrowth] = max(ok) if ok else 0
+        fed[regrowth] = (meals[fs[0]], meals[fs[-1]], fs[0], fs[-1])
         lines += [f"| {f} | {regrowth:g} | {_fmt(stock[f])} | {_fmt(meals[f])} |" for f in fs]
     axes[0].axhline(0.5, color="grey", ls=":")
     axes[0].set_ylabel("fish stock at the end / at the start")
@@ -290,9 +291,12 @@ def _ecosystem(spec, t) -> tuple[str, list[str], Any]:
     fig.tight_layout()
     sw_spec = spec["sweep"]
     parts = [f"{n} at regrowth {r:g}" for r, n in sorted(sustained.items())]
+    low = min(fed)
+    few, many, nf, nm = fed[low]
     sentence = (f"Over {sw_spec['ticks']} ticks of {sw_spec['world']} ({sw_spec['policy']} fishers, "
                 f"{sw_spec['replicates']} seeds per cell), the most fishers that leave at least half the "
-                f"fish (lower 95% bound) are {', '.join(parts)}.")
+                f"fish (lower 95% bound) are {', '.join(parts)}; at regrowth {low:g} each fisher eats "
+                f"{_fmt(few)} meals a day among {nf} and {_fmt(many)} among {nm}.")
     return sentence, lines, fig
 
 

@@ -134,7 +134,7 @@ def run_study(spec: str | Path | dict[str, Any], scale: str = "smoke", executor:
             pool = _schedule(todo, done, folder, pool, own, result, progress, max_attempts, on_event,
                              label=f"{resolved['name']} ({resolved['scale']})")
         finally:
-            if own:
+            if own or pool is not executor:  # ours, or a replacement for a caller's broken pool
                 pool.shutdown(wait=False, cancel_futures=True)
     _write_failures(folder, result)
     result.seconds = time.perf_counter() - start

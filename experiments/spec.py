@@ -314,6 +314,9 @@ def load_spec(path: str | Path, scale: str = "smoke") -> dict[str, Any]:
     if "arms" in spec:
         spec["arms"] = [a if "policy" in a else {**DEFAULTS["arm"], **a} for a in spec["arms"]]
     spec["scale"] = scale
-    spec["spec_file"] = str(path)
+    try:  # relative to the working directory when inside it: reports then read the same everywhere
+        spec["spec_file"] = str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        spec["spec_file"] = str(path)
     spec["spec_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     return spec

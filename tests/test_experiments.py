@@ -353,3 +353,47 @@ def test_every_shipped_study_runs_at_smoke_scale(study, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "**Answer.**" in (tmp_path / study / "report.md").read_text()
     print(f"{study}: smoke scale in {wall:.0f} s")
+
+
+class LosesWorkers(cf.ThreadPoolExecutor):
+    """Threads, except that the first `times` submissions of one task come back as a dask KilledWorker
+    (what the runner sees when dask gives up on a task whose workers died)."""
+
+    def __init__(self, victim: str, times: int):
+        super().__init__(2)
+        self.victim, self.times = victim, times
+
+    def submit(self, fn, /, *args, **kwargs):
+        if args[0]["id"] == self.victim and self.times > 0:
+            from distributed.scheduler import KilledWorker
+
+            self.times -= 1
+            fut: cf.Future = cf.Future()
+            fut.set_exception(KilledWorker(args[0]["id"], "tcp://127.0.0.1:1", allowed_failures=2))
+            return fut
+        return super().submit(fn, *args, **kwargs)
+
+
+REFS = SWEEP.format(ticks=40).replace('report = "ecosystem"', 'report = "teach_vs_incentivize"') + """
+[[arms]]
+name = "expert"
+policy = "scripted:expert"
+[evaluate]
+worlds = ["lake"]
+episodes = 2
+fishers = 2
+ticks = 50
+"""
+
+
+@pytest.mark.parametrize(("times", "complete"), [(1, True), (3, False)])
+def test_a_task_lost_with_its_workers_is_resubmitted_then_given_up(tmp_path, times, complete):
+    pytest.importorskip("distributed")
+    spec = write(tmp_path, "refs", REFS)
+    with LosesWorkers("sweep/f2/r0.1", times) as pool:
+        r = run_study(spec, executor=pool, out=tmp_path / "out", progress=False, report=False)
+    assert r.complete == complete and r.ran == (5 if complete else 4)
+    assert r.retried == min(times, 2) and r.pool_restarts == 0
+    if not complete:
+        assert r.failures == {"sweep/f2/r0.1": "its worker died 3 times"}
+        assert "sweep__f2__r0.1.json" not in result_files(tmp_path / "out")
