@@ -19,6 +19,9 @@ current stochastic policy, measured by training itself) give Taylor & Stone's me
 (analysis.transfer_metrics): jumpstart, asymptotic gain, total reward, transfer and area
 ratios, time to threshold; IQM (4+ seeds, else mean) with intervals over seeds.
 
+Probes (--probes): the representational probes (analysis.representation, hidden targets,
+quick scale) rerun in each test world.
+
 A policy is anything agents.policies.load_policy accepts (a run folder, a policy file, a
 manifest-listed .zip) or scripted:NAME (zero-shot only). Bad input: one line on stderr and
 exit status 2.
@@ -191,6 +194,22 @@ def transfer_matrix(policies: dict[str, Any], worlds: Sequence[str],
     return {"train_worlds": list(policies), "test_worlds": list(worlds), "rows": rows}
 
 
+def probe_worlds(policy: Any, worlds: Sequence[str], seed: int = 0, scale: str = "quick",
+                 progress: Callable[[str], None] | None = None, **record_kw: Any) -> dict[str, Any]:
+    """The representational probes rerun in each test world (analysis.representation): does what the
+    layers encode at home still hold there? {world: one row per target (summary_rows)}."""
+    from analysis.activations import HIDDEN
+    from analysis.representation import probe_representation, summary_rows
+
+    out = {}
+    for world in worlds:
+        res = probe_representation(policy, world, seed=seed, scale=scale, targets=HIDDEN, **record_kw)
+        out[world] = {"n_samples": res["n_samples"], "rows": summary_rows(res)}
+        if progress is not None:
+            progress(world)
+    return out
+
+
 def architecture_overrides(policy: Any) -> tuple[str, dict[str, Any]]:
     """(algo, hyperparameter overrides) that rebuild the network of a loaded policy in agents.train."""
     from torch import nn
@@ -198,7 +217,7 @@ def architecture_overrides(policy: Any) -> tuple[str, dict[str, Any]]:
     net = getattr(policy, "policy", None)
     if net is None or not hasattr(net, "mlp_extractor"):
         name = getattr(policy, "name", policy)
-        raise UsageError(POLICY_ARG, f"{name} has no weights to fine-tune (scripted fishers are for "
+        raise UsageError(POLICY_ARG, f"{name} has no network to fine-tune or probe (scripted fishers: "
                                      f"zero-shot only)")
     sizes = [m.out_features for m in net.mlp_extractor.policy_net if isinstance(m, nn.Linear)]
     activation = getattr(net.activation_fn, "__name__", type(net.activation_fn).__name__).lower()
@@ -297,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--respawn", action="store_true",
                    help="respawn protocol (default: cohort, as in training)")
     p.add_argument("--seed", type=_int_at_least(0), default=0, help="base seed (default 0)")
+    p.add_argument("--probes", action="store_true",
+                   help="also rerun the representational probes (hidden targets, quick scale) in each "
+                        "test world")
     p.add_argument("--fine-tune", default=None, metavar="WORLD",
                    help="also fine-tune in WORLD vs from scratch")
     p.add_argument("--steps", type=_int_at_least(1), default=None, help="fine-tuning budget in samples")
@@ -350,13 +372,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.fine_tune is not None:
         _check_world(args.fine_tune)
     policy = _load(args.policy, args.seed)
-    if args.fine_tune is not None:
+    if args.fine_tune is not None or args.probes:
         architecture_overrides(policy)  # refuse a scripted fisher before any evaluation
     bar = None
     if not args.quiet and not args.json:
         from tqdm import tqdm
 
-        total = len(worlds) * (1 + len(REFERENCES)) + (2 * args.seeds if args.fine_tune else 0)
+        total = (len(worlds) * (1 + len(REFERENCES) + int(args.probes))
+                 + (2 * args.seeds if args.fine_tune else 0))
         bar = tqdm(total=total, desc="transfer", unit="run", leave=False)
     tick = (lambda _label: bar.update(1)) if bar is not None else None
     try:
@@ -364,6 +387,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                   "train_world": train_world}
         result["zero_shot"] = zero_shot(policy, worlds, n_worlds=args.episodes, n_fishers=args.fishers,
                                         ticks=args.ticks, seed=args.seed, respawn=args.respawn, progress=tick)
+        if args.probes:
+            result["probes"] = probe_worlds(policy, worlds, seed=args.seed, progress=tick)
         if args.fine_tune is not None:
             out = Path(args.out) if args.out else None
             result["fine_tune"] = fine_tune(args.policy, args.fine_tune, args.steps,
@@ -386,6 +411,14 @@ def _print(result: dict[str, Any]) -> None:
     print(f"zero-shot transfer of {result['policy']} (trained in {result['train_world'] or 'unknown'}), "
           f"meals per fisher-day with 95% intervals over worlds:")
     print(format_zero_shot(result["zero_shot"]))
+    for world, probes in (result.get("probes") or {}).items():
+        print(f"\nprobes in {world} ({probes['n_samples']} samples), best layer: score / raw obs / over raw")
+        for r in probes["rows"]:
+            if "undefined" in r:
+                print(f"  {r['target']:<14}undefined")
+            else:
+                print(f"  {r['target']:<14}{r['layer']:<8}{_fmt(r['score']):<22}{_fmt(r['raw_obs']):<22}"
+                      f"{_fmt(r['over_raw'])}")
     ft = result.get("fine_tune")
     if ft:
         print(f"\nfine-tuning in {ft['world']} vs from scratch, {ft['steps']:,} samples, "

@@ -128,6 +128,17 @@ def test_command_line_end_to_end_with_fine_tuning(tiny_run, tmp_path, capsys):
     assert json.loads((Path(ft["runs"][1]) / "config.json").read_text())["init_from"] is None
 
 
+def test_probes_rerun_in_each_test_world(tiny_run):
+    from agents.policies import load_policy
+
+    res = TR.probe_worlds(load_policy(tiny_run, deterministic=False), ["pond", "ice"], seed=0, n_worlds=3,
+                          n_fishers=2, ticks=60)
+    assert set(res) == {"pond", "ice"}
+    assert {r["target"] for r in res["ice"]["rows"]} == {"bite_coming", "bite_rate", "fish_density",
+                                                        "front_within", "weather"}
+    json.dumps(res, allow_nan=False)
+
+
 def empty_run_folder(tmp_path: Path) -> Path:
     folder = tmp_path / "empty-run"
     folder.mkdir()
@@ -148,6 +159,7 @@ def empty_run_folder(tmp_path: Path) -> Path:
     (["scripted:expert", "--fine-tune", "pond"], "--steps"),
     (["scripted:expert", "--fine-tune", "atlantis", "--steps", "100"], "--fine-tune"),
     (["scripted:expert", "--fine-tune", "pond", "--steps", "100"], "RUN_OR_POLICY"),
+    (["scripted:expert", "--probes"], "RUN_OR_POLICY"),
     (["scripted:expert", "--bogus"], "unrecognized"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, flag):
