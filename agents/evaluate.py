@@ -33,6 +33,7 @@ from sim.run import (
     _int_at_least,
     _Parser,
     _slug,
+    _ticks_per_second,
     cli,
     execute,
     resolve_policy,
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trust-zip", action="store_true",
                    help="load a model .zip in full even when no manifest vouches for it: loading a .zip "
                         "can run code stored in it, so only for files you created")
+    p.add_argument("--render", nargs="?", const=8.0, default=None, type=_ticks_per_second, metavar="TPS",
+                   help="show the first world in a live pygame window as it runs (viz.live), TPS ticks "
+                        "a second (default 8; 0: as fast as it runs); the run waits while the view is paused")
     return p
 
 

@@ -59,13 +59,10 @@ def record(world: str, ticks: int, path: Path, fishers: int = 4, seed: int = 0) 
 
 
 def playback_fps(path: Path, size: tuple[int, int], seconds: float, repeats: int, zoom: int = 1) -> dict:
-    import pygame
-
+    from viz.app import close_window, flip, open_window
     from viz.playback import Playback, load_track
 
-    pygame.display.init()
-    pygame.font.init()
-    screen = pygame.display.set_mode(size)
+    screen = open_window(size, "benchmark")
     track = load_track(path)
     pb = Playback(track)
     pb.apply({"fish_overlay": True, "weather_overlay": True, "follow": 0, "zoom": zoom, "paused": True})
@@ -76,11 +73,11 @@ def playback_fps(path: Path, size: tuple[int, int], seconds: float, repeats: int
         while time.perf_counter() - start < seconds:
             pb.seek(frame % track.n_frames)
             pb.draw(screen)
-            pygame.display.flip()
+            flip()
             frame += 1
             n += 1
         rates.append(n / (time.perf_counter() - start))
-    pygame.display.quit()
+    close_window()
     return {"fps": round(max(rates), 1), "median_fps": round(float(np.median(rates)), 1),
             "size": list(size), "map_cell_px": pb.layout.cell, "zoom": zoom}
 

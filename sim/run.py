@@ -85,6 +85,17 @@ def _int_at_least(low: int):
     return parse
 
 
+def _ticks_per_second(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"expected ticks per second, a number >= 0 (0: as fast as it "
+                                         f"runs), got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="python -m sim.run",
@@ -125,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print only a JSON summary on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
     p.add_argument("--list-worlds", action="store_true", help="list the shipped worlds and exit")
+    p.add_argument("--render", nargs="?", const=8.0, default=None, type=_ticks_per_second, metavar="TPS",
+                   help="show the first world in a live pygame window as it runs (viz.live), TPS ticks "
+                        "a second (default 8; 0: as fast as it runs); the run waits while the view is paused")
     return p
 
 
@@ -378,16 +392,28 @@ def execute(args: argparse.Namespace, argv: list[str], world: World, policy: obj
     start = time.perf_counter()
     # a policy with memory (an LSTM) is told which slots began a new life, as in training
     new_lives = getattr(policy, "new_lives", None)
+    live = None
+    if getattr(args, "render", None) is not None:  # --render: the live view (pygame, imported only now)
+        from viz.live import LiveView
+
+        live = LiveView(speed=args.render, policy=args.policy,
+                        title=f"{args.policy} on {world.name} (world 0 of {args.episodes})")
     with _progress(show_progress, ticks, f"{args.policy} on {world.name}") as advance:
         def on_step(sim, actions, result) -> None:
             for rec in recorders:
                 rec.record(actions, result, sim=sim)
             if new_lives is not None:
                 new_lives(sim.state.lives)
+            if live is not None:
+                live(sim, actions, result)
             advance()
 
-        rollout = run_policy(policy, world, n_worlds=args.episodes, n_fishers=args.fishers, ticks=ticks,
-                             seed=args.seed, respawn=not args.cohort, on_step=on_step)
+        try:
+            rollout = run_policy(policy, world, n_worlds=args.episodes, n_fishers=args.fishers, ticks=ticks,
+                                 seed=args.seed, respawn=not args.cohort, on_step=on_step)
+        finally:
+            if live is not None:
+                live.close()
     wall = time.perf_counter() - start
     episodes = [str(rec.save(run_dir / "episodes" / f"episode_{i:03d}.npz"))
                 for i, rec in enumerate(recorders)]

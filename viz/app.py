@@ -36,3 +36,12 @@ def run_loop(viewer: Viewer, screen: pygame.Surface, max_frames: int | None = No
     finally:
         pygame.display.quit()
     return frames
+
+
+def flip() -> None:
+    """Show what was drawn on the window (for loops outside `run_loop`, such as benchmarks)."""
+    pygame.display.flip()
+
+
+def close_window() -> None:
+    pygame.display.quit()

@@ -137,7 +137,7 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ("PgUp / PgDn", "100 ticks back / forward"),
     ("Home / End", "first / last tick"),
     ("up / down", "faster / slower"),
-    ("mouse on timeline", "scrub"),
+    ("mouse on timeline", "scrub (lanes: cast, bite, catch, missed, ate, starved, storm)"),
     ("1-9, 0", "follow fisher 1-9, follow none"),
     ("+ / - , wheel", "zoom in / out (around the followed fisher)"),
     ("F", "overlay: the true fish field (fishers cannot see it)"),

@@ -26,7 +26,7 @@ from sim.render import draw_scene
 from sim.terrain import WATER
 from viz import hud
 from viz.hud import ACCENT, BG, DIM, HIDDEN, PANEL, TEXT, Text, Timeline
-from viz.track import Track
+from viz.track import MARKS, Track
 
 SPEEDS = (0.5, 1, 2, 4, 8, 15, 30, 60, 120, 240, 480)  # ticks per second
 ZOOMS = (1, 2, 3, 4, 6, 8, 12, 16)
@@ -333,8 +333,19 @@ class Viewer:
             for text, colour in lines:
                 self.text.draw(surface, text[:60], (x + fs // 2, y), fs - 2, colour)
                 y += line
+        self.draw_legend(surface, x, side.bottom - 2 * line - 2, width, fs - 3)
         foot = self.state.message or "H: keys"
         self.text.draw(surface, foot[-60:], (x, side.bottom - line), fs - 3, DIM)
+
+    def draw_legend(self, surface: pygame.Surface, x: int, y: int, width: int, size: int) -> None:
+        """The timeline's lanes, top to bottom, in their colours (the band above them is the weather)."""
+        label = "timeline:"
+        x += self.text.draw(surface, label, (x, y), size, DIM) + size // 2
+        for name in MARKS:
+            w = self.text.render(name, size, hud.MARK_RGB[name]).get_width()
+            if x + w > surface.get_width():
+                break
+            x += self.text.draw(surface, name, (x, y), size, hud.MARK_RGB[name]) + size // 2
 
     def draw_fishers(self, surface: pygame.Surface, x: int, y: int, width: int, fs: int, i: int,
                      bottom: int) -> int:
