@@ -148,6 +148,10 @@ def _transfer(spec, t) -> tuple[str, list[str], Any]:
 
 
 def _finetune_part(t, ax) -> tuple[str, list[str]]:
+    """Fine-tuned vs from scratch in the same world with the same budget: Taylor & Stone's metrics
+    (analysis.transfer_metrics), the curves paired by seed and world."""
+    from analysis.transfer_metrics import summarize_pairs
+
     curves = t["curves"]
     ft = curves[curves.role == "finetune"]
     if ft.empty:
@@ -155,21 +159,38 @@ def _finetune_part(t, ax) -> tuple[str, list[str]]:
         skipped = t["tasks"][(t["tasks"].kind == "finetune") & (t["tasks"].status != "done")]
         why = skipped.error.iloc[0] if len(skipped) else "no fine-tuning in this spec"
         return f"fine-tuning was not measured ({why})", []
-    finals = ft.sort_values("timesteps").groupby(["arm", "seed", "world"]).tail(1)
-    sc = curves[curves.role == "scratch"].sort_values("timesteps").groupby(["seed", "world"]).tail(1)
-    merged = finals.merge(sc, on=["seed", "world"], suffixes=("_ft", "_scratch"))
-    d = difference(merged.meals_per_day_ft, merged.meals_per_day_scratch) if len(merged) else _iv([])
-    for role, df in (("fine-tuned", ft), ("from scratch", curves[curves.role == "scratch"])):
+    scratch = curves[curves.role == "scratch"]
+    pairs = []
+    for (_arm, seed, world), a in ft.groupby(["arm", "seed", "world"]):
+        b = scratch[(scratch.seed == seed) & (scratch.world == world)]
+        a, b = a.dropna(subset=["meals_per_day"]), b.dropna(subset=["meals_per_day"])
+        if len(a) >= 2 and len(b) >= 2:
+            pairs.append(((a.timesteps.to_numpy(), a.meals_per_day.to_numpy()),
+                          (b.timesteps.to_numpy(), b.meals_per_day.to_numpy())))
+    for role, df in (("fine-tuned", ft), ("from scratch", scratch)):
         mean = df.groupby("timesteps").meals_per_day.mean()
         ax.plot(mean.index, mean.to_numpy(), marker="o", label=role)
     ax.set_xlabel("samples in the new world")
     ax.set_ylabel("meals per fisher-day (mean over runs)")
     ax.legend()
-    ft_iv, sc_iv = _iv(merged.meals_per_day_ft), _iv(merged.meals_per_day_scratch)
-    lines = ["| fine-tuned | from scratch | difference |", "|---|---|---|",
-             f"| {_fmt(ft_iv)} | {_fmt(sc_iv)} | {_fmt(d)} |"]
-    sentence = (f"fine-tuned there it ends {_fmt(d)} meals per day above training from scratch with the "
-                f"same budget")
+    if not pairs:
+        return "fine-tuning curves too short to compare", []
+    m = summarize_pairs(pairs)["metrics"]
+
+    def show(name: str) -> str:
+        e = m.get(name)
+        if not e:
+            return "n/a"
+        if e["low"] is None:
+            return f"{e['value']:.3g} (n={e['n']}, no interval)"
+        return f"{e['value']:.3g} [{e['low']:.3g}, {e['high']:.3g}]"
+
+    lines = [f"Fine-tuned vs from scratch, {len(pairs)} pairs of learning curves (Taylor & Stone 2009, "
+             f"analysis.transfer_metrics):", "", "| metric | value |", "|---|---|"]
+    names = ("jumpstart", "asymptotic", "area_ratio", "time_saved")
+    lines += [f"| {name} | {show(name)} |" for name in names]
+    sentence = (f"fine-tuned there it starts {show('jumpstart')} meals per day above training from scratch "
+                f"(jumpstart) and ends {show('asymptotic')} above it with the same budget")
     return sentence, lines
 
 

@@ -212,10 +212,18 @@ def test_dask_local_cluster_gives_the_same_tables(local_runs, tmp_path):
     text = MIXED.replace('[[arms]]\nname = "incentivized"\nworld = "lake"\nreward = "eat"\n', "")
     text = text.replace(train, "").replace("train = { steps = 1_000_000 }", "")
     spec = write(tmp_path, "refs", text)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
-        r = run_study(spec, executor=client.get_executor(pure=False), out=tmp_path / "refs", progress=False)
-    assert r.complete and r.ran == r.total == 6
+    killed: list[int] = []  # and a worker dies under its first task: the nanny restarts it, dask reschedules
+    stop = threading.Event()
+    threading.Thread(target=kill_first_worker, args=(tmp_path / "refs", killed, stop), daemon=True).start()
+    try:
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None, silence_logs=50) as cluster, \
+                distributed.Client(cluster) as client:
+            r = run_study(spec, executor=client.get_executor(pure=False), out=tmp_path / "refs",
+                          progress=False)
+    finally:
+        stop.set()
+    assert killed and r.complete and r.ran == r.total == 6
     here, there = comparable(base / "arms"), comparable(tmp_path / "refs")
     assert len(there["curves"]) == 0
     for key in ("evaluations", "probes", "sweep"):
