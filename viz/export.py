@@ -44,7 +44,8 @@ def render_frames(track: Track, indices: np.ndarray, size: tuple[int, int],
     """Yield each exported frame as an (H, W, 3) uint8 array (the Viewer's drawing, off-screen)."""
     if not pygame.font.get_init():
         pygame.font.init()
-    state = ViewState(paused=True, **{k: v for k, v in (options or {}).items() if v is not None})
+    # not paused: the status line reads "playing" (nothing advances; each frame is sought)
+    state = ViewState(paused=False, **{k: v for k, v in (options or {}).items() if v is not None})
     viewer = Viewer(track, state=state)
     surface = pygame.Surface(size)
     for i in indices:
@@ -65,6 +66,7 @@ def export(track: Track, out: str | Path, fps: float = 10.0, start: int | None =
         raise ExportError(f"--fps: expected a positive number, got {fps}")
     indices = frame_indices(track, start, end, every)
     out.parent.mkdir(parents=True, exist_ok=True)
+    options = {**(options or {}), "speed": fps * max(int(every), 1)}  # the video's ticks per second
     frames = render_frames(track, indices, size, options)
     if suffix == ".mp4":
         _mp4(out, frames, fps, len(indices), progress)
