@@ -14,7 +14,7 @@ from sim.core import Simulation
 from sim.events import has
 from sim.fishers import ACTION_NAMES
 from sim.record import load_episode
-from viz.play import HumanPlay, main
+from viz.play import MASK_ALPHA, HumanPlay, main
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -66,7 +66,7 @@ def test_a_scripted_player_fishes_and_the_episode_is_an_agents_episode(screen, t
     assert not game.state.paused and int(s.tick[0]) == tick + 4
     drive(game, screen, {0: [key(pygame.K_RIGHTBRACKET)], 1: [key(pygame.K_v), key(pygame.K_f)]}, 64)
     assert game.state.speed == 8 and int(s.tick[0]) == tick + 12 and game.observed
-    assert game.map_overlay(game.state.frame)[..., 3].max() == 235  # dark outside the fisher's view
+    assert game.map_overlay(game.state.frame)[..., 3].max() == MASK_ALPHA  # dark beyond the fisher's view
     drive(game, screen, {0: [key(pygame.K_p), key(pygame.K_q)]}, 1)
     assert game.state.paused and game.state.quit
     ep = load_episode(game.save(tmp_path / "human.npz"))
@@ -84,7 +84,9 @@ def test_the_fishers_view_hides_the_fish_and_the_hidden_weather(screen):
     assert "what fisher 1 senses" in titles
     mask = game.map_overlay(0)
     r, c = int(sim.state.row[0, 0]), int(sim.state.col[0, 0])
-    assert mask[r, c, 3] < 235 and (mask[..., 3] == 235).sum() >= mask[..., 3].size - 49
+    assert mask[r, c, 3] < MASK_ALPHA and (mask[..., 3] == MASK_ALPHA).sum() >= mask[..., 3].size - 49
+    # fishers beyond the view are not drawn; the timeline hides the hidden weather band
+    assert not game.weather_band and game.scene(0).alive[0]
     game.handle_event(key(pygame.K_v))
     titles = [t for t, _ in game.side_sections(0)]
     assert "hidden weather" in titles and "true fish field" in titles
@@ -106,3 +108,16 @@ def test_the_command_line_records_an_episode(tmp_path, capsys):
     assert main(["--world", "nowhere"]) == 2
     assert "--world" in capsys.readouterr().err
     assert np.all(ep.actions[1:, 0] >= 0)
+
+
+def test_the_fishers_view_does_not_draw_fishers_it_cannot_see(screen):
+    sim = Simulation("lake", n_fishers=2, seeds=[1])
+    s = sim.state
+    s.row[0], s.col[0] = (3, 1), (2, 2)   # neighbours
+    game = HumanPlay(sim, observed=True)
+    assert game.scene(0).alive.tolist() == [True, True]
+    s.row[0, 1], s.col[0, 1] = 14, 20     # far away: invisible to fisher 1
+    game.step()
+    assert game.scene(game.state.frame).alive.tolist() == [True, False]
+    game.handle_event(key(pygame.K_v))
+    assert game.scene(game.state.frame).alive.tolist() == [True, True]

@@ -107,8 +107,10 @@ class Timeline:
     def x_of(rect: pygame.Rect, n_frames: int, frame: int) -> int:
         return rect.x + int(round(frame * (rect.width - 1) / max(n_frames - 1, 1)))
 
-    def picture(self, track: Track, width: int, height: int, follow: int | None) -> pygame.Surface:
-        key = (track.n_frames, width, height, follow)
+    def picture(self, track: Track, width: int, height: int, follow: int | None,
+                band: bool = True) -> pygame.Surface:
+        """The strip for `track` (marks of fisher `follow`, or all); `band`: the hidden weather band."""
+        key = (track.n_frames, width, height, follow, band)
         if key == self._key and self._surf is not None:
             return self._surf
         n = max(track.n_frames, 1)
@@ -119,11 +121,12 @@ class Timeline:
         per_col = np.logical_or.reduceat(lanes, starts, axis=0)
         img = np.zeros((height, width, 3), dtype=np.uint8)
         img[:] = PANEL
-        band = max(3, height // 6)
-        img[:band] = WEATHER_STRIP[track["weather"][starts]][None]
-        lane_h = max(1, (height - band - 2) // len(MARKS))
+        band_h = max(3, height // 6)
+        if band:
+            img[:band_h] = WEATHER_STRIP[track["weather"][starts]][None]
+        lane_h = max(1, (height - band_h - 2) // len(MARKS))
         for lane, name in enumerate(MARKS):
-            y0 = band + 2 + lane * lane_h
+            y0 = band_h + 2 + lane * lane_h
             cols = per_col[:, lane].astype(bool)
             img[y0:y0 + max(1, lane_h - 1), cols] = MARK_RGB[name]
         self._surf = pygame.image.frombuffer(img.tobytes(), (width, height), "RGB")

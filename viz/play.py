@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as _dt
 import sys
 from pathlib import Path
@@ -27,12 +28,14 @@ import pygame
 from sim.fishers import ACTION_NAMES
 from sim.observe import LAYOUT, RIPPLE_LEVELS, VIEW_CHANNELS, VIEW_RADIUS, view_of
 from sim.record import EpisodeRecorder
+from sim.render import Scene
 from viz.hud import DIM, TEXT
 from viz.track import Track
 from viz.viewer import SPEEDS, Viewer
 
 EXIT_USAGE = 2
 ACTION = {name: i for i, name in enumerate(ACTION_NAMES)}
+MASK_ALPHA = 245  # beyond the fisher's view: nearly black, the map's outline just visible
 ACTION_KEYS = {
     pygame.K_PERIOD: "wait", pygame.K_RETURN: "wait", pygame.K_KP_ENTER: "wait",
     pygame.K_UP: "north", pygame.K_DOWN: "south", pygame.K_RIGHT: "east", pygame.K_LEFT: "west",
@@ -151,6 +154,19 @@ class HumanPlay(Viewer):
 
     # --- what is shown -------------------------------------------------------------------------
 
+    @property
+    def weather_band(self) -> bool:  # type: ignore[override]
+        return not self.observed  # the band shows the hidden weather state
+
+    def scene(self, i: int) -> Scene:
+        """In the fisher's view, other fishers beyond its 7x7 view are not drawn."""
+        scene = super().scene(i)
+        if not self.observed:
+            return scene
+        me_r, me_c = int(scene.row[0]), int(scene.col[0])
+        near = (np.abs(scene.row - me_r) <= VIEW_RADIUS) & (np.abs(scene.col - me_c) <= VIEW_RADIUS)
+        return dataclasses.replace(scene, alive=scene.alive & (near | (np.arange(len(near)) == 0)))
+
     def map_overlay(self, i: int) -> np.ndarray | None:
         if not self.observed:
             return super().map_overlay(i)
@@ -161,7 +177,7 @@ class HumanPlay(Viewer):
         (the only hint of fish a fisher gets). Shown for the newest frame (what it senses now)."""
         h, w = self.track.terrain.shape
         rgba = np.zeros((h, w, 4), dtype=np.uint8)
-        rgba[..., 3] = 235
+        rgba[..., 3] = MASK_ALPHA
         if not self.sim.state.alive[0, 0]:
             return rgba
         r, c = int(self.sim.state.row[0, 0]), int(self.sim.state.col[0, 0])

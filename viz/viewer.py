@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pygame
 
-from sim.render import draw_scene
+from sim.render import Scene, draw_scene
 from sim.terrain import WATER
 from viz import hud
 from viz.hud import ACCENT, BG, DIM, HIDDEN, PANEL, TEXT, Text, Timeline
@@ -68,6 +68,7 @@ class Viewer:
 
     help_lines = hud.HELP_LINES
     scrub = True  # the timeline can be dragged
+    weather_band = True  # the timeline's band shows the hidden weather state
 
     def __init__(self, track: Track, state: ViewState | None = None, shot_dir: str | Path = "."):
         self.track = track
@@ -204,15 +205,20 @@ class Viewer:
         lay = self.layout = self.compute_layout(surface.get_size())
         surface.fill(BG)
         i = self.track.clamp(self.state.frame)
-        img = draw_scene(self.track.scene(i), lay.cell, lay.window, overlay=self.map_overlay(i))
+        scene = self.scene(i)
+        img = draw_scene(scene, lay.cell, lay.window, overlay=self.map_overlay(i))
         surface.blit(pygame.image.frombuffer(img.tobytes(), (img.shape[1], img.shape[0]), "RGB"),
                      lay.map_rect.topleft)
         self.draw_map_extras(surface, lay, i)
-        self.draw_fisher_labels(surface, lay, i)
+        self.draw_fisher_labels(surface, lay, scene)
         self.draw_side(surface, lay, i)
         self.draw_timeline(surface, lay, i)
         if self.state.help:
             hud.help_box(surface, self.text, self.help_lines, lay.font)
+
+    def scene(self, i: int) -> Scene:
+        """What the map shows of frame i (human play hides fishers its fisher cannot see)."""
+        return self.track.scene(i)
 
     def draw_map_extras(self, surface: pygame.Surface, lay: Layout, i: int) -> None:
         """A hook for subclasses (human play masks what the fisher cannot see)."""
@@ -241,9 +247,9 @@ class Viewer:
         rgba[..., 3] = np.where(self._water, 25 + 165 * t ** 1.5, 0).astype(np.uint8)
         return rgba
 
-    def draw_fisher_labels(self, surface: pygame.Surface, lay: Layout, i: int) -> None:
+    def draw_fisher_labels(self, surface: pygame.Surface, lay: Layout, scene: Scene) -> None:
         """Slot numbers beside fishers (keys 1-9 follow them) and a ring round the followed one."""
-        alive, rows, cols = self.track["alive"][i], self.track["row"][i], self.track["col"][i]
+        alive, rows, cols = scene.alive, scene.row, scene.col
         size = int(np.clip(lay.cell * 0.6, 10, lay.font))
         for f in np.flatnonzero(alive):
             rect = self._cell_rect(lay, int(rows[f]), int(cols[f]))
@@ -385,7 +391,7 @@ class Viewer:
 
     def draw_timeline(self, surface: pygame.Surface, lay: Layout, i: int) -> None:
         rect = lay.timeline
-        pic = self.timeline.picture(self.track, rect.width, rect.height, self.state.follow)
+        pic = self.timeline.picture(self.track, rect.width, rect.height, self.state.follow, self.weather_band)
         surface.blit(pic, rect.topleft)
         n = self.track.n_frames
         if self.state.weather_overlay:  # where the next front arrives
