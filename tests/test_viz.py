@@ -108,6 +108,8 @@ def test_playback_follows_a_scripted_session(track, screen, tmp_path):
         71: [pygame.event.Event(pygame.MOUSEMOTION, pos=at(30), rel=(0, 0), buttons=(1, 0, 0))],
         72: [pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=at(30))],
         73: [key(pygame.K_UP), key(pygame.K_UP), key(pygame.K_h), key(pygame.K_EQUALS), key(pygame.K_s)],
+        74: [pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=1, flipped=False, precise_x=0.0, precise_y=1.0),
+             pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=-1, flipped=False, precise_x=0.0, precise_y=-1.0)],
     }
     drive(pb, screen, script, 90)
     st = pb.state

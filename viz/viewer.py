@@ -90,11 +90,10 @@ class Viewer:
         elif event.type == pygame.KEYDOWN:
             self._key(event)
         elif event.type == pygame.MOUSEBUTTONDOWN and self.layout is not None:
+            # (the wheel also sends buttons 4 and 5 in pygame 2: MOUSEWHEEL alone zooms)
             if event.button == 1 and self.scrub and self.layout.timeline.collidepoint(event.pos):
                 st.scrubbing = True
                 self.seek(Timeline.frame_at(self.layout.timeline, self.track.n_frames, event.pos[0]))
-            elif event.button in (4, 5) and self.layout.map_rect.collidepoint(event.pos):
-                self.zoom(1 if event.button == 4 else -1)
         elif event.type == pygame.MOUSEBUTTONUP and event.button == 1:
             st.scrubbing = False
         elif event.type == pygame.MOUSEMOTION and st.scrubbing and self.layout is not None:
