@@ -33,11 +33,14 @@ COLUMNS = {
 
 
 def load_results(folder: Path) -> list[dict[str, Any]]:
-    """Every finished task's record, sorted by id (the order never depends on who finished first)."""
+    """Every finished task's record, sorted by id (the order never depends on who finished first).
+    Only results of the study's current tasks count: a result left by an earlier version of the
+    spec (another key, or a task the spec no longer has) stays on disk but out of the tables."""
+    keys = {t["id"]: t["key"] for t in json.loads((Path(folder) / "tasks.json").read_text())}
     out = []
     for path in sorted((Path(folder) / RESULTS).glob("*.json")):
         record = json.loads(path.read_text())
-        if record.get("status") == "done":
+        if record.get("status") == "done" and keys.get(record.get("id")) == record.get("key"):
             out.append(record)
     return sorted(out, key=lambda r: r["id"])
 
@@ -88,7 +91,7 @@ def _tasks_table(folder: Path) -> pd.DataFrame:
     rows = []
     for t in tasks:
         status, error = "pending", ""
-        if t["id"] in done and done[t["id"]]["key"] == t["key"]:
+        if t["id"] in done:
             status = "done"
         elif t["id"] in failures.get("failed", {}):
             status, error = "failed", failures["failed"][t["id"]]

@@ -260,6 +260,14 @@ def test_an_edited_spec_reruns_only_what_changed(local_runs, tmp_path):
                                                                "sweep/f8/r0.01", "sweep/f8/r0.1"]
     assert r.complete and r.already_done == 7
     assert len(pd.read_csv(folder / "tables" / "sweep.csv")) == 4 * 3 * 6
+    # a spec that drops tasks: their old results stay on disk but leave the tables
+    text = MIXED.replace("replicates = 2", "replicates = 3")
+    text = text.replace("regrowth = [0.01, 0.1]", "regrowth = [0.1]")
+    spec = write(tmp_path, "arms", text)
+    r = run_study(spec, executor=NoWork(), out=folder, progress=False)
+    assert r.complete and r.ran == 0 and r.total == 9
+    assert sorted(set(pd.read_csv(folder / "tables" / "sweep.csv").regrowth)) == [0.1]
+    assert len(result_files(folder)) == 11
 
 
 def test_a_failing_task_is_reported_and_the_rest_complete(tmp_path):
