@@ -247,3 +247,24 @@ def test_a_run_folder_opens_its_first_episode_and_n_switches(tmp_path, screen):
     pygame.display.set_mode((640, 360))
     drive(pb, screen, {0: [key(pygame.K_n)]}, 1)
     assert pb.index == 1 and "episode 2/2" in pb.state.message
+
+
+def test_the_tide_shows_in_playback_as_in_the_live_render(tmp_path):
+    """The coast's flats dry at low tide: a recorded frame draws as the live state did (one path)."""
+    from sim.core import Simulation
+    from sim.render import render_rgb
+
+    sim = Simulation("coast", n_fishers=2, seeds=[3])
+    rec = EpisodeRecorder(sim)
+    rec.capture_initial()
+    live = {}
+    for _ in range(100):  # low tide from tick 80 (half of the coast's period of 160)
+        actions = np.zeros((1, 2), int)
+        rec.record(actions, sim.step(actions))
+        if int(sim.state.tick[0]) in (40, 95):
+            live[int(sim.state.tick[0])] = render_rgb(sim, 0, 6)
+    track = Track.from_episode(load_episode(rec.save(tmp_path / "coast.npz")))
+    assert not track["low_tide"][40] and track["low_tide"][95]
+    assert not np.array_equal(track.terrain_at(40), track.terrain_at(95))
+    for tick, picture in live.items():
+        assert np.array_equal(draw_scene(track.scene(tick), 6), picture), tick

@@ -21,7 +21,6 @@ import numpy as np
 import pygame
 
 from sim.record import EpisodeFileError, load_episode
-from sim.terrain import WATER
 from viz.hud import Timeline
 from viz.track import Track
 from viz.viewer import SPEEDS, Viewer
@@ -91,7 +90,6 @@ class Playback(Viewer):
             self.state.message = str(err)
             return
         self.track, self.index = track, index
-        self._water = np.isin(track.terrain, WATER)
         self.timeline = Timeline()
         if self.state.follow is not None and self.state.follow >= track.n_fishers:
             self.state.follow = None

@@ -19,6 +19,7 @@ import numpy as np
 from sim.events import EVENTS
 from sim.record import PER_FISHER, PER_WORLD, Episode, EpisodeRecorder
 from sim.render import Scene, night_at
+from sim.terrain import SHORE
 from sim.weather import STORM
 
 # Timeline lanes, top to bottom: the events the issue asks to see, then storms (from the weather).
@@ -30,8 +31,12 @@ _KEYS = (*PER_FISHER, *PER_WORLD)
 class Track:
     """Frames 0..n_frames-1 of one world: the episode arrays, growable, with running counts."""
 
-    def __init__(self, terrain: np.ndarray, meta: dict[str, Any], source: str = ""):
-        self.terrain = np.asarray(terrain)
+    def __init__(self, terrain: np.ndarray, meta: dict[str, Any], source: str = "",
+                 flats: np.ndarray | None = None):
+        self.terrain = np.asarray(terrain)  # at high tide (the only terrain of a world without tides)
+        flats = np.zeros(self.terrain.shape, bool) if flats is None else np.asarray(flats, bool)
+        # tidal flats are shore while the tide is out (sim.tide; the format's `flats` and `low_tide`)
+        self.low_tide_terrain = np.where(flats, np.int8(SHORE), self.terrain).astype(self.terrain.dtype)
         self.meta = meta
         self.source = source
         self.n_fishers = int(meta["n_fishers"])
@@ -50,7 +55,7 @@ class Track:
     @classmethod
     def from_episode(cls, episode: Episode) -> Track:
         """All frames of a loaded episode file."""
-        track = cls(episode.terrain, episode.meta, source=episode.path)
+        track = cls(episode.terrain, episode.meta, source=episode.path, flats=getattr(episode, "flats", None))
         track._extend({k: getattr(episode, k) for k in _KEYS})
         track.fish = list(episode.fish.astype(np.float32))
         track.fish_tick = [int(t) for t in episode.fish_tick]
@@ -60,7 +65,7 @@ class Track:
     @classmethod
     def following(cls, recorder: EpisodeRecorder) -> Track:
         """A track that grows with `recorder` (call `refresh()` after each recorded step)."""
-        track = cls(recorder.terrain, recorder.meta, source="live")
+        track = cls(recorder.terrain, recorder.meta, source="live", flats=getattr(recorder, "flats", None))
         track._recorder = recorder
         track.refresh()
         return track
@@ -124,12 +129,17 @@ class Track:
     def clamp(self, frame: int) -> int:
         return int(min(max(int(frame), 0), max(self.n_frames - 1, 0)))
 
+    def terrain_at(self, frame: int) -> np.ndarray:
+        """The terrain at a frame: tidal flats are shore while the tide is out."""
+        low = self._buf.get("low_tide")
+        return self.low_tide_terrain if low is not None and low[self.clamp(frame)] else self.terrain
+
     def scene(self, frame: int) -> Scene:
         """What `sim.render.draw_scene` draws for this frame."""
         i = self.clamp(frame)
         b = self._buf
         tick = int(b["tick"][i])
-        return Scene(terrain=self.terrain, tick=tick, weather=int(b["weather"][i]),
+        return Scene(terrain=self.terrain_at(i), tick=tick, weather=int(b["weather"][i]),
                      cloud=float(b["cloud"][i]), night=night_at(tick, self.day_length, self.night_fraction),
                      row=b["row"][i], col=b["col"][i], facing=b["facing"][i], alive=b["alive"][i],
                      line=b["line"][i], line_row=b["line_row"][i], line_col=b["line_col"][i],

@@ -78,7 +78,6 @@ class Viewer:
         self.timeline = Timeline()
         self.layout: Layout | None = None
         self._acc = 0.0
-        self._water = np.isin(track.terrain, WATER)
 
     # --- events --------------------------------------------------------------------------------
 
@@ -243,7 +242,8 @@ class Viewer:
         rgba[..., 0] = 255
         rgba[..., 1] = (235 * (1.0 - t) ** 1.5).astype(np.uint8)
         rgba[..., 2] = (120 * (1.0 - t) ** 2).astype(np.uint8)
-        rgba[..., 3] = np.where(self._water, 25 + 165 * t ** 1.5, 0).astype(np.uint8)
+        water = np.isin(self.track.terrain_at(self.state.frame), WATER)  # the tide moves the shore
+        rgba[..., 3] = np.where(water, 25 + 165 * t ** 1.5, 0).astype(np.uint8)
         return rgba
 
     def draw_fisher_labels(self, surface: pygame.Surface, lay: Layout, scene: Scene) -> None:
