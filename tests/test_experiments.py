@@ -413,3 +413,40 @@ def test_a_task_lost_with_its_workers_is_resubmitted_then_given_up(tmp_path, tim
     if not complete:
         assert r.failures == {"sweep/f2/r0.1": "its worker died 3 times"}
         assert "sweep__f2__r0.1.json" not in result_files(tmp_path / "out")
+
+
+@pytest.mark.slow
+def test_a_train_task_killed_midway_resumes_from_its_checkpoint(tmp_path):
+    """The worker dies during training, after a checkpoint: the rerun resumes that run folder
+    (agents.train --resume) instead of starting over, and ends with the same result."""
+    import multiprocessing
+
+    from agents.checkpoints import Manifest, listed_checkpoints
+    from experiments.tasks import all_tasks
+    from experiments.work import run_folder, run_task
+
+    text = ARMS.replace("steps = 512", "steps = 20_000").replace("checkpoint_every = 256",
+                                                                  "checkpoint_every = 2048")
+    spec = load_spec(write(tmp_path, "arms", text))
+    task = next(t for t in all_tasks(spec) if t.kind == "train").to_dict()
+    study = tmp_path / "study"
+    folder = run_folder(study, task["id"])
+    proc = multiprocessing.get_context("spawn").Process(target=run_task, args=(task, str(study)))
+    proc.start()
+    try:
+        while proc.is_alive():
+            try:
+                if any(ts > 0 for ts in listed_checkpoints(Manifest.load(folder))):
+                    break
+            except Exception:  # noqa: BLE001  (the manifest is not there yet)
+                pass
+            time.sleep(0.02)
+    finally:
+        proc.kill()
+        proc.join()
+    assert proc.exitcode != 0, "training finished before it could be killed"
+    record = run_task(task, str(study))
+    assert record["status"] == "done"
+    assert "resumed at" in (folder / "command.txt").read_text()
+    result = json.loads((study / "results" / "train__incentivized__s0.json").read_text())
+    assert result["result"]["steps"] == result["result"]["checkpoints"][-1] >= 20_000
