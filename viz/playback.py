@@ -172,8 +172,8 @@ def main(argv: list[str] | None = None) -> int:
                          f"got {args.episode}")
         if args.follow is not None and not 1 <= args.follow <= 9:
             raise _Usage(f"--follow: expected a fisher number 1-9, got {args.follow}")
-        if args.every < 1 or args.fps <= 0 or args.speed <= 0:
-            raise _Usage("--every, --fps and --speed: expected positive numbers")
+        if args.every < 1 or args.fps <= 0 or args.speed <= 0 or args.zoom < 1:
+            raise _Usage("--every, --fps, --speed and --zoom: expected positive numbers")
         track = load_track(files[args.episode])
         if args.follow is not None and args.follow > track.n_fishers:
             raise _Usage(f"--follow: {files[args.episode]} has {track.n_fishers} fisher slot(s), "
