@@ -71,11 +71,14 @@ def _clean(values: object, name: str) -> np.ndarray:
 
 def interval(values: object, statistic: Statistic = "mean", confidence: float = 0.95,
              seed: int = 0, n_resamples: int = N_RESAMPLES) -> Interval:
-    """The statistic of independent units (NaNs dropped) with a percentile bootstrap interval."""
+    """The statistic of independent units (NaNs dropped) with a percentile bootstrap interval.
+    A named statistic (mean, median, iqm) takes the vectorised path (`bootstrap_interval`)."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence: expected a number in (0, 1), got {confidence!r}")
-    a = _clean(values, "values")
     fn = _statistic(statistic)
+    if isinstance(statistic, str):
+        return bootstrap_interval(values, statistic, confidence, seed, n_resamples)
+    a = _clean(values, "values")
     if a.size == 0:
         return Interval(float("nan"), float("nan"), float("nan"), 0, confidence)
     value = float(fn(a))

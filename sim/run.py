@@ -50,6 +50,8 @@ METRIC_LABELS = {
     "cast_rate_falling": "casts per tick, barometer falling", "cast_rate_steady": "casts per tick, steady",
 }
 TRAIN = "train"  # the --policy that trains the hungry fisher first (the main job)
+REPORT_SCALES = ("quick", "full", "smoke", "none")
+REPORT_PROBE_EVERY = 8  # the main job probes every 8th checkpoint (and the last): minutes matter
 REFERENCES = ("random", "impatient", "weather_blind", "expert")  # scripted fishers beside a trained one
 # packages whose versions are recorded when the project's own metadata cannot list them
 FALLBACK_PACKAGES = ("numpy", "scipy", "rich", "gymnasium", "pettingzoo", "stable-baselines3",
@@ -103,8 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "metrics with 95% intervals, recorded episodes. The policy is a scripted fisher "
                     "or a trained one (the hungry fisher itself) exported by training.",
         epilog="Recorded episodes are .npz files (format: sim.record, read them with "
-               "sim.record.load_episode). The pygame viewer, python -m viz.playback EPISODE.npz, "
-               "comes later with viz/.",
+               "sim.record.load_episode); watch one with python -m viz.playback EPISODE.npz (or the "
+               "run folder). When training, the run ends with the skill report (analysis.report): "
+               "RUN_DIR/report/report.md.",
     )
     p.add_argument("--world", default="lake",
                    help="a shipped world name (see --list-worlds), a world folder, a world.toml path, "
@@ -136,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print only a JSON summary on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
     p.add_argument("--list-worlds", action="store_true", help="list the shipped worlds and exit")
+    p.add_argument("--report", default="quick", choices=REPORT_SCALES,
+                   help="when training: probe the hungry fisher, measure emergence over its checkpoints "
+                        "and its transfer to the other shipped worlds, and write RUN_DIR/report/ "
+                        "(analysis.report) at this probe scale; 'none' skips it (default: quick)")
     p.add_argument("--render", nargs="?", const=8.0, default=None, type=_ticks_per_second, metavar="TPS",
                    help="show the first world in a live pygame window as it runs (viz.live), TPS ticks "
                         "a second (default 8; 0: as fast as it runs); the run waits while the view is paused")
@@ -324,7 +331,32 @@ def train_and_evaluate(args: argparse.Namespace, argv: list[str], world: World) 
     code = execute(args, argv, world, policy, run_dir=run_dir)
     if code == 0:
         compare_references(args, world, run_dir)
+        if args.report != "none":
+            skill_report(args, run_dir)
     return code
+
+
+def skill_report(args: argparse.Namespace, run_dir: Path) -> Path:
+    """Probe, emergence and transfer for the run just trained (analysis.report); prints the skill card."""
+    from rich.console import Console
+
+    from analysis.probe import render_cards
+    from analysis.report import build_report
+
+    quiet = args.json or args.quiet
+    console = Console(stderr=True, quiet=bool(quiet))
+    path = build_report(run_dir, out=run_dir / "report", world=args.world, seed=args.seed, scale=args.report,
+                        probe_every=REPORT_PROBE_EVERY, progress=lambda m: console.log(f"report: {m}"),
+                        command=f"python -m analysis.report {shlex.quote(str(run_dir))} --probe-every "
+                                f"{REPORT_PROBE_EVERY} --scale {args.report}")
+    if not quiet:
+        data = json.loads((path.parent / "report.json").read_text())
+        out = Console()
+        out.print(render_cards([data["card"]], {k: [v] for k, v in data["references"].items()}))
+        for verdict in data["verdicts"].values():
+            out.print(f"- {verdict['sentence']}", highlight=False)
+        out.print(f"report: {path}", highlight=False, soft_wrap=True)
+    return path
 
 
 def compare_references(args: argparse.Namespace, world: World, run_dir: Path) -> dict[str, Any]:

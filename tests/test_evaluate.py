@@ -55,7 +55,7 @@ def test_json_has_sim_runs_fields_and_the_run_folder(capsys, tmp_path, ppo_run):
     for name in ("meals_per_day", "survival", "deaths_per_day", "storm_sheltered", "reel_empty_rate"):
         assert set(summary[name]) == {"mean", "low", "high"}
     # the same fields as sim.run's summary
-    code = sim_run_main([*TINY, "--out", str(tmp_path / "scripted"), "--json"])
+    code = sim_run_main([*TINY, "--policy", "scripted:expert", "--out", str(tmp_path / "scripted"), "--json"])
     scripted = json.loads(capsys.readouterr().out)
     assert code == 0 and set(summary) == set(scripted)
     for name in ("config.json", "command.txt", "versions.json", "metrics.json",

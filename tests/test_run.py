@@ -188,10 +188,11 @@ def test_the_main_job_trains_then_compares_with_scripted_fishers(capsys, tmp_pat
     """`python -m sim.run --world lake` with a tiny budget: train, evaluate, references, one folder."""
     out_dir = tmp_path / "main"
     code, out, err = _run(capsys, "--steps", "1", "--ticks", "30", "--episodes", "3", "--fishers", "2",
-                          "--out", str(out_dir), "--quiet")
+                          "--out", str(out_dir), "--quiet", "--report", "smoke")
     assert code == 0, err
     for name in ("training/final.zip", "training/policy.json", "training/manifest.json", "metrics.json",
-                 "references.json", "episodes/episode_000.npz"):
+                 "references.json", "episodes/episode_000.npz", "report/report.md", "report/report.json",
+                 "report/emergence.png", "report/transfer.png"):
         assert (out_dir / name).is_file(), name
     references = json.loads((out_dir / "references.json").read_text())
     assert set(references) == {"random", "impatient", "weather_blind", "expert"}
