@@ -28,6 +28,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m benchmarks.core
+	SDL_VIDEODRIVER=dummy $(VENV)/bin/python -m benchmarks.viz
 
 skills: $(STAMP)
 	$(VENV)/bin/python -m agents.skills_pay
