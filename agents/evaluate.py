@@ -26,14 +26,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch (imported by
 import argparse
 import sys
 
+from sim.cli import EXIT_USAGE, Parser, parse
 from sim.run import (
-    DEFAULT_RECORD,
-    EXIT_USAGE,
     UsageError,
-    _int_at_least,
-    _Parser,
     _slug,
-    _ticks_per_second,
+    add_run_flags,
     cli,
     execute,
     resolve_policy,
@@ -44,7 +41,7 @@ POLICY_ARG = "RUN_OR_POLICY"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog="python -m agents.evaluate",
         description="Evaluate a trained fisher (or scripted:NAME) in a world: metrics with 95% intervals "
                     "over worlds, a summary table, recorded episodes and a run folder, as sim.run writes.",
@@ -54,43 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("policy", metavar=POLICY_ARG,
                    help="a training run folder, a policy.json/.npz, a model .zip (only when its run "
                         "folder's manifest.json lists it, or with --trust-zip), or scripted:NAME")
-    p.add_argument("--world", default="lake",
-                   help="a shipped world name, a world folder, a world.toml path, or generated:SEED "
-                        "(default: lake)")
-    p.add_argument("--episodes", type=_int_at_least(1), default=8,
-                   help="worlds simulated together in one batch (default: 8)")
-    p.add_argument("--fishers", type=_int_at_least(1), default=4, help="fisher slots per world (default: 4)")
-    p.add_argument("--ticks", type=_int_at_least(1), default=None,
-                   help="ticks per episode (default: the world's time.horizon)")
-    p.add_argument("--seed", type=_int_at_least(0), default=0,
-                   help="base seed of the worlds and of --stochastic sampling (default: 0)")
+    add_run_flags(p, out_default="runs/WORLD-eval-POLICY-YYYYmmdd-HHMMSS",
+                  seed_help="base seed of the worlds and of --stochastic sampling (default: 0)")
     p.add_argument("--stochastic", action="store_true",
                    help="sample actions from the policy (default: its most likely action)")
-    p.add_argument("--cohort", action="store_true",
-                   help="no respawn: a fisher that starved scores nothing afterwards "
-                        "(default: a newcomer takes the slot a day after a death)")
-    p.add_argument("--record", type=_int_at_least(0), default=None, metavar="K",
-                   help=f"record the first K episodes (default: {DEFAULT_RECORD}, or all if fewer)")
-    p.add_argument("--out", default=None, metavar="DIR",
-                   help="run folder (default: runs/WORLD-eval-POLICY-YYYYmmdd-HHMMSS); must be new or empty")
-    p.add_argument("--json", action="store_true", help="print only a JSON summary on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
-    p.add_argument("--trust-zip", action="store_true",
-                   help="load a model .zip in full even when no manifest vouches for it: loading a .zip "
-                        "can run code stored in it, so only for files you created")
-    p.add_argument("--render", nargs="?", const=8.0, default=None, type=_ticks_per_second, metavar="TPS",
-                   help="show the first world in a live pygame window as it runs (viz.live), TPS ticks "
-                        "a second (default 8; 0: as fast as it runs); the run waits while the view is paused")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad flags or files)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exit_:  # --help, or a bad flag (already reported in one line)
-        return exit_.code if isinstance(exit_.code, int) else 0
+    args = parse(build_parser(), argv)
+    if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
+        return args
     try:
         world = resolve_world(args.world)
         policy = resolve_policy(args.policy, args.seed, trust_zip=args.trust_zip,

@@ -67,13 +67,13 @@ from typing import Any
 import numpy as np
 
 from agents import checkpoints as ck
+from sim.cli import EXIT_USAGE, Parser, int_at_least, parse
 
 ALGOS = ("ppo", "recurrent_ppo")
 REWARD_NAMES = ("eat", "taught")
 HYPERPARAMS_FILE = Path(__file__).resolve().with_name("hyperparams.toml")
 DEFAULT_CHECKPOINT_EVERY = 500_000
 DEFAULT_EVAL_EVERY = 250_000
-EXIT_USAGE = 2
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CURVE = "learning_curve.csv"
 CURVE_COLUMNS = ("timesteps", "train_seconds", "meals_per_day", "meals_per_day_low", "meals_per_day_high",
@@ -775,33 +775,13 @@ def _resume(path: Path, progress: bool, threads: int | None, callbacks: Sequence
 
 # --- the command line ------------------------------------------------------------------------------
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors ("error: --flag: ...") and exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        message = re.sub(r"^argument (?:\S+/)?(\S+): ", r"\1: ", message)
-        self.exit(EXIT_USAGE, f"error: {message} (see --help)\n")
-
-
-def _int_at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text.replace("_", ""))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
-        return value
-    return parse
-
-
 # flags that define a run: with --resume, the run's own config.json decides them
 RUN_FLAGS = ("world", "worlds", "algo", "steps", "seed", "reward", "out", "checkpoint_every", "eval_every",
              "hyperparams", "set", "init")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m agents.train",
+    p = Parser(prog="python -m agents.train",
                 description="Train hungry fishers (one shared policy for every fisher slot) and write a run "
                             "folder: config, command, versions, tensorboard logs, checkpoints, a learning "
                             "curve, final.zip and a manifest of sha256s.",
@@ -812,22 +792,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train on a pool instead: suite:NAME, generated:N, or a comma-separated list")
     p.add_argument("--algo", choices=ALGOS, default=None,
                    help="ppo (default) or recurrent_ppo (MlpLstmPolicy)")
-    p.add_argument("--steps", type=_int_at_least(1), default=None,
+    p.add_argument("--steps", type=int_at_least(1), default=None,
                    help="samples (fisher-ticks), rounded up to whole rollouts (default: n_timesteps)")
-    p.add_argument("--seed", type=_int_at_least(0), default=None, help="seed (default: 0)")
+    p.add_argument("--seed", type=int_at_least(0), default=None, help="seed (default: 0)")
     p.add_argument("--reward", choices=REWARD_NAMES, default=None,
                    help="eat (default: the incentive, the only signal) or taught (shaped, for comparison)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="run folder (default: runs/train-...); new or empty")
     p.add_argument("--resume", default=None, metavar="DIR",
                    help="continue an interrupted run from its last checkpoint, to its original --steps")
-    p.add_argument("--checkpoint-every", type=_int_at_least(0), default=None, metavar="STEPS",
+    p.add_argument("--checkpoint-every", type=int_at_least(0), default=None, metavar="STEPS",
                    help=f"samples between checkpoints (default: {DEFAULT_CHECKPOINT_EVERY:,}; "
                         f"0: start and end)")
-    p.add_argument("--eval-every", type=_int_at_least(0), default=None, metavar="STEPS",
+    p.add_argument("--eval-every", type=int_at_least(0), default=None, metavar="STEPS",
                    help=f"samples between learning-curve points (default: {DEFAULT_EVAL_EVERY:,}; 0: start "
                         f"and end)")
-    p.add_argument("--threads", type=_int_at_least(1), default=None,
+    p.add_argument("--threads", type=int_at_least(1), default=None,
                    help="torch threads: 1 (default; bit-reproducible) or 2")
     p.add_argument("--hyperparams", default=None, metavar="FILE",
                    help="a hyperparameter file like agents/hyperparams.toml")
@@ -843,10 +823,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad flags or files)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else 0
+    args = parse(build_parser(), argv)
+    if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
+        return args
     command = "python -m agents.train " + shlex.join(argv)
     try:
         if args.resume is not None:

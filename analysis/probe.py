@@ -45,11 +45,11 @@ from analysis.patience import probe_patience
 from analysis.policy_spec import PolicySpecError, policy_name, resolve_policy
 from analysis.survival import free_rollout, probe_survival
 from analysis.weather_reading import probe_weather
+from sim.cli import EXIT_USAGE, Parser, parse
 
 SKILLS: tuple[str, ...] = ("patience", "weather_reading", "knowing_fish", "survival")
 SHIPPED: tuple[str, ...] = ("lake", "pond", "river", "coast", "ice", "mirror")
 REFERENCES: tuple[str, ...] = ("random", "impatient", "patient", "weather_wise", "spot_wise", "expert")
-EXIT_USAGE = 2
 
 
 @dataclass(frozen=True)
@@ -250,10 +250,6 @@ def markdown_cards(results: list[dict], references: dict[str, list[dict]] | None
 
 
 def build_parser() -> argparse.ArgumentParser:
-    class Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> None:  # type: ignore[override]
-            self.exit(EXIT_USAGE, f"error: {message} (see --help)\n")
-
     p = Parser(prog="python -m analysis.probe",
                description="Probe a fisher's skills (patience, weather reading, knowing fish, survival) with "
                            "95% intervals, in set-up scenes and free rollouts.")
@@ -281,10 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad input)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else 0
+    args = parse(build_parser(), argv)
+    if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
+        return args
     worlds = ([w.strip() for w in args.worlds.split(",") if w.strip()] if args.worlds else [args.world])
     if worlds == ["all"]:
         worlds = list(SHIPPED)

@@ -41,13 +41,13 @@ from typing import Any
 import numpy as np
 
 from analysis.emergence import RunFolderError, emergence, training_folder
+from sim.cli import EXIT_USAGE, Parser
 
 SHIPPED = ("lake", "pond", "river", "coast", "ice", "mirror")
 REFERENCES = ("random", "impatient", "weather_blind", "expert")
 # the fisher that lacks each skill: a skill emerged when the policy's interval lies above its
 LACKS = {"patience": "impatient", "weather_reading": "weather_blind", "knowing_fish": "random",
          "survival": "random"}
-EXIT_USAGE = 2
 
 
 class ReportInputError(ValueError):
@@ -437,13 +437,8 @@ def _markdown(d: dict[str, Any], config: dict[str, Any], pngs: dict[str, Path], 
 
 # --- the command line -----------------------------------------------------------------------------
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m analysis.report", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="python -m analysis.report", description=__doc__.split("\n\n")[0])
     p.add_argument("run", metavar="RUN", help="a training run folder or a sim.run folder that trained")
     p.add_argument("--out", default=None, help="report folder (default: RUN/report)")
     p.add_argument("--world", default=None,

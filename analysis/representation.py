@@ -35,10 +35,8 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: spinning OpenMP workers starve numpy
 
-import argparse
 import json
 import math
-import re
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -56,6 +54,7 @@ from analysis.activations import (
     network_of,
     record_activations,
 )
+from sim.cli import Parser, parse
 
 SCALES: dict[str, dict[str, int]] = {
     # samples = n_worlds x n_fishers x ticks / stride (living fishers only)
@@ -384,17 +383,9 @@ def probe_checkpoints(run: str | os.PathLike, world: str = "lake", seed: int = 0
 
 # --- the command line ------------------------------------------------------------------------------
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors and exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        message = re.sub(r"^argument (?:\S+/)?(\S+): ", r"\1: ", message)
-        self.exit(2, f"error: {message} (see --help)\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     """`python -m analysis.representation RUN_OR_POLICY`: probe a policy's layers; exit 2 on bad input."""
-    p = _Parser(prog="python -m analysis.representation",
+    p = Parser(prog="python -m analysis.representation",
                 description="Linear probes of a policy's hidden layers for hidden ground truth, held out by "
                             "world, against control tasks and the raw observation.")
     p.add_argument("policy", metavar="RUN_OR_POLICY", help="a training run folder or a policy.json/.npz")
@@ -406,10 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print only the JSON result")
     p.add_argument("--out", default=None, metavar="FILE", help="also write the JSON result to FILE")
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        args = p.parse_args(argv)
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else 0
+    args = parse(p, argv)
+    if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
+        return args
     from agents.policies import PolicyFileError, load_policy
     from worlds.loader import load_world
 

@@ -47,8 +47,8 @@ import numpy as np
 
 from analysis import stats
 from analysis.transfer_metrics import summarize_pairs
+from sim.cli import EXIT_USAGE, Parser, int_at_least, parse
 
-EXIT_USAGE = 2
 REFERENCES = ("random", "expert")
 POLICY_ARG = "RUN_OR_POLICY"
 
@@ -280,28 +280,8 @@ def _slug(text: str) -> str:
 
 # --- the command line ------------------------------------------------------------------------------
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors ("error: --flag: ...") and exit status 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        message = re.sub(r"^argument (?:\S+/)?(\S+): ", r"\1: ", message)
-        self.exit(EXIT_USAGE, f"error: {message} (see --help)\n")
-
-
-def _int_at_least(low: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text.replace("_", ""))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
-        return value
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m analysis.transfer",
+    p = Parser(prog="python -m analysis.transfer",
                 description="Zero-shot transfer of a fisher to other worlds (meals per day beside scripted "
                             "references, normalised), and fine-tuning vs training from scratch with "
                             "Taylor & Stone's metrics.")
@@ -310,19 +290,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worlds", default="all",
                    help="test worlds: comma-separated names, suite:NAME, or all (every shipped world, the "
                         "training world included as the in-distribution reference; default)")
-    p.add_argument("--episodes", type=_int_at_least(1), default=16, help="worlds per test world (default 16)")
-    p.add_argument("--fishers", type=_int_at_least(1), default=4, help="fisher slots per world (default 4)")
-    p.add_argument("--ticks", type=_int_at_least(1), default=600, help="ticks per world (default 600)")
+    p.add_argument("--episodes", type=int_at_least(1), default=16, help="worlds per test world (default 16)")
+    p.add_argument("--fishers", type=int_at_least(1), default=4, help="fisher slots per world (default 4)")
+    p.add_argument("--ticks", type=int_at_least(1), default=600, help="ticks per world (default 600)")
     p.add_argument("--respawn", action="store_true",
                    help="respawn protocol (default: cohort, as in training)")
-    p.add_argument("--seed", type=_int_at_least(0), default=0, help="base seed (default 0)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="base seed (default 0)")
     p.add_argument("--probes", action="store_true",
                    help="also rerun the representational probes (hidden targets, quick scale) in each "
                         "test world")
     p.add_argument("--fine-tune", default=None, metavar="WORLD",
                    help="also fine-tune in WORLD vs from scratch")
-    p.add_argument("--steps", type=_int_at_least(1), default=None, help="fine-tuning budget in samples")
-    p.add_argument("--seeds", type=_int_at_least(1), default=1,
+    p.add_argument("--steps", type=int_at_least(1), default=None, help="fine-tuning budget in samples")
+    p.add_argument("--seeds", type=int_at_least(1), default=1,
                    help="fine-tuning seeds: seed, seed+1, ... (default 1)")
     p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
                    help="a training hyperparameter for fine-tuning and scratch runs (repeatable)")
@@ -430,10 +410,9 @@ def _print(result: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad flags or files)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else 0
+    args = parse(build_parser(), argv)
+    if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
+        return args
     try:
         if args.out is not None:
             out = Path(args.out)

@@ -22,11 +22,12 @@ import json  # noqa: E402
 import math  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
+
+from agents.checkpoints import atomic_write  # noqa: E402
 
 RESULTS, RUNNING, RUNS = "results", "running", "runs"
 
@@ -45,20 +46,10 @@ def _clean(value: Any) -> Any:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Atomic JSON write: a temp file in the same folder, fsync, os.replace."""
+    """Atomic JSON write (agents.checkpoints.atomic_write: a temp file beside it, fsync, os.replace)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(_clean(data), indent=1, sort_keys=True, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(_clean(data), indent=1, sort_keys=True, allow_nan=False) + "\n")
 
 
 def _one_torch_thread() -> None:

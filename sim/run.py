@@ -35,10 +35,10 @@ from typing import Any
 
 import numpy as np
 
+from sim.cli import EXIT_USAGE, Parser, int_at_least, parse
 from sim.record import EpisodeRecorder
 from worlds.loader import World, WorldFileError, list_worlds, load_world
 
-EXIT_USAGE = 2
 DEFAULT_RECORD = 2
 MIN_WORLDS_FOR_INTERVAL = 3  # below this, metrics report a mean and no interval
 METRICS = ("meals_per_day", "survival", "deaths_per_day", "storm_sheltered", "reel_empty_rate",
@@ -67,26 +67,6 @@ class UsageError(Exception):
         super().__init__(f"{flag}: {message}")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but its errors are one line ("error: --flag: ...") instead of usage + message."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        message = re.sub(r"^argument (?:\S+/)?(\S+): ", r"\1: ", message)
-        self.exit(EXIT_USAGE, f"error: {message} (see --help)\n")
-
-
-def _int_at_least(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
-        return value
-    return parse
-
-
 def _ticks_per_second(text: str) -> float:
     try:
         value = float(text)
@@ -98,8 +78,36 @@ def _ticks_per_second(text: str) -> float:
     return value
 
 
+def add_run_flags(p: argparse.ArgumentParser, out_default: str, seed_help: str) -> None:
+    """The flags of every command that runs a fisher and writes a run folder (sim.run, agents.evaluate)."""
+    p.add_argument("--world", default="lake",
+                   help="a shipped world name (see python -m sim.run --list-worlds), a world folder, a "
+                        "world.toml path, or generated:SEED (default: lake)")
+    p.add_argument("--episodes", type=int_at_least(1), default=8,
+                   help="worlds simulated together in one batch (default: 8)")
+    p.add_argument("--fishers", type=int_at_least(1), default=4, help="fisher slots per world (default: 4)")
+    p.add_argument("--ticks", type=int_at_least(1), default=None,
+                   help="ticks per episode (default: the world's time.horizon)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help=seed_help)
+    p.add_argument("--cohort", action="store_true",
+                   help="no respawn: a fisher that starved scores nothing afterwards "
+                        "(default: a newcomer takes the slot a day after a death)")
+    p.add_argument("--record", type=int_at_least(0), default=None, metavar="K",
+                   help=f"record the first K episodes (default: {DEFAULT_RECORD}, or all if fewer)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help=f"run folder (default: {out_default}); must be new or empty")
+    p.add_argument("--json", action="store_true", help="print only a JSON summary on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
+    p.add_argument("--trust-zip", action="store_true",
+                   help="load a model .zip in full even when no manifest vouches for it: loading "
+                        "a .zip can run code stored in it, so only for files you created")
+    p.add_argument("--render", nargs="?", const=8.0, default=None, type=_ticks_per_second, metavar="TPS",
+                   help="show the first world in a live pygame window as it runs (viz.live), TPS ticks "
+                        "a second (default 8; 0: as fast as it runs); the run waits while the view is paused")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog="python -m sim.run",
         description="Run fishers in a world and write a run folder: config, command, versions, "
                     "metrics with 95% intervals, recorded episodes. The policy is a scripted fisher "
@@ -109,43 +117,20 @@ def build_parser() -> argparse.ArgumentParser:
                "run folder). When training, the run ends with the skill report (analysis.report): "
                "RUN_DIR/report/report.md.",
     )
-    p.add_argument("--world", default="lake",
-                   help="a shipped world name (see --list-worlds), a world folder, a world.toml path, "
-                        "or generated:SEED (default: lake)")
+    add_run_flags(p, out_default="runs/WORLD-POLICY-YYYYmmdd-HHMMSS", seed_help="base seed (default: 0)")
     p.add_argument("--policy", default=TRAIN,
                    help="'train' (default): train a hungry fisher (reward: meals only) with PPO, then "
                         "evaluate it beside scripted references; scripted:NAME for a scripted fisher; a "
                         "trained policy: a policy.json/.npz, a training run folder, or a model .zip (a "
                         ".zip only when its run folder's manifest.json lists it, or with --trust-zip)")
-    p.add_argument("--steps", type=_int_at_least(1), default=None,
+    p.add_argument("--steps", type=int_at_least(1), default=None,
                    help="training budget in samples (fisher-ticks) when training (default: "
                         "agents/hyperparams.toml's n_timesteps for the world)")
-    p.add_argument("--trust-zip", action="store_true",
-                   help="load a model .zip in full even when no manifest vouches for it: loading "
-                        "a .zip can run code stored in it, so only for files you created")
-    p.add_argument("--episodes", type=_int_at_least(1), default=8,
-                   help="worlds simulated together in one batch (default: 8)")
-    p.add_argument("--fishers", type=_int_at_least(1), default=4, help="fisher slots per world (default: 4)")
-    p.add_argument("--ticks", type=_int_at_least(1), default=None,
-                   help="ticks per episode (default: the world's time.horizon)")
-    p.add_argument("--seed", type=_int_at_least(0), default=0, help="base seed (default: 0)")
-    p.add_argument("--cohort", action="store_true",
-                   help="no respawn: a fisher that starved scores nothing afterwards "
-                        "(default: a newcomer takes the slot a day after a death)")
-    p.add_argument("--record", type=_int_at_least(0), default=None, metavar="K",
-                   help=f"record the first K episodes (default: {DEFAULT_RECORD}, or all if fewer)")
-    p.add_argument("--out", default=None, metavar="DIR",
-                   help="run folder (default: runs/WORLD-POLICY-YYYYmmdd-HHMMSS); must be new or empty")
-    p.add_argument("--json", action="store_true", help="print only a JSON summary on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
     p.add_argument("--list-worlds", action="store_true", help="list the shipped worlds and exit")
     p.add_argument("--report", default="quick", choices=REPORT_SCALES,
                    help="when training: probe the hungry fisher, measure emergence over its checkpoints "
                         "and its transfer to the other shipped worlds, and write RUN_DIR/report/ "
                         "(analysis.report) at this probe scale; 'none' skips it (default: quick)")
-    p.add_argument("--render", nargs="?", const=8.0, default=None, type=_ticks_per_second, metavar="TPS",
-                   help="show the first world in a live pygame window as it runs (viz.live), TPS ticks "
-                        "a second (default 8; 0: as fast as it runs); the run waits while the view is paused")
     return p
 
 
@@ -285,11 +270,9 @@ def _list_worlds() -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad flags or files)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # --help, or a bad flag (already reported in one line)
-        return exit_.code if isinstance(exit_.code, int) else 0
+    args = parse(build_parser(), argv)
+    if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
+        return args
     if args.list_worlds:
         return _list_worlds()
     try:

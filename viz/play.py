@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pygame
 
+from sim.cli import EXIT_USAGE, Parser, parse
 from sim.fishers import ACTION_NAMES
 from sim.observe import LAYOUT, RIPPLE_LEVELS, VIEW_CHANNELS, VIEW_RADIUS, view_of
 from sim.record import EpisodeRecorder
@@ -33,7 +34,6 @@ from viz.hud import DIM, TEXT
 from viz.track import Track
 from viz.viewer import SPEEDS, Viewer
 
-EXIT_USAGE = 2
 ACTION = {name: i for i, name in enumerate(ACTION_NAMES)}
 MASK_ALPHA = 245  # beyond the fisher's view: nearly black, the map's outline just visible
 ACTION_KEYS = {
@@ -227,15 +227,10 @@ class HumanPlay(Viewer):
         return f"{'paused' if st.paused else 'playing'} · {st.speed:g} ticks/s · {mode}"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     from viz.playback import parse_size
 
-    p = _Parser(prog="python -m viz.play",
+    p = Parser(prog="python -m viz.play",
                 description="Play a fisher with the keyboard; the episode is recorded like an agent's.")
     p.add_argument("--world", default="lake",
                    help="a shipped world, a world folder or generated:SEED (default lake)")
@@ -255,10 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad flags)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else 0
+    args = parse(build_parser(), argv)
+    if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
+        return args
     from sim.run import UsageError, resolve_policy, resolve_world
 
     try:

@@ -20,12 +20,11 @@ from pathlib import Path
 import numpy as np
 import pygame
 
+from sim.cli import EXIT_USAGE, Parser, parse
 from sim.record import EpisodeFileError, load_episode
 from viz.hud import Timeline
 from viz.track import Track
 from viz.viewer import SPEEDS, Viewer
-
-EXIT_USAGE = 2
 
 
 class Playback(Viewer):
@@ -128,13 +127,8 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m viz.playback",
+    p = Parser(prog="python -m viz.playback",
                 description="Watch a recorded episode (pause, step, scrub, follow a fisher, overlays for "
                             "what fishers cannot see), or export it to GIF/MP4 with --export.")
     p.add_argument("path", metavar="PATH", help="an episode .npz, or a run folder (its episodes/)")
@@ -161,10 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad flags or files)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else 0
+    args = parse(build_parser(), argv)
+    if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
+        return args
     try:
         files = episode_files(args.path)
         if not 0 <= args.episode < len(files):
