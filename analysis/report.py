@@ -368,8 +368,16 @@ def _markdown(d: dict[str, Any], config: dict[str, Any], pngs: dict[str, Path], 
     lines += [f"- **{k.replace('_', ' ')}**: {v['summary']}" for k, v in card["skills"].items()]
     if d["human"]:
         h = d["human"]
-        lines += ["", "A person's recorded play (`--human`), scored on the free-rollout indicators:", "",
-                  "```", json.dumps(h, indent=1, default=_json_default)[:2000], "```"]
+        lines += ["", f"A person's recorded play (`--human`, {len(h['episodes'])} episode(s), viz.play), "
+                  "scored like the fishers on what free play shows (the scene probes need set-up scenes):",
+                  "",
+                  "| indicator | person | hungry fisher |", "|---|---|---|",
+                  f"| meals per fisher per day | {_iv(h['skills']['survival'])} | "
+                  f"{_iv(card['skills']['survival'])} |",
+                  f"| fish at cast cells / chance | {_iv(h['skills']['knowing_fish'])} | "
+                  f"{_iv(card['skills']['knowing_fish'])} |",
+                  f"| storm ticks sheltered | {_iv(h['storm_sheltered'])} | |",
+                  f"| empty reels per waiting tick | {_iv(h['reel_empty_rate'], 4)} | |"]
     em = d["emergence"]
     lines += ["", "## Emergence over training", "",
               f"Every checkpoint on the main job's protocol (deterministic policy, "

@@ -1,6 +1,7 @@
 """analysis.report: a report from a tiny real run has every section and plot; bad input is one clear line."""
 
 import json
+from pathlib import Path
 
 import pytest
 from test_train import tiny_train
@@ -14,9 +15,12 @@ def run(tmp_path_factory):
 
 
 def test_a_report_has_every_section_and_plot(run, tmp_path):
+    human = Path(__file__).parent / "data" / "viz" / "pier_episode.npz"  # a recorded episode stands in
     path = build_report(run, out=tmp_path / "rep", transfer_worlds=["pond"], probe_every=2,
-                        references=("random", "impatient", "weather_blind"), scale="smoke")
+                        references=("random", "impatient", "weather_blind"), scale="smoke",
+                        human=[str(human)])
     text = path.read_text()
+    assert "A person's recorded play" in text
     for section in ("## Verdict", "## Skill card", "## Emergence over training",
                     "## What the network computes", "## Transfer to worlds it never saw", "## Reproduce"):
         assert section in text
