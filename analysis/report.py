@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from analysis.emergence import RunFolderError, emergence, training_folder
-from sim.cli import EXIT_USAGE, Parser
+from sim.cli import EXIT_USAGE, Parser, parse
 
 SHIPPED = ("lake", "pond", "river", "coast", "ice", "mirror")
 REFERENCES = ("random", "impatient", "weather_blind", "expert")
@@ -443,11 +443,79 @@ def _markdown(d: dict[str, Any], config: dict[str, Any], pngs: dict[str, Path], 
     return "\n".join(lines)
 
 
+# --- several runs (seeds) ---------------------------------------------------------------------------
+
+def aggregate(reports: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
+    """Across runs (seeds): each skill's headline as the IQM over runs with a stratified bootstrap interval
+    (analysis.stats), how many runs it emerged in, and the zero-shot normalised score per world likewise."""
+    from analysis.stats import stratified_interval
+
+    def over_runs(values: list[float | None]) -> dict[str, Any] | None:
+        v = [x for x in values if x is not None and not (isinstance(x, float) and math.isnan(x))]
+        if not v:
+            return None
+        return stratified_interval(np.array(v, dtype=float)[:, None], "iqm", seed=seed).to_dict()
+
+    skills = {}
+    for skill in LACKS:
+        skills[skill] = {"per_run": [r["card"]["skills"][skill] for r in reports],
+                         "iqm": over_runs([r["card"]["skills"][skill]["value"] for r in reports]),
+                         "emerged": sum(bool(r["verdicts"][skill]["emerged"]) for r in reports),
+                         "unit": reports[0]["card"]["skills"][skill]["unit"]}
+    transfer = {}
+    if all(r["zero_shot"] for r in reports):
+        for w in reports[0]["zero_shot"]["worlds"]:
+            transfer[w] = over_runs([(r["zero_shot"]["worlds"][w]["normalised"] or {}).get("value")
+                                     for r in reports if w in r["zero_shot"]["worlds"]])
+    return {"runs": [r["run"] for r in reports], "seeds": [r["seed_of_run"] for r in reports],
+            "skills": skills, "transfer": transfer}
+
+
+def build_reports(runs: Sequence[str | Path], out: str | Path, **kw: Any) -> Path:
+    """One report per run (OUT/run-K/) and OUT/report.md: every skill over the runs (IQM with a
+    stratified bootstrap interval, and in how many runs it emerged), never a single-run claim."""
+    out = Path(out)
+    reports, paths = [], []
+    for k, run in enumerate(runs):
+        path = build_report(run, out=out / f"run-{k}", **kw)
+        data = json.loads((path.parent / "report.json").read_text())
+        data["seed_of_run"] = json.loads((training_folder(run) / "config.json").read_text()).get("seed")
+        reports.append(data)
+        paths.append(path)
+    agg = aggregate(reports, seed=kw.get("seed", 0))
+    (out / "summary.json").write_text(json.dumps(agg, indent=1, default=_json_default) + "\n")
+    n = len(reports)
+    lines = [f"# Did skills emerge? {n} runs (training seeds {agg['seeds']})", "",
+             "Each skill's headline in each run's skill card (95% interval over that run's worlds or "
+             "scenes), the interquartile mean over runs with a stratified bootstrap interval over runs "
+             "(Agarwal et al. 2021), and in how many runs the skill emerged (its interval wholly above the "
+             "fisher lacking it).", "",
+             "| skill | unit | " + " | ".join(f"seed {s}" for s in agg["seeds"])
+             + " | IQM over runs | emerged in |",
+             "|---|---|" + "---|" * n + "---|---|"]
+    for skill, a in agg["skills"].items():
+        cells = " | ".join(_iv(c) for c in a["per_run"])
+        lines.append(f"| {skill.replace('_', ' ')} | {a['unit']} | {cells} | {_iv(a['iqm'])} | "
+                     f"{a['emerged']} of {n} |")
+    if agg["transfer"]:
+        lines += ["", "Zero-shot transfer, normalised score (policy - random) / (expert - random), IQM over "
+                  "runs:", "",
+                  "| world | IQM over runs |", "|---|---|"]
+        lines += [f"| {w} | {_iv(c)} |" for w, c in agg["transfer"].items()]
+    lines += ["", "The runs' own reports: " + ", ".join(f"[run {k}]({p.parent.name}/{p.name})"
+                                                      for k, p in enumerate(paths)), ""]
+    summary = out / "report.md"
+    summary.write_text("\n".join(lines))
+    return summary
+
+
 # --- the command line -----------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="python -m analysis.report", description=__doc__.split("\n\n")[0])
-    p.add_argument("run", metavar="RUN", help="a training run folder or a sim.run folder that trained")
+    p.add_argument("runs", nargs="+", metavar="RUN",
+                   help="a training run folder or a sim.run folder that trained; several (seeds of one "
+                        "configuration) give one report each and a summary over them (then --out is needed)")
     p.add_argument("--out", default=None, help="report folder (default: RUN/report)")
     p.add_argument("--world", default=None,
                    help="where the skill card is measured (default: the training world)")
@@ -467,7 +535,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser(), argv)
+    if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
+        return args
     from analysis.policy_spec import PolicySpecError
     from analysis.transfer import UsageError as TransferUsageError
     from worlds.loader import WorldFileError, load_world
@@ -485,10 +555,16 @@ def main(argv: list[str] | None = None) -> int:
 
         console = Console(stderr=True)
         command = "python -m analysis.report " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-        path = build_report(args.run, out=args.out, world=args.world, transfer_worlds=worlds,
-                            probe_every=args.probe_every, representation=not args.no_representation,
-                            fine_tune=args.fine_tune, fine_tune_steps=args.fine_tune_steps, human=args.human,
-                            seed=args.seed, scale=args.scale, progress=console.log, command=command)
+        kw = dict(world=args.world, transfer_worlds=worlds, probe_every=args.probe_every,
+                  representation=not args.no_representation, fine_tune=args.fine_tune,
+                  fine_tune_steps=args.fine_tune_steps, human=args.human, seed=args.seed, scale=args.scale,
+                  progress=console.log, command=command)
+        if len(args.runs) == 1:
+            path = build_report(args.runs[0], out=args.out, **kw)
+        elif args.out is None:
+            raise ReportInputError("--out", "expected a folder for the reports of several runs")
+        else:
+            path = build_reports(args.runs, args.out, **kw)
     except (RunFolderError, ReportInputError, WorldFileError, PolicySpecError, TransferUsageError,
             FileNotFoundError) as err:
         print(f"python -m analysis.report: error: {err}", file=sys.stderr)

@@ -58,3 +58,16 @@ def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
     assert main([str(run), "--world", "atlantis"]) == 2
     err = capsys.readouterr().err
     assert "atlantis" in err and len(err.strip().splitlines()) == 1
+
+
+def test_several_runs_are_summarised_over_seeds(run, tmp_path):
+    other = tiny_train(tmp_path / "other", steps=512, seed=1)
+    path = main([str(run), str(other), "--out", str(tmp_path / "both"), "--scale", "smoke",
+                 "--transfer-worlds", "pond", "--probe-every", "0", "--no-representation"])
+    assert path == 0
+    text = (tmp_path / "both" / "report.md").read_text()
+    assert "IQM over runs" in text and "seed 0 | seed 1" in text and "of 2 |" in text
+    summary = json.loads((tmp_path / "both" / "summary.json").read_text())
+    assert summary["seeds"] == [0, 1] and set(summary["skills"]) == set(LACKS)
+    assert (tmp_path / "both" / "run-1" / "report.md").is_file()
+    assert main([str(run), str(other)]) == 2  # several runs need --out
