@@ -11,7 +11,8 @@ When the tide turns (at the end of the tick that reaches a multiple of period / 
 - ebb: fish left on the flats are stranded and gone; a line lying on a flat is lost
   (`line_dropped`), as is its bite;
 - flood: a fisher standing on a flat wades to a neighbouring dry cell that is no flat
-  (north, south, east, west: the first there is) and drops its line (`line_dropped`).
+  (north, south, east, west: the first there is; the loader makes sure every flat has one)
+  and drops its line (`line_dropped`).
 
 The kernels read each world's map through its kind (`WorldBatch.kind`); `sync` sets the
 kind of every tidal world from its tick, so it runs before anything reads the map.

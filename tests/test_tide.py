@@ -128,6 +128,17 @@ def test_tide_errors_name_the_field(period, flats, field, expected):
     assert err.value.field == field
 
 
+def test_a_flat_out_of_reach_of_dry_land_is_an_error():
+    data = lake_data()
+    data["name"] = "wide"
+    data["legend"]["~"] = "flat"
+    data["tide"] = {"period": 10}
+    wide = "..~~-=\n..~~-=\n"  # the second column of flats has no dry neighbour
+    with pytest.raises(WorldFileError, match="beside dry land") as err:
+        world_from_data(data, wide, "tests/wide")
+    assert err.value.field == "map row 1 column 4"
+
+
 def test_recordings_keep_the_tide(tmp_path):
     sim = Simulation("coast", 2, seeds=[3])
     rec = EpisodeRecorder(sim)

@@ -120,7 +120,7 @@ def world_from_data(data: dict, map_text: str, path: Path | str) -> World:
     _check_semantics(params, path)
     flats = terrain == FLAT_CODE
     terrain[flats] = TERRAIN_NAMES.index("shallow")  # the map at high tide
-    _check_tide(params, flats, path)
+    _check_tide(params, flats, terrain, path)
     _check_reachable_water(terrain, path)
     terrain.setflags(write=False)
     if flats.any():
@@ -129,7 +129,7 @@ def world_from_data(data: dict, map_text: str, path: Path | str) -> World:
                  params=params, source=str(path), flats=flats if flats.any() else None)
 
 
-def _check_tide(params: WorldParams, flats: np.ndarray, path: Path | str) -> None:
+def _check_tide(params: WorldParams, flats: np.ndarray, terrain: np.ndarray, path: Path | str) -> None:
     """Flats and a tide go together; flats must touch dry land so a fisher can leave them."""
     period = params.tide.period
     if flats.any() and period == 0:
@@ -140,6 +140,18 @@ def _check_tide(params: WorldParams, flats: np.ndarray, path: Path | str) -> Non
                              "so the map needs tidal flats")
     if period < 0 or period % 2 or period == 1:
         raise WorldFileError(path, "tide.period", f"0 or an even number of ticks >= 2 (got {period})")
+    if flats.any():  # the flood moves a fisher off a flat onto a dry neighbour: there must be one
+        from sim.terrain import WALKABLE
+
+        dry = np.isin(terrain, WALKABLE) & ~flats
+        padded = np.pad(dry, 1)
+        h, w = flats.shape
+        beside = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
+        stranded = flats & ~beside[:h, :w]
+        if stranded.any():
+            r, c = (int(x) + 1 for x in np.argwhere(stranded)[0])
+            raise WorldFileError(path, f"map row {r} column {c}", "a tidal flat beside dry land (land, "
+                                 "shore, shelter or ice that is no flat), where the flood can put a fisher")
 
 
 def _check_legend(legend: object, path: Path | str) -> dict[str, int]:
@@ -346,5 +358,6 @@ def override_world(world: World, overrides: dict[str, object]) -> World:
     sections = {name: _build(cls, raw[name], name, where) for name, cls in SECTIONS.items()}
     params = WorldParams(**sections)
     _check_semantics(params, where)
-    _check_tide(params, world.flats if world.flats is not None else np.zeros(world.shape, bool), where)
+    flats = world.flats if world.flats is not None else np.zeros(world.shape, bool)
+    _check_tide(params, flats, world.terrain, where)
     return dataclasses.replace(world, params=params, source=f"{world.source} + {sorted(overrides)}")
