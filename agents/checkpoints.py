@@ -94,7 +94,8 @@ class Manifest:
     """The files of a run folder with their sha256: {relative path: {"sha256", "bytes"}}."""
 
     def __init__(self, run_dir: Path, files: dict[str, dict[str, Any]] | None = None):
-        self.run_dir = Path(run_dir)
+        # absolute, so that paths found under it (record_tree) and paths given relative to it agree
+        self.run_dir = Path(run_dir).resolve()
         self.files: dict[str, dict[str, Any]] = dict(files or {})
 
     @classmethod

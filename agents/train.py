@@ -283,7 +283,7 @@ def _prepare_out(out: str | Path | None, name: str) -> Path:
         probe.unlink()
     except OSError as err:
         raise UsageError("--out", f"cannot write to {path} ({err.strerror or err})") from None
-    return path
+    return path.resolve()  # absolute: the manifest lists files relative to it, wherever the cwd is
 
 
 def _json(data: object) -> str:
@@ -723,6 +723,7 @@ def _resume(path: Path, progress: bool, threads: int | None, callbacks: Sequence
 
     if not path.is_dir():
         raise UsageError("--resume", f"{path} is not a folder")
+    path = path.resolve()  # as a new run's: the manifest's files are relative to it
     try:
         manifest = ck.Manifest.load(path)
         config_bytes = manifest.verified_bytes("config.json")

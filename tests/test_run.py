@@ -184,6 +184,16 @@ def test_the_module_entry_point(tmp_path):
     assert load_episode(out_dir / "episodes" / "episode_000.npz").n_ticks == 30
 
 
+def test_the_main_job_runs_with_the_default_relative_run_folder(capsys, tmp_path, monkeypatch):
+    """`make run` gives no --out: the run folder is runs/... relative to the working directory."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run(capsys, "--steps", "1", "--ticks", "20", "--episodes", "3", "--fishers", "2",
+                        "--quiet", "--report", "none")
+    assert code == 0, err
+    (run,) = (tmp_path / "runs").iterdir()
+    assert (run / "training" / "manifest.json").is_file() and (run / "metrics.json").is_file()
+
+
 def test_the_main_job_trains_then_compares_with_scripted_fishers(capsys, tmp_path):
     """`python -m sim.run --world lake` with a tiny budget: train, evaluate, references, one folder."""
     out_dir = tmp_path / "main"

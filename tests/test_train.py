@@ -155,6 +155,14 @@ def test_same_seed_same_weights_and_curve(tiny_run, tmp_path):
     assert not same_weights(weights(tiny_run / "final.zip"), weights(other / "final.zip"))
 
 
+def test_a_run_folder_relative_to_the_working_directory_trains_and_resumes(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Interrupt):
+        tiny_train(Path("rel") / "run", callbacks=[interrupt_at(1300)])
+    assert T.train(resume=Path("rel") / "run", progress=False) == (tmp_path / "rel" / "run")
+    assert same_weights(weights(tiny_run / "final.zip"), weights(tmp_path / "rel" / "run" / "final.zip"))
+
+
 def test_interrupted_and_resumed_run_ends_with_the_same_weights(tiny_run, tmp_path):
     run = tmp_path / "cut"
     with pytest.raises(Interrupt):
