@@ -22,15 +22,17 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from sim.cli import EXIT_USAGE, Parser, parse
+
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # inherited by local workers and a LocalCluster's
 
-EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
 ALLOWED_FAILURES = 2  # dask: how many workers may die under one task before it is given up
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m experiments.run", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="python -m experiments.run", description=__doc__.split("\n\n")[0],
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("spec", metavar="SPEC", help="a spec file or a shipped study's name")
     p.add_argument("--scale", choices=("smoke", "full"), default="smoke",
                    help="smoke (default, minutes) or full")
@@ -81,8 +83,10 @@ def _plan(spec: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    """Run the command line; returns the exit status (2: a bad flag or spec, one line on stderr)."""
+    args = parse(build_parser(), argv)
+    if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
+        return args
     from experiments.spec import SpecError, load_spec
 
     try:
