@@ -255,7 +255,7 @@ def test_validation_in_every_world(world):
     blind = iv(probe_weather(make_scripted("weather_blind"), world, seed=0, n_scenes=32)["card"])
     wise = iv(probe_weather(make_scripted("weather_wise"), world, seed=0, n_scenes=32)["card"])
     assert not blind.excludes(0.0) and wise.excludes(0.0) and wise.above(blind)
-    rnd = free_rollout(make_scripted("random"), world, seed=0, n_worlds=8, n_fishers=4, ticks=800)
-    spot = free_rollout(make_scripted("spot_wise"), world, seed=0, n_worlds=8, n_fishers=4, ticks=800)
+    rnd = free_rollout(make_scripted("random"), world, seed=0, n_worlds=24, n_fishers=4, ticks=1000)
+    spot = free_rollout(make_scripted("spot_wise"), world, seed=0, n_worlds=24, n_fishers=4, ticks=1000)
     spot_card, rnd_card = probe_knowing_fish(spot, rnd)["card"], probe_knowing_fish(rnd)["card"]
     assert iv(spot_card).above(iv(rnd_card)) and abs(rnd_card["value"] - 1.0) < 0.2
