@@ -26,10 +26,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch (imported by
 import argparse
 import sys
 
-from sim.cli import EXIT_USAGE, Parser, parse
+from sim.cli import EXIT_USAGE, Parser, parse, slug
 from sim.run import (
     UsageError,
-    _slug,
     add_run_flags,
     cli,
     execute,
@@ -69,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         policy = resolve_policy(args.policy, args.seed, trust_zip=args.trust_zip,
                                 deterministic=not args.stochastic, flag=POLICY_ARG)
         # the start of the name ("eval-ppo-...") survives a long path; the end may not
-        label = _slug(f"eval-{getattr(policy, 'name', args.policy)}".replace("/", "-"))[:60].rstrip("-.")
+        label = slug(f"eval-{getattr(policy, 'name', args.policy)}".replace("/", "-"))[:60].rstrip("-.")
         return execute(args, argv, world, policy, module="agents.evaluate", out_label=label)
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -53,7 +53,6 @@ import importlib.metadata
 import io
 import json
 import math
-import re
 import shlex
 import subprocess
 import sys
@@ -67,7 +66,7 @@ from typing import Any
 import numpy as np
 
 from agents import checkpoints as ck
-from sim.cli import EXIT_USAGE, Parser, int_at_least, parse
+from sim.cli import EXIT_USAGE, OutFolderError, Parser, int_at_least, new_run_folder, parse, slug
 
 ALGOS = ("ppo", "recurrent_ppo")
 REWARD_NAMES = ("eat", "taught")
@@ -257,32 +256,11 @@ def versions() -> dict[str, Any]:
     return out
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "run"
-
-
 def _prepare_out(out: str | Path | None, name: str) -> Path:
-    if out is None:
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        base = Path("runs") / f"train-{_slug(name)}-{stamp}"
-        path, n = base, 1
-        while path.exists():
-            n += 1
-            path = base.with_name(f"{base.name}-{n}")
-    else:
-        path = Path(out)
     try:
-        if path.exists() and not path.is_dir():
-            raise UsageError("--out", f"{path} exists and is not a folder")
-        if path.is_dir() and any(path.iterdir()):
-            raise UsageError("--out", f"{path} exists and is not empty; choose a new folder "
-                                      f"(or --resume {path} to continue a run)")
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise UsageError("--out", f"cannot write to {path} ({err.strerror or err})") from None
+        path = new_run_folder(out, f"train-{slug(name)}", hint=f" (or --resume {out} to continue a run)")
+    except OutFolderError as err:
+        raise UsageError("--out", str(err)) from None
     return path.resolve()  # absolute: the manifest lists files relative to it, wherever the cwd is
 
 

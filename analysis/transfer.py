@@ -37,7 +37,6 @@ import argparse
 import datetime as _dt
 import json
 import math
-import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -47,7 +46,7 @@ import numpy as np
 
 from analysis import stats
 from analysis.transfer_metrics import summarize_pairs
-from sim.cli import EXIT_USAGE, Parser, int_at_least, parse
+from sim.cli import EXIT_USAGE, Parser, int_at_least, parse, slug
 
 REFERENCES = ("random", "expert")
 POLICY_ARG = "RUN_OR_POLICY"
@@ -252,7 +251,7 @@ def fine_tune(source: str, world: str, steps: int, seeds: Sequence[int] = (0,), 
     for seed in seeds:
         curves = {}
         for kind in ("finetune", "scratch"):
-            path = root / f"{kind}-{_slug(world)}-s{seed}"
+            path = root / f"{kind}-{slug(world, empty='world')}-s{seed}"
             try:
                 T.train(world=world, algo=algo, steps=steps, seed=seed, out=path, overrides=over,
                         progress=False, eval_every=every, checkpoint_every=0,
@@ -272,10 +271,6 @@ def fine_tune(source: str, world: str, steps: int, seeds: Sequence[int] = (0,), 
                             "scratch": {"x": p[1][0], "y": p[1][1]}}
                            for s, p in zip(seeds, pairs, strict=True)])
     return summary
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "world"
 
 
 # --- the command line ------------------------------------------------------------------------------

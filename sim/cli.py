@@ -1,4 +1,5 @@
-"""What every command line of the project shares: one-line errors, exit status 2, integer flags.
+"""What every command line of the project shares: one-line errors, exit status 2, integer flags,
+and new run folders.
 
 A bad flag ends a command with one line on stderr ("error: --flag: what is wrong (see --help)")
 and exit status 2, never argparse's usage block; `main(argv)` functions return their exit status
@@ -8,9 +9,11 @@ so that tests call them directly (`parse` turns argparse's SystemExit into that 
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 EXIT_USAGE = 2
 
@@ -43,3 +46,38 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpar
         return parser.parse_args(sys.argv[1:] if argv is None else list(argv))
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 0
+
+
+def slug(text: str, empty: str = "run") -> str:
+    """A name made safe for a folder: runs of other characters become one '-'."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or empty
+
+
+class OutFolderError(ValueError):
+    """A run folder that cannot be used (--out): the message says why."""
+
+
+def new_run_folder(out: str | Path | None, name: str, hint: str = "") -> Path:
+    """A new or empty run folder, created and checked writable now (so a bad --out fails before any
+    work). Default: runs/NAME-YYYYmmdd-HHMMSS (with -2, -3, ... when two runs start in one second).
+    `hint` is added to the message for a folder that is not empty."""
+    if out is None:
+        base = Path("runs") / f"{name}-{_dt.datetime.now():%Y%m%d-%H%M%S}"
+        path, n = base, 1
+        while path.exists():
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
+    else:
+        path = Path(out)
+    try:
+        if path.exists() and not path.is_dir():
+            raise OutFolderError(f"{path} exists and is not a folder")
+        if path.is_dir() and any(path.iterdir()):
+            raise OutFolderError(f"{path} exists and is not empty; choose a new folder{hint}")
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise OutFolderError(f"cannot write to {path} ({err.strerror or err})") from None
+    return path

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as _dt
 import importlib.metadata
 import json
 import math
@@ -35,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.cli import EXIT_USAGE, Parser, int_at_least, parse
+from sim.cli import EXIT_USAGE, OutFolderError, Parser, int_at_least, new_run_folder, parse, slug
 from sim.record import EpisodeRecorder
 from worlds.loader import World, WorldFileError, list_worlds, load_world
 
@@ -173,32 +172,13 @@ def resolve_policy(spec: str, seed: int, trust_zip: bool = False, deterministic:
         raise UsageError(flag, " ".join(str(err).split())) from None
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "run"
-
-
 def prepare_out(out: str | None, world: World, policy: str) -> Path:
     """The run folder, created now (so a bad --out fails before simulating); it must be new or empty."""
-    if out is None:
-        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        base = Path("runs") / f"{_slug(world.name)}-{_slug(policy)}-{stamp}"
-        path, n = base, 1
-        while path.exists():  # two runs in the same second
-            n += 1
-            path = base.with_name(f"{base.name}-{n}")
-    else:
-        path = Path(out)
     try:
-        if path.exists() and not path.is_dir():
-            raise UsageError("--out", f"{path} exists and is not a folder")
-        if path.is_dir() and any(path.iterdir()):
-            raise UsageError("--out", f"{path} exists and is not empty; choose a new folder")
-        (path / "episodes").mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise UsageError("--out", f"cannot write to {path} ({err.strerror or err})") from None
+        path = new_run_folder(out, f"{slug(world.name)}-{slug(policy)}")
+    except OutFolderError as err:
+        raise UsageError("--out", str(err)) from None
+    (path / "episodes").mkdir(exist_ok=True)
     return path
 
 
