@@ -103,7 +103,8 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
                  probe_every: int = 4, representation: bool = True, fine_tune: str | None = None,
                  fine_tune_steps: int = 500_000, human: Sequence[str] = (), seed: int = 0,
                  scale: str = "quick", transfer_probes: bool = True, transfer_ticks: int = 600,
-                 progress: Callable[[str], None] | None = None, command: str | None = None) -> Path:
+                 progress: Callable[[str], None] | None = None, command: str | None = None,
+                 known_references: dict[str, dict[str, Any]] | None = None) -> Path:
     """Probe, measure emergence and transfer for a run; write OUT/report.md (+ .json, PNGs); return its path.
 
     Args:
@@ -115,6 +116,8 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
         fine_tune: a world to fine-tune in (with fine_tune_steps samples) against training from scratch.
         human: recorded episodes of a person (viz.play) for the card's human column.
         transfer_probes: rerun the behavioural probes in every transfer world.
+        known_references: the scripted references' cards already probed in `world` with this seed and
+            scale ({world: {name: card}}; build_reports passes them on, so several runs probe them once).
     """
     from analysis.probe import ProbeInputError, markdown_cards, probe_policy
     from analysis.transfer import zero_shot
@@ -136,7 +139,9 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
     say(f"skill card in {world}")
     try:
         card = probe_policy(policy, world, seed=seed, scale=scale, name=label)
-        refs = {r: probe_policy(f"scripted:{r}", world, seed=seed, scale=scale) for r in references}
+        known = (known_references or {}).get(world, {})
+        refs = {r: known[r] if r in known else probe_policy(f"scripted:{r}", world, seed=seed, scale=scale)
+                for r in references}
     except ProbeInputError as err:
         raise ReportInputError("--world", str(err)) from None
     judged = verdicts(card["skills"], {k: v["skills"] for k, v in refs.items()})
@@ -351,9 +356,11 @@ def build_reports(runs: Sequence[str | Path], out: str | Path, **kw: Any) -> Pat
     stratified bootstrap interval, and in how many runs it emerged), never a single-run claim."""
     out = Path(out)
     reports, paths = [], []
+    known: dict[str, dict[str, Any]] = {}  # world -> reference cards: the same for every run
     for k, run in enumerate(runs):
-        path = build_report(run, out=out / f"run-{k}", **kw)
+        path = build_report(run, out=out / f"run-{k}", known_references=known, **kw)
         data = json.loads((path.parent / "report.json").read_text())
+        known.setdefault(data["world"], data["references"])
         data["seed_of_run"] = json.loads((training_folder(run) / "config.json").read_text()).get("seed")
         reports.append(data)
         paths.append(path)
