@@ -398,11 +398,18 @@ def build_model(algo: str, env, hp: dict[str, Any], seed: int, tensorboard_log: 
     if algo == "ppo":
         from stable_baselines3 import PPO
 
-        return PPO("MlpPolicy", env, policy_kwargs=policy_kwargs, **common)
-    from sb3_contrib import RecurrentPPO
+        model = PPO("MlpPolicy", env, policy_kwargs=policy_kwargs, **common)
+    else:
+        from sb3_contrib import RecurrentPPO
 
-    policy_kwargs.update({k: hp[k] for k in RECURRENT_KEYS})
-    return RecurrentPPO("MlpLstmPolicy", env, policy_kwargs=policy_kwargs, **common)
+        policy_kwargs.update({k: hp[k] for k in RECURRENT_KEYS})
+        model = RecurrentPPO("MlpLstmPolicy", env, policy_kwargs=policy_kwargs, **common)
+    if tensorboard_log is None:
+        # without a log folder SB3 makes an empty /tmp/SB3-<time> folder at every learn() call
+        from stable_baselines3.common.logger import Logger
+
+        model.set_logger(Logger(folder=None, output_formats=[]))
+    return model
 
 
 # --- the training loop's bookkeeping ---------------------------------------------------------------

@@ -135,6 +135,18 @@ def test_final_zip_loads_weights_only(tiny_run):
     assert same_weights(ours, weights(tiny_run / "final.zip"))
 
 
+def test_a_model_without_a_log_folder_leaves_no_temp_folders(tiny_run, tmp_path, monkeypatch):
+    """SB3 makes /tmp/SB3-<time> at every learn() without a log folder; build_model prevents it."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    config = json.loads((tiny_run / "config.json").read_text())
+    model = T.build_model("ppo", T.build_env(config), config["hyperparams"], 0, None)
+    model.learn(total_timesteps=1)
+    assert model.num_timesteps > 0
+    assert not list(tmp_path.glob("SB3-*"))
+
+
 def test_policy_loader_accepts_the_run_folder(tiny_run):
     policies = pytest.importorskip("agents.policies", reason="agents.policies is not there yet")
     from sim.observe import OBS_SIZE
