@@ -207,7 +207,11 @@ def _teach(spec, t) -> tuple[str, list[str], Any]:
     d = difference(a, b)
     scores = seed_scores(t["evaluations"])
     worlds = spec["evaluate"]["worlds"] if "evaluate" in spec else []
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    skills = [s for s in SKILL_ORDER if s in set(probes.skill)]
+    # meals per world on the left; one panel per skill on the right, each on its own scale
+    fig = plt.figure(figsize=(12, 4.5))
+    grid = fig.add_gridspec(2, 2 + max(1, math.ceil(len(skills) / 2)))
+    meals_ax = fig.add_subplot(grid[:, :2])
     width = 0.8 / max(len(arms), 1)
     lines = ["| arm | " + " | ".join(worlds) + " | all (stratified IQM) |",
              "|---|" + "---|" * (len(worlds) + 1)]
@@ -216,23 +220,24 @@ def _teach(spec, t) -> tuple[str, list[str], Any]:
         m = _matrix(scores, arm, worlds)
         ivs = [_iv(m[:, j]) if m.size else _iv([]) for j in range(len(worlds))]
         overall[arm] = stratified_interval(m) if m.size else _iv([])
-        _bars(axes[0], worlds, ivs, offset=(k - (len(arms) - 1) / 2) * width, width=width, label=arm)
+        _bars(meals_ax, worlds, ivs, offset=(k - (len(arms) - 1) / 2) * width, width=width, label=arm)
         lines.append(f"| {arm} | " + " | ".join(_fmt(v) for v in ivs) + f" | {_fmt(overall[arm])} |")
-    axes[0].set_xticks(range(len(worlds)), worlds)
-    axes[0].set_ylabel("meals per fisher-day (IQM over seeds, 95% CI)")
-    axes[0].legend()
-    skills = [s for s in SKILL_ORDER if s in set(probes.skill)]
-    for k, arm in enumerate(arms):
-        sub = probes[(probes.world == focus) & (probes.arm == arm)]
-        ivs = [_iv(sub[sub.skill == s].groupby("seed").value.mean()) for s in skills]
-        _bars(axes[1], skills, ivs, offset=(k - (len(arms) - 1) / 2) * width, width=width, label=arm)
-    axes[1].set_xticks(range(len(skills)), skills, rotation=30)
-    axes[1].set_title(f"skills in {focus}")
-    axes[1].legend()
+    meals_ax.set_xticks(range(len(worlds)), worlds)
+    meals_ax.set_ylabel("meals per fisher-day (IQM over seeds, 95% CI)")
+    meals_ax.legend()
+    for j, skill in enumerate(skills):
+        ax = fig.add_subplot(grid[j % 2, 2 + j // 2])
+        sub = probes[(probes.world == focus) & (probes.skill == skill)]
+        ivs = [_iv(sub[sub.arm == arm].groupby("seed").value.mean()) for arm in arms]
+        for k, iv in enumerate(ivs):
+            _bars(ax, [arm], [iv], color=f"C{k}", offset=k, width=0.8)
+        ax.set_xticks(range(len(arms)), arms, fontsize=8)
+        ax.set_title(f"{skill} in {focus}", fontsize=9)
     fig.tight_layout()
     eat_inc, eat_taught = overall.get(inc, _iv([])), overall.get(taught, _iv([]))
     sentence = (f"In the {focus} world the incentivized fisher's weather reading is {_fmt(_iv(a))}, "
-                f"the taught one's {_fmt(_iv(b))} (difference {_fmt(d)}, {len(a)} and {len(b)} seeds); "
+                f"the taught one's {_fmt(_iv(b))} (IQM over seeds; difference of means {_fmt(d)}, "
+                f"{len(a)} and {len(b)} seeds); "
                 f"on held-out worlds they eat {_fmt(eat_inc)} and {_fmt(eat_taught)} meals per fisher-day.")
     return sentence, lines, fig
 
