@@ -76,6 +76,9 @@ def _emergence(spec, t) -> tuple[str, list[str]]:
     skills = [s for s in SKILL_ORDER if s in set(probes.skill)] or sorted(set(probes.skill))
     world = spec["probe"]["worlds"][0]
     probes = probes[probes.world == world]
+    # a skill can be unmeasurable at every checkpoint (knowing fish when no fisher ever cast)
+    unmeasured = [s for s in skills if not probes[probes.skill == s].value.notna().any()]
+    skills = [s for s in skills if s not in unmeasured]
     fig, axes = plt.subplots(1, len(skills), figsize=(3.2 * len(skills), 3), squeeze=False)
     appeared, lines = [], ["| skill | at start | at the end | change (paired over seeds) | first checkpoint "
                            "clearly above the start |", "|---|---|---|---|---|"]
@@ -105,6 +108,7 @@ def _emergence(spec, t) -> tuple[str, list[str]]:
     n = probes.seed.nunique()
     total = int(probes.checkpoint.max()) if len(probes) else 0
     few = "; too few for intervals, so nothing counts as clear" if n < 3 else ""
+    appeared += [f"{skill} not measured (no value at any checkpoint)" for skill in unmeasured]
     sentence = (f"Trained on {world} for {total:,} samples ({n} seeds{few}), the skills rose above where "
                 f"they started (95% interval of the paired change above 0): {'; '.join(appeared)}.")
     return sentence, lines, fig

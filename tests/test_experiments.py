@@ -450,3 +450,18 @@ def test_a_train_task_killed_midway_resumes_from_its_checkpoint(tmp_path):
     assert "resumed at" in (folder / "command.txt").read_text()
     result = json.loads((study / "results" / "train__incentivized__s0.json").read_text())
     assert result["result"]["steps"] == result["result"]["checkpoints"][-1] >= 20_000
+
+
+def test_the_emergence_report_names_a_skill_never_measured():
+    """A skill with no value at any checkpoint (knowing fish when no fisher cast) is named in the
+    answer instead of breaking the report (it raised IndexError)."""
+    import pandas as pd
+
+    from experiments.report import _emergence
+
+    rows = [{"world": "lake", "seed": seed, "checkpoint": step, "skill": skill,
+             "value": (float("nan") if skill == "knowing_fish" else 0.1 * seed + step / 1000)}
+            for seed in range(3) for step in (0, 1000, 2000) for skill in ("patience", "knowing_fish")]
+    sentence, lines, fig = _emergence({"probe": {"worlds": ["lake"]}}, {"probes": pd.DataFrame(rows)})
+    assert "knowing_fish not measured" in sentence
+    assert "patience" in sentence and len(lines) == 3
