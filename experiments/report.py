@@ -61,8 +61,8 @@ def _matrix(scores: pd.DataFrame, arm: str, worlds: list[str]) -> np.ndarray:
     return wide.to_numpy()
 
 
-def _bars(ax, labels: list[str], ivs: list[Interval], color: str | None = None, offset: float = 0.0,
-          width: float = 0.8, label: str | None = None) -> None:
+def _bars(ax, labels: list[str], ivs: list[Interval], color: str | list[str] | None = None,
+          offset: float = 0.0, width: float = 0.8, label: str | None = None) -> None:
     x = np.arange(len(labels)) + offset
     vals = np.array([v.value for v in ivs])
     err = np.array([[v.value - v.low for v in ivs], [v.high - v.value for v in ivs]])
@@ -233,8 +233,7 @@ def _teach(spec, t) -> tuple[str, list[str], Any]:
         ax = fig.add_subplot(grid[j % 2, 2 + j // 2])
         sub = probes[(probes.world == focus) & (probes.skill == skill)]
         ivs = [_iv(sub[sub.arm == arm].groupby("seed").value.mean()) for arm in arms]
-        for k, iv in enumerate(ivs):
-            _bars(ax, [arm], [iv], color=f"C{k}", offset=k, width=0.8)
+        _bars(ax, arms, ivs, color=[f"C{k}" for k in range(len(arms))])
         ax.set_xticks(range(len(arms)), arms, fontsize=8)
         ax.set_title(f"{skill} in {focus}", fontsize=9)
     fig.tight_layout()
