@@ -49,12 +49,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # must precede the first im
 import argparse
 import csv
 import datetime as _dt
-import importlib.metadata
 import io
 import json
 import math
 import shlex
-import subprocess
 import sys
 import time
 import tomllib
@@ -66,7 +64,17 @@ from typing import Any
 import numpy as np
 
 from agents import checkpoints as ck
-from sim.cli import EXIT_USAGE, OutFolderError, Parser, int_at_least, new_run_folder, parse, slug
+from sim.cli import (
+    EXIT_USAGE,
+    OutFolderError,
+    Parser,
+    UsageError,
+    int_at_least,
+    new_run_folder,
+    parse,
+    slug,
+    versions,
+)
 
 ALGOS = ("ppo", "recurrent_ppo")
 REWARD_NAMES = ("eat", "taught")
@@ -79,14 +87,6 @@ CURVE_COLUMNS = ("timesteps", "train_seconds", "meals_per_day", "meals_per_day_l
                  "survival", "survival_low", "survival_high", "reel_empty_rate", "storm_sheltered",
                  "eval_seconds")
 CONFIG_FORMAT = 1
-
-
-class UsageError(ValueError):
-    """A bad argument or file: reported as one line, exit status 2."""
-
-    def __init__(self, flag: str, message: str):
-        self.flag = flag
-        super().__init__(f"{flag}: {message}")
 
 
 class HyperparamsError(ValueError):
@@ -232,29 +232,6 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 # --- run folder pieces -----------------------------------------------------------------------------
-
-def versions() -> dict[str, Any]:
-    out: dict[str, Any] = {"python": sys.version.split()[0], "platform": sys.platform}
-    for key, dist in (("numpy", "numpy"), ("torch", "torch"), ("stable_baselines3", "stable-baselines3"),
-                      ("sb3_contrib", "sb3-contrib"), ("gymnasium", "gymnasium"),
-                      ("pettingzoo", "pettingzoo"), ("mesa", "mesa"), ("tensorboard", "tensorboard"),
-                      ("tqdm", "tqdm"), ("rich", "rich"), ("hungry_fisher", "hungry-fisher")):
-        try:
-            out[key] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            out[key] = None
-    try:
-        git = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
-                             timeout=5)
-        if git.returncode == 0:
-            out["git_commit"] = git.stdout.strip()
-            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                                   capture_output=True, text=True, timeout=5)
-            out["git_dirty"] = bool(dirty.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return out
-
 
 def _prepare_out(out: str | Path | None, name: str) -> Path:
     try:

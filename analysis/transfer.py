@@ -46,18 +46,10 @@ import numpy as np
 
 from analysis import stats
 from analysis.transfer_metrics import summarize_pairs
-from sim.cli import EXIT_USAGE, Parser, int_at_least, parse, slug
+from sim.cli import EXIT_USAGE, Parser, UsageError, int_at_least, parse, slug
 
 REFERENCES = ("random", "expert")
 POLICY_ARG = "RUN_OR_POLICY"
-
-
-class UsageError(ValueError):
-    """A bad argument or file: one line on stderr and exit status 2."""
-
-    def __init__(self, flag: str, message: str):
-        self.flag = flag
-        super().__init__(f"{flag}: {message}")
 
 
 def resolve_worlds(spec: str | Sequence[str], exclude: str | None = None) -> list[str]:
@@ -256,7 +248,7 @@ def fine_tune(source: str, world: str, steps: int, seeds: Sequence[int] = (0,), 
                 T.train(world=world, algo=algo, steps=steps, seed=seed, out=path, overrides=over,
                         progress=False, eval_every=every, checkpoint_every=0,
                         init_from=source if kind == "finetune" else None)
-            except T.UsageError as err:
+            except UsageError as err:
                 flag = err.flag if err.flag != "--world" else "--fine-tune"
                 raise UsageError(flag, str(err).split(": ", 1)[1]) from None
             rows = T.read_curve(path / T.CURVE)
@@ -335,13 +327,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("--steps", "--fine-tune needs a budget: --steps N")
     overrides = {}
     if args.set:
-        from agents.train import UsageError as TrainUsage
         from agents.train import parse_override
 
-        try:
-            overrides = dict(parse_override(s) for s in args.set)
-        except TrainUsage as err:
-            raise UsageError("--set", str(err).split(": ", 1)[1]) from None
+        overrides = dict(parse_override(s) for s in args.set)
     train_world = train_world_of(args.policy) if not args.policy.startswith("scripted:") else None
     worlds = resolve_worlds(args.worlds)
     if args.fine_tune is not None:

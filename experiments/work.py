@@ -118,7 +118,8 @@ def _curve(folder: Path) -> list[dict[str, float]]:
 
 def _train(params: dict[str, Any], root: Path, task: dict[str, Any]) -> dict[str, Any]:
     """agents.train.train into runs/ID; a folder left by a killed worker is resumed (or restarted)."""
-    from agents.train import UsageError, train
+    from agents.train import train
+    from sim.cli import UsageError
 
     _one_torch_thread()
     folder = run_folder(root, task["id"])

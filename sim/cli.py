@@ -1,5 +1,5 @@
-"""What every command line of the project shares: one-line errors, exit status 2, integer flags,
-and new run folders.
+"""What every command line of the project shares: one-line errors (`UsageError`), exit status 2,
+integer flags, new run folders and the versions a run folder records.
 
 A bad flag ends a command with one line on stderr ("error: --flag: what is wrong (see --help)")
 and exit status 2, never argparse's usage block; `main(argv)` functions return their exit status
@@ -10,12 +10,29 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import importlib.metadata
 import re
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 EXIT_USAGE = 2
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# packages whose versions are recorded when the project's own metadata cannot list them
+FALLBACK_PACKAGES = ("numpy", "scipy", "rich", "gymnasium", "pettingzoo", "stable-baselines3",
+                     "sb3-contrib", "torch", "mesa", "pygame", "imageio", "tensorboard", "tqdm")
+
+
+class UsageError(ValueError):
+    """A bad flag, argument or file, found before any work: the command prints "error: FLAG: message"
+    in one line and exits with status 2. The one error type every command and API function raises
+    for its arguments (a ValueError, so library callers may catch either)."""
+
+    def __init__(self, flag: str, message: str):
+        self.flag = flag
+        super().__init__(f"{flag}: {message}" if flag else message)
 
 
 class Parser(argparse.ArgumentParser):
@@ -81,3 +98,31 @@ def new_run_folder(out: str | Path | None, name: str, hint: str = "") -> Path:
     except OSError as err:
         raise OutFolderError(f"cannot write to {path} ({err.strerror or err})") from None
     return path
+
+
+def versions() -> dict[str, Any]:
+    """Python, the platform, this project and every package it requires, and the git commit (with
+    whether the work tree had uncommitted changes): what a run folder needs to be rerun."""
+    out: dict[str, Any] = {"python": sys.version.split()[0], "platform": sys.platform}
+    names = ["hungry-fisher", "numpy"]
+    try:
+        requires = importlib.metadata.requires("hungry-fisher") or []
+        names += [re.split(r"[\s<>=!~;\[(]", r, maxsplit=1)[0] for r in requires if "extra ==" not in r]
+    except importlib.metadata.PackageNotFoundError:
+        names += list(FALLBACK_PACKAGES)
+    for name in dict.fromkeys(names):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    try:
+        git = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
+                             timeout=5)
+        if git.returncode == 0:
+            out["git_commit"] = git.stdout.strip()
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+                                   capture_output=True, text=True, timeout=5)
+            out["git_dirty"] = bool(dirty.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return out

@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.metadata
 import json
 import math
 import os
-import re
 import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -34,7 +31,17 @@ from typing import Any
 
 import numpy as np
 
-from sim.cli import EXIT_USAGE, OutFolderError, Parser, int_at_least, new_run_folder, parse, slug
+from sim.cli import (
+    EXIT_USAGE,
+    OutFolderError,
+    Parser,
+    UsageError,
+    int_at_least,
+    new_run_folder,
+    parse,
+    slug,
+    versions,
+)
 from sim.record import EpisodeRecorder
 from worlds.loader import World, WorldFileError, list_worlds, load_world
 
@@ -52,18 +59,6 @@ TRAIN = "train"  # the --policy that trains the hungry fisher first (the main jo
 REPORT_SCALES = ("quick", "full", "smoke", "none")
 REPORT_PROBE_EVERY = 8  # the main job probes every 8th checkpoint (and the last): minutes matter
 REFERENCES = ("random", "impatient", "weather_blind", "expert")  # scripted fishers beside a trained one
-# packages whose versions are recorded when the project's own metadata cannot list them
-FALLBACK_PACKAGES = ("numpy", "scipy", "rich", "gymnasium", "pettingzoo", "stable-baselines3",
-                     "sb3-contrib", "torch", "mesa", "pygame", "imageio")
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-class UsageError(Exception):
-    """A bad flag or file: reported as one line, exit status 2."""
-
-    def __init__(self, flag: str, message: str):
-        self.flag = flag
-        super().__init__(f"{flag}: {message}")
 
 
 def _ticks_per_second(text: str) -> float:
@@ -189,29 +184,6 @@ def rollout_seeds(seed: int, n: int) -> list[int]:
     return [seed * 100_003 + i for i in range(n)]
 
 
-def versions() -> dict[str, Any]:
-    out: dict[str, Any] = {"python": sys.version.split()[0], "platform": sys.platform}
-    names = ["hungry-fisher", "numpy"]
-    try:
-        requires = importlib.metadata.requires("hungry-fisher") or []
-        names += [re.split(r"[\s<>=!~;\[(]", r, maxsplit=1)[0] for r in requires if "extra ==" not in r]
-    except importlib.metadata.PackageNotFoundError:
-        names += list(FALLBACK_PACKAGES)
-    for name in dict.fromkeys(names):
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    try:
-        git = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
-                             timeout=5)
-        if git.returncode == 0:
-            out["git_commit"] = git.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return out
-
-
 def _number(x: float) -> float | None:
     """JSON has no NaN: a metric that could not be measured (no storm came) is null."""
     return None if x is None or math.isnan(x) else float(x)
@@ -279,7 +251,6 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
 
 def train_and_evaluate(args: argparse.Namespace, argv: list[str], world: World) -> int:
     """The main job: train a hungry fisher, evaluate it, and put it beside the scripted references."""
-    from agents.train import UsageError as TrainUsageError
     from agents.train import train
 
     run_dir = prepare_out(args.out, world, "hungry-fisher")
@@ -287,8 +258,10 @@ def train_and_evaluate(args: argparse.Namespace, argv: list[str], world: World) 
         training = train(world=args.world, steps=args.steps, seed=args.seed, out=run_dir / "training",
                          progress=not (args.json or args.quiet) and sys.stderr.isatty(),
                          command=shlex.join(["python", "-m", "sim.run", *argv]))
-    except TrainUsageError as err:
-        raise UsageError("--world", str(err)) from None
+    except UsageError as err:
+        if err.flag not in ("--world", "--steps", "--seed"):
+            raise UsageError("--world", str(err)) from None
+        raise
     args.policy = str(training)
     policy = resolve_policy(args.policy, args.seed, trust_zip=False)
     code = execute(args, argv, world, policy, run_dir=run_dir)

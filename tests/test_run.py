@@ -48,6 +48,8 @@ def test_smoke_runs_write_every_promised_file(capsys, tmp_path, extra):
     assert config["args"]["cohort"] == ("--cohort" in extra)
     versions = json.loads((out_dir / "versions.json").read_text())
     assert {"python", "numpy"} <= set(versions)
+    if "git_commit" in versions:  # one versions() for every run folder: sim.run's records git_dirty too
+        assert isinstance(versions["git_dirty"], bool)
     metrics = json.loads((out_dir / "metrics.json").read_text())
     assert metrics["seeds"] == config["seeds"] and len(metrics["seeds"]) == 2
     assert {"meals_per_day", "survival", "deaths_per_day"} <= set(metrics["metrics"])

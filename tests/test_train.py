@@ -103,7 +103,7 @@ def test_run_folder_has_every_promised_file(tiny_run):
     assert config["eval"]["n_worlds"] == 4 and config["eval"]["respawn"] is False
     assert "train" in (tiny_run / "command.txt").read_text()
     ver = json.loads((tiny_run / "versions.json").read_text())
-    for key in ("python", "numpy", "torch", "stable_baselines3", "sb3_contrib", "gymnasium", "pettingzoo",
+    for key in ("python", "numpy", "torch", "stable-baselines3", "sb3-contrib", "gymnasium", "pettingzoo",
                 "mesa"):
         assert ver[key], key
     assert list((tiny_run / "tensorboard").rglob("events.out.tfevents.*"))
