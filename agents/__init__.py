@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
+
+# The one place OMP_WAIT_POLICY is set: before any import of torch, which is reached only through
+# this package (analysis, experiments, app and benchmarks import it first). With the default
+# policy torch's spinning OpenMP workers starve the numpy simulation on 2 threads (PPO fell from
+# 35k to 3.9k samples/s, PROTOTYPE.md); spawned study workers inherit it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __all__ = ["make_vec_env", "make_scripted"]
 

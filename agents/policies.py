@@ -36,14 +36,11 @@ newcomer inherits its predecessor's memory. A batch of a different size starts f
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: spinning OpenMP workers starve numpy
-
 import datetime as _dt
 import hashlib
 import io
 import json
+import os
 import re
 import tempfile
 import zipfile

@@ -18,10 +18,10 @@ from scipy import stats
 
 from sim.core import Simulation, resolve_worlds
 from sim.events import has
+from sim.policy import as_policy
 from sim.weather import STORM, barometer_trend
 from worlds.loader import World
 
-Policy = Callable[[np.ndarray], np.ndarray]
 FALLING = 0.02  # a barometer that dropped this much over the trend window counts as falling
 
 
@@ -71,15 +71,22 @@ class Rollout:
                          f"storm_sheltered, {', '.join(ratios)}; got {metric!r}")
 
 
+def world_seeds(seed: int, n: int) -> list[int]:
+    """The seeds of the n worlds of a rollout with base `seed`: the one rule every runner and
+    recorder uses, so a recorded episode, a probe's activations and a rollout see the same worlds."""
+    return [seed * 100_003 + i for i in range(n)]
+
+
 def run_policy(policy: object, world: str | World, n_worlds: int = 32, n_fishers: int = 4,
                ticks: int = 1000, seed: int = 0, respawn: bool = True, respawn_delay: int | None = None,
                on_step: Callable[[Simulation, np.ndarray, object], None] | None = None) -> Rollout:
-    """Roll a policy (an object with .act(obs) or a callable) in n_worlds copies of a world."""
-    act = policy.act if hasattr(policy, "act") else policy
+    """Roll a policy (sim.policy: an object with .act(obs), or a callable) in n_worlds copies of a
+    world. The policy is told of every new life after each step (`new_lives`), here, not by callers."""
+    policy = as_policy(policy)
     if respawn_delay is None:  # a newcomer arrives the next day
         respawn_delay = resolve_worlds(world)[0].params.time.day_length
     delayed = respawn and respawn_delay > 0
-    sim = Simulation(world, n_fishers, seeds=[seed * 100_003 + i for i in range(n_worlds)],
+    sim = Simulation(world, n_fishers, seeds=world_seeds(seed, n_worlds),
                      respawn=respawn and not delayed)
     died_at = np.full((n_worlds, n_fishers), -1)
     b = n_worlds
@@ -92,7 +99,7 @@ def run_policy(policy: object, world: str | World, n_worlds: int = 32, n_fishers
         alive = sim.state.alive.copy()
         falling = (barometer_trend(sim.state) < -FALLING)[:, None] & (sim.state.weather != STORM)[:, None]
         steady = ~falling & (sim.state.weather != STORM)[:, None]
-        actions = np.asarray(act(obs.reshape(-1, obs.shape[-1]))).reshape(b, n_fishers)
+        actions = np.asarray(policy.act(obs.reshape(-1, obs.shape[-1]))).reshape(b, n_fishers)
         res = sim.step(actions)
         ev = res.events
         totals["meals"] += has(ev, "ate").sum(axis=1)
@@ -113,6 +120,7 @@ def run_policy(policy: object, world: str | World, n_worlds: int = 32, n_fishers
             if due.any():
                 sim.respawn_slots(due)
                 died_at[due] = -1
+        policy.new_lives(sim.state.lives)
         if on_step is not None:
             on_step(sim, actions, res)
         obs = sim.observe()

@@ -39,12 +39,7 @@ OMP_WAIT_POLICY=PASSIVE is set (if unset) before torch is imported: with the def
 torch's spinning OpenMP worker starves the numpy environment on 2 threads (PROTOTYPE.md).
 """
 
-# ruff: noqa: E402
 from __future__ import annotations
-
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # must precede the first import of torch
 
 import argparse
 import csv
@@ -52,6 +47,7 @@ import datetime as _dt
 import io
 import json
 import math
+import os
 import shlex
 import sys
 import time

@@ -25,7 +25,7 @@ from sim.env import observation_bounds
 from sim.fishers import N_ACTIONS
 from sim.render import render_rgb
 from worlds.loader import World
-from worlds.suites import list_suites, load_suite
+from worlds.registry import expand
 
 INFO_KEYWORDS = ("meals", "catches", "lifetime")  # in every done step's info, for VecMonitor
 
@@ -139,23 +139,13 @@ class FisherVecEnv(VecEnv):
 
 
 def resolve_pool(world: str | World = "lake", worlds: str | Sequence[str | World] | None = None) -> list:
-    """The world pool: `worlds` as a list of names/specs, a suite name ("suite:held_out"),
-    or "generated:N" for N generated worlds (seeds 0..N-1); else just `world`."""
+    """The world pool: `worlds` as any spec of worlds.registry (names, paths, "suite:NAME",
+    "generated:A..B" for the generated worlds of seeds A to B, a list), else just `world`."""
     if worlds is None:
         return [world]
     if isinstance(worlds, str):
-        if worlds.startswith("suite:"):
-            name = worlds.split(":", 1)[1]
-            if name not in list_suites():
-                raise ValueError(f"worlds: expected a suite in {list_suites()}, got {name!r}")
-            return load_suite(name)
-        if worlds.startswith("generated:") and worlds.count(":") == 1:
-            n = int(worlds.split(":")[1])
-            if n < 1:
-                raise ValueError(f"worlds: expected generated:N with N >= 1, got {worlds!r}")
-            return [f"generated:{s}" for s in range(n)]
-        return [worlds]
-    return list(worlds)
+        return expand(worlds)
+    return [one for w in worlds for one in ([w] if isinstance(w, World) else expand(str(w)))]
 
 
 def make_vec_env(world: str | World = "lake", n_worlds: int = 64, n_fishers: int = 4, seed: int = 0,
@@ -166,7 +156,8 @@ def make_vec_env(world: str | World = "lake", n_worlds: int = 64, n_fishers: int
     Args:
         world: the world when `worlds` is not given.
         worlds: a pool to train on many worlds at once: a list of names/specs, "suite:NAME",
-            or "generated:N" (N generated worlds). Slots cycle through the pool each epoch.
+            or "generated:A..B" (the generated worlds of seeds A to B). Slots cycle through the pool
+            each epoch.
         reward: "eat" (the only signal: meal_reward per meal) or "taught" (eat plus shaped
             rewards for sub-skills; for the teach-vs-incentivize comparison only).
     """

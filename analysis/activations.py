@@ -35,18 +35,16 @@ arrays.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: spinning OpenMP workers starve numpy
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from agents.rollout import world_seeds
 from sim.core import Simulation, resolve_worlds
 from sim.events import has
+from sim.policy import as_policy, reset_policy
 from worlds.loader import World
 
 BINARY = ("bite_showing", "bite_coming", "front_within")
@@ -165,7 +163,7 @@ def record_activations(policy: Any, world: str | World = "lake", seed: int = 0, 
     Args:
         policy: a loaded policy (agents.policies.load_policy) or any object with `.act(obs)`; one
             without a torch network (a scripted fisher) gives a Recording with no layers.
-        seed: world i gets seed * 100_003 + i (agents.rollout's rule); a stochastic policy is
+        seed: world i gets agents.rollout.world_seeds(seed, n_worlds); a stochastic policy is
             reset with this seed too.
         warmup: ticks simulated before recording (the first ticks of every world look alike).
         stride: keep every stride-th tick (neighbouring ticks are nearly copies of each other).
@@ -178,13 +176,10 @@ def record_activations(policy: Any, world: str | World = "lake", seed: int = 0, 
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
             raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
     w = resolve_worlds(world)[0]
-    sim = Simulation(w, n_fishers, seeds=[seed * 100_003 + i for i in range(n_worlds)], respawn=True)
-    if hasattr(policy, "reset"):
-        try:
-            policy.reset(seed=seed)
-        except TypeError:
-            policy.reset()
-    act = policy.act if hasattr(policy, "act") else policy
+    sim = Simulation(w, n_fishers, seeds=world_seeds(seed, n_worlds), respawn=True)
+    fisher = as_policy(policy)
+    reset_policy(fisher, seed)
+    act = fisher.act
     net = network_of(policy)
     hooks = _Hooks(net) if net is not None else None
     recurrent = net is not None and hasattr(net, "lstm_actor")
@@ -204,8 +199,7 @@ def record_activations(policy: Any, world: str | World = "lake", seed: int = 0, 
             if hooks is not None and critic and not recurrent:
                 _critic_pass(net, obs)
             res = sim.step(actions)
-            if hasattr(policy, "new_lives"):
-                policy.new_lives(sim.state.lives)
+            fisher.new_lives(sim.state.lives)
             if t >= warmup:
                 rows["obs"].append(obs.copy())
                 rows["alive"].append(alive)

@@ -5,7 +5,7 @@
     python -m analysis.probe scripted:patient:patience_ticks=8 --world ice --references
 
 POLICY is a training run folder, a policy.json/.npz, a model .zip its run folder's manifest
-lists, or scripted:NAME[:KEY=INT,...] (`analysis.policy_spec`). Four probes, each validated on
+lists, or scripted:NAME[:KEY=INT,...] (`agents.policy_spec`). Four probes, each validated on
 scripted fishers whose skills are known (tests/test_probes_behaviour.py, docs/probes.md):
 
 | skill | headline | module |
@@ -19,14 +19,10 @@ scripted fishers whose skills are known (tests/test_probes_behaviour.py, docs/pr
 "skills": {skill: {"value", "low", "high", "n", "unit", "higher_is", "summary", ...}},
 "probes": {skill: details}}; the same seed gives the same dict. Bad input (an unknown world,
 a run folder with no policy, a policy file for other spaces, an unknown scripted fisher)
-raises `ProbeInputError` naming the argument; the command prints it in one line, exit 2.
+raises `sim.cli.UsageError` naming the argument; the command prints it in one line, exit 2.
 """
 
 from __future__ import annotations
-
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch (loaded for trained policies)
 
 import argparse
 import json
@@ -39,17 +35,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.console import Console, Group
+from rich.table import Table
 
+from agents.policy_spec import policy_name, resolve_policy
+from agents.references import SKILL_CARDS
+from agents.scripted import make_scripted
 from analysis.knowing_fish import probe_knowing_fish
 from analysis.patience import probe_patience
-from analysis.policy_spec import PolicySpecError, policy_name, resolve_policy
+from analysis.scales import DEFAULT as DEFAULT_SCALE
+from analysis.scales import SCALES as SCALE_NAMES
 from analysis.survival import free_rollout, probe_survival
 from analysis.weather_reading import probe_weather
-from sim.cli import EXIT_USAGE, Parser, parse
+from sim.cli import EXIT_USAGE, Parser, UsageError, cli, parse
+from worlds.loader import World, WorldFileError, load_world
+from worlds.registry import expand
 
 SKILLS: tuple[str, ...] = ("patience", "weather_reading", "knowing_fish", "survival")
-SHIPPED: tuple[str, ...] = ("lake", "pond", "river", "coast", "ice", "mirror")
-REFERENCES: tuple[str, ...] = ("random", "impatient", "patient", "weather_wise", "spot_wise", "expert")
 
 
 @dataclass(frozen=True)
@@ -63,44 +65,37 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
+    "smoke": Scale(scenes=8, worlds=3, fishers=2, ticks=200),     # tests and smoke runs: wide intervals
     "quick": Scale(scenes=48, worlds=12, fishers=4, ticks=1000),  # six worlds in under 2 minutes
     "full": Scale(scenes=128, worlds=32, fishers=4, ticks=1000),  # for reports: tighter intervals
-    "smoke": Scale(scenes=8, worlds=3, fishers=2, ticks=200),     # tests and smoke runs: wide intervals
 }
-
-
-class ProbeInputError(ValueError):
-    """Input a probe cannot use; `argument` names it (POLICY, world, scale, ...)."""
-
-    def __init__(self, argument: str, message: str):
-        self.argument = argument
-        super().__init__(f"{argument}: {message}")
+assert tuple(SCALES) == SCALE_NAMES  # one list of scales (analysis.scales), a budget for each here
 
 
 def _world(world: object) -> object:
-    from worlds.loader import World, WorldFileError, load_world
-
     if isinstance(world, World):
         return world
     try:
         return load_world(str(world))
     except WorldFileError as err:
-        raise ProbeInputError("world", " ".join(str(err).split())) from None
+        raise UsageError("world", " ".join(str(err).split())) from None
     except (ValueError, OSError, ImportError) as err:
-        raise ProbeInputError("world", f"{world!r}: {err}") from None
+        raise UsageError("world", f"{world!r}: {err}") from None
 
 
 def _scale(scale: str) -> Scale:
     if scale not in SCALES:
-        raise ProbeInputError("scale", f"expected one of {', '.join(SCALES)}, got {scale!r}")
+        raise UsageError("scale", f"expected one of {', '.join(SCALES)}, got {scale!r}")
     return SCALES[scale]
 
 
 def _fisher(policy: object, seed: int) -> object:
-    try:
-        return resolve_policy(policy, seed)
-    except PolicySpecError as err:
-        raise ProbeInputError("POLICY", str(err)) from None
+    fisher = resolve_policy(policy, seed, flag="POLICY")
+    if getattr(fisher, "policy", None) is not None:  # a network (torch is already imported to load it)
+        import torch
+
+        torch.set_num_threads(1)  # small batches: one thread is as fast, and leaves a core free
+    return fisher
 
 
 def jsonable(x: Any) -> Any:
@@ -125,8 +120,6 @@ def jsonable(x: Any) -> Any:
 def _random_rollout(world: str, seed: int, scale: str) -> dict:
     """A random fisher's free rollout in the same worlds and seeds: the knowing-fish baseline (cached:
     it depends on nothing but its arguments)."""
-    from agents.scripted import make_scripted
-
     s = SCALES[scale]
     return free_rollout(make_scripted("random", seed=seed), world, seed, s.worlds, s.fishers, s.ticks)
 
@@ -177,7 +170,7 @@ def probe_worlds(policy: object, worlds: list[object] | tuple[object, ...], seed
     _scale(scale)
     ws = [_world(w) for w in worlds]
     if not ws:
-        raise ProbeInputError("worlds", "expected at least one world")
+        raise UsageError("worlds", "expected at least one world")
     fisher = _fisher(policy, seed)
     label = name or policy_name(fisher, policy)
     from tqdm import tqdm
@@ -209,9 +202,6 @@ def _cell(card: dict) -> str:
 
 def render_cards(results: list[dict], references: dict[str, list[dict]] | None = None) -> Any:
     """A rich renderable: one skill card per world (the policy, then any scripted references)."""
-    from rich.console import Group
-    from rich.table import Table
-
     tables = []
     for i, res in enumerate(results):
         t = Table(title=f"skill card: {res['policy']} in {res['world']} (seed {res['seed']}, {res['scale']}; "
@@ -259,14 +249,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--world", default="lake",
                    help="a shipped world, a world folder or toml, or generated:SEED (default: lake)")
     p.add_argument("--worlds", default=None,
-                   help=f"several worlds, comma-separated, or 'all' ({','.join(SHIPPED)}); overrides --world")
+                   help="several worlds, comma-separated, suite:NAME, generated:A..B, or 'all' (every world "
+                        "under worlds/); overrides --world")
     p.add_argument("--seed", type=int, default=0, help="seed of scenes, rollouts and intervals (default: 0)")
-    p.add_argument("--scale", default="quick", choices=tuple(SCALES),
+    p.add_argument("--scale", default=DEFAULT_SCALE, choices=SCALE_NAMES,
                    help="quick (default; six worlds in under 2 minutes), full (tighter intervals) or "
                         "smoke (seconds; for tests)")
-    p.add_argument("--references", nargs="?", const=",".join(REFERENCES), default=None, metavar="LIST",
+    p.add_argument("--references", nargs="?", const=",".join(SKILL_CARDS), default=None, metavar="LIST",
                    help=f"probe reference fishers too and show them beside it: comma-separated scripted "
-                        f"names or specs (default list: {','.join(REFERENCES)})")
+                        f"names or specs (default list: {','.join(SKILL_CARDS)})")
     p.add_argument("--markdown", default=None, metavar="FILE", help="also write the skill cards as markdown")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout (no table)")
     p.add_argument("--out", default=None, metavar="FILE", help="also write the JSON result to FILE")
@@ -280,9 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(build_parser(), argv)
     if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
         return args
-    worlds = ([w.strip() for w in args.worlds.split(",") if w.strip()] if args.worlds else [args.world])
-    if worlds == ["all"]:
-        worlds = list(SHIPPED)
+    try:
+        worlds = expand(args.worlds) if args.worlds else [args.world]
+    except ValueError as err:
+        print(f"error: --worlds: {err}", file=sys.stderr)
+        return EXIT_USAGE
     progress = not args.quiet and sys.stderr.isatty()
     start = time.perf_counter()
     try:
@@ -291,10 +284,10 @@ def main(argv: list[str] | None = None) -> int:
         references = {ref: probe_worlds(ref if ":" in ref else f"scripted:{ref}", worlds, args.seed,
                                         args.scale, progress=progress, name=ref)
                       for ref in refs} if refs else None
-    except ProbeInputError as err:
-        arg = {"world": "--world" if not args.worlds else "--worlds", "scale": "--scale"}.get(err.argument,
-                                                                                            err.argument)
-        if err.argument == "POLICY" and args.references and args.policy not in str(err):
+    except UsageError as err:
+        arg = {"world": "--world" if not args.worlds else "--worlds", "scale": "--scale"}.get(err.flag,
+                                                                                            err.flag)
+        if err.flag == "POLICY" and args.references and args.policy not in str(err):
             arg = "--references"
         print(f"error: {arg}: {str(err).split(': ', 1)[1]}", file=sys.stderr)
         return EXIT_USAGE
@@ -319,7 +312,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(payload, indent=1))
         return 0
-    from rich.console import Console
 
     console = Console()
     console.print(render_cards(results, references))
@@ -329,10 +321,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        code = main()
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = 1
-    raise SystemExit(code)
+    cli(main)

@@ -24,10 +24,6 @@ checkpoints, an unknown world) is one line on stderr and exit status 2.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: spinning OpenMP workers starve numpy
-
 import argparse
 import json
 import math
@@ -39,24 +35,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.console import Console
 
-from analysis.emergence import RunFolderError, emergence, training_folder
+from agents.policies import load_policy
+from agents.references import BESIDE_TRAINED, LACKING
+from agents.scripted import make_scripted
+from analysis.emergence import RunFolderError, emergence, measure, training_folder
+from analysis.episode_metrics import episodes_card
+from analysis.probe import markdown_cards, probe_policy
+from analysis.report_markdown import fmt_interval, json_default, report_markdown
 from analysis.report_plots import plot_emergence, plot_fine_tune, plot_skill_card, plot_transfer
-from sim.cli import EXIT_USAGE, Parser, parse
+from analysis.scales import DEFAULT, SCALES
+from analysis.stats import stratified_interval
+from analysis.transfer import zero_shot
+from sim.cli import EXIT_USAGE, Parser, UsageError, cli, parse, shown_path
+from worlds.loader import WorldFileError, load_world
+from worlds.registry import ALL, expand
 
-SHIPPED = ("lake", "pond", "river", "coast", "ice", "mirror")
-REFERENCES = ("random", "impatient", "weather_blind", "expert")
 # the fisher that lacks each skill: a skill emerged when the policy's interval lies above its
-LACKS = {"patience": "impatient", "weather_reading": "weather_blind", "knowing_fish": "random",
-         "survival": "random"}
 
 
-class ReportInputError(ValueError):
-    """Bad input to the report: names the argument and what was expected."""
-
-    def __init__(self, argument: str, message: str):
-        self.argument = argument
-        super().__init__(f"{argument}: {message}")
+def default_transfer_worlds(world: str) -> list[str]:
+    """Where a report measures zero-shot transfer by default: every registered world but its own."""
+    return expand(ALL, exclude=world)
 
 
 # --- the parts ------------------------------------------------------------------------------------
@@ -65,7 +66,7 @@ def verdicts(card: dict[str, Any], references: dict[str, dict[str, Any]]) -> dic
     """Per skill: whether it emerged (the policy's interval lies above that of the fisher lacking
     it, and for patience the fisher also eats more than a random one) and a sentence saying so."""
     out = {}
-    for skill, lacking in LACKS.items():
+    for skill, lacking in LACKING.items():
         mine = card[skill]
         ref = references.get(lacking, {}).get(skill)
         if mine.get("value") is None or ref is None or ref.get("high") is None:
@@ -76,30 +77,20 @@ def verdicts(card: dict[str, Any], references: dict[str, dict[str, Any]]) -> dic
             above = above and card["survival"]["low"] > references["random"]["survival"]["high"]
         word = "emerged" if above else "did NOT emerge"
         out[skill] = {"emerged": bool(above), "against": lacking,
-                      "sentence": f"{skill.replace('_', ' ')} {word}: {_iv(mine)} against {lacking} "
-                                  f"{_iv(ref)} ({mine['unit']})"}
+                      "sentence": f"{skill.replace('_', ' ')} {word}: {fmt_interval(mine)} against {lacking} "
+                                  f"{fmt_interval(ref)} ({mine['unit']})"}
     return out
-
-
-def _iv(card: dict[str, Any] | None, digits: int = 2) -> str:
-    value = card.get("value") if card else None
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    v, lo, hi = card["value"], card.get("low", card["value"]), card.get("high", card["value"])
-    return f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
 def _card_of_episodes(paths: Sequence[str]) -> dict[str, Any]:
     """A person's (or any recorded) episodes on the free-rollout indicators."""
-    from analysis.episode_metrics import episodes_card
-
     return episodes_card([str(p) for p in paths])
 
 
 # --- the report -----------------------------------------------------------------------------------
 
 def build_report(run: str | Path, out: str | Path | None = None, world: str | None = None,
-                 references: Sequence[str] = REFERENCES, transfer_worlds: Sequence[str] | None = None,
+                 references: Sequence[str] = BESIDE_TRAINED, transfer_worlds: Sequence[str] | None = None,
                  probe_every: int = 4, representation: bool = True, fine_tune: str | None = None,
                  fine_tune_steps: int = 500_000, human: Sequence[str] = (), seed: int = 0,
                  scale: str = "quick", transfer_probes: bool = True, transfer_ticks: int = 600,
@@ -119,9 +110,6 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
         known_references: the scripted references' cards already probed in `world` with this seed and
             scale ({world: {name: card}}; build_reports passes them on, so several runs probe them once).
     """
-    from analysis.probe import ProbeInputError, markdown_cards, probe_policy
-    from analysis.transfer import zero_shot
-
     t0 = time.perf_counter()
     say = progress or (lambda _msg: None)
     folder = training_folder(run)
@@ -130,8 +118,7 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
     out = Path(out) if out is not None else Path(run) / "report"
     out.mkdir(parents=True, exist_ok=True)
     if transfer_worlds is None:
-        transfer_worlds = [w for w in SHIPPED if w != world]
-    from agents.policies import load_policy
+        transfer_worlds = default_transfer_worlds(world)
 
     policy = load_policy(folder, seed=seed)
     label = "hungry fisher"
@@ -142,8 +129,8 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
         known = (known_references or {}).get(world, {})
         refs = {r: known[r] if r in known else probe_policy(f"scripted:{r}", world, seed=seed, scale=scale)
                 for r in references}
-    except ProbeInputError as err:
-        raise ReportInputError("--world", str(err)) from None
+    except UsageError as err:
+        raise UsageError("--world", str(err)) from None
     judged = verdicts(card["skills"], {k: v["skills"] for k, v in refs.items()})
     human_card = _card_of_episodes(human) if human else None
 
@@ -151,8 +138,6 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
     small = scale == "smoke"  # tests and smoke runs: every part tiny, intervals wide
     protocol = {"n_worlds": 2, "n_fishers": 2, "ticks": 100} if small else None
     em = emergence(folder, world, protocol=protocol, probes=probe_every, probe_scale=scale)
-    from agents.scripted import make_scripted
-    from analysis.emergence import measure
 
     refs_free = {r: measure(make_scripted(r, seed=seed), world, protocol)
                  for r in ("random", "impatient", "expert")}
@@ -195,132 +180,16 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
     if ft:
         pngs["fine_tune"] = plot_fine_tune(ft, out / "fine_tune.png")
 
-    data = {"run": str(folder), "world": world, "seed": seed, "scale": scale, "card": card,
+    data = {"run": shown_path(folder), "world": world, "seed": seed, "scale": scale, "card": card,
             "references": refs, "verdicts": judged, "human": human_card, "emergence": em,
             "representation": rep, "zero_shot": zs, "transfer_cards": transfer_cards, "fine_tune": ft,
             "seconds": time.perf_counter() - t0, "command": command}
-    (out / "report.json").write_text(json.dumps(data, indent=1, default=_json_default) + "\n")
+    (out / "report.json").write_text(json.dumps(data, indent=1, default=json_default) + "\n")
 
-    md = _markdown(data, config, pngs, markdown_cards, rep_rows if rep else None)
+    md = report_markdown(data, config, pngs, markdown_cards, rep_rows if rep else None)
     path = out / "report.md"
     path.write_text(md)
     return path
-
-
-def _json_default(x: object) -> object:
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, Path):
-        return str(x)
-    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
-
-
-def _first_emerged(em: dict[str, Any], skill: str, bar: dict[str, Any] | None,
-                   fed: dict[str, Any] | None = None) -> str:
-    """The first probed checkpoint whose interval lies above the lacking fisher's, as text (with `fed`,
-    the random fisher's survival card, it must also eat more than a random fisher, as in `verdicts`)."""
-    if bar is None or bar.get("high") is None:
-        return "n/a"
-    for p in em["points"]:
-        c = p.get("skills", {}).get(skill)
-        eats = fed is None or (c is not None and p["skills"]["survival"]["low"] > fed["high"])
-        if c and c.get("low") is not None and c["low"] > bar["high"] and eats:
-            return f"{p['samples']:,} samples ({p['train_seconds']:.0f} s of training)"
-    return "not within this run's probed checkpoints"
-
-
-def _markdown(d: dict[str, Any], config: dict[str, Any], pngs: dict[str, Path], markdown_cards,
-              rep_rows: list[dict[str, Any]] | None) -> str:
-    card, refs, judged = d["card"], d["references"], d["verdicts"]
-    lines = [f"# Did skills emerge? {config.get('algo', '?')} on {config['world']}, reward "
-             f"'{config.get('reward', 'eat')}', seed {config.get('seed')}", ""]
-    lines += [f"Run: `{d['run']}` ({config.get('steps', '?'):,} samples). Skill card measured in "
-              f"`{d['world']}`, probe scale `{d['scale']}`, seed {d['seed']}; every number has a 95% "
-              "bootstrap interval.", ""]
-    lines += ["## Verdict", ""]
-    lines += [f"- {v['sentence']}" for v in judged.values()]
-    lines += ["", "A skill emerged only when the hungry fisher's interval lies wholly above that of the "
-              "scripted fisher that lacks it (patience also needs more meals than a random fisher).", ""]
-    lines += ["## Skill card", "", markdown_cards([card], {r: [v] for r, v in refs.items()}),
-              f"![skill card]({pngs['skill_card'].name})", ""]
-    lines += [f"- **{k.replace('_', ' ')}**: {v['summary']}" for k, v in card["skills"].items()]
-    if d["human"]:
-        h = d["human"]
-        lines += ["", f"A person's recorded play (`--human`, {len(h['episodes'])} episode(s), viz.play), "
-                  "scored like the fishers on what free play shows (the scene probes need set-up scenes):",
-                  "",
-                  "| indicator | person | hungry fisher |", "|---|---|---|",
-                  f"| meals per fisher per day | {_iv(h['skills']['survival'])} | "
-                  f"{_iv(card['skills']['survival'])} |",
-                  f"| fish at cast cells / chance | {_iv(h['skills']['knowing_fish'])} | "
-                  f"{_iv(card['skills']['knowing_fish'])} |",
-                  f"| storm ticks sheltered | {_iv(h['storm_sheltered'])} | |",
-                  f"| empty reels per waiting tick | {_iv(h['reel_empty_rate'], 4)} | |"]
-    em = d["emergence"]
-    lines += ["", "## Emergence over training", "",
-              f"Every checkpoint on the main job's protocol (deterministic policy, "
-              f"{em['protocol']['n_worlds']} worlds x {em['protocol']['n_fishers']} fishers x "
-              f"{em['protocol']['ticks']} ticks, respawn a day after a death); the behavioural probes on the "
-              "checkpoints with entries in the skill columns. The dotted line is the learning curve "
-              "training wrote (stochastic policy, cohort protocol).", "",
-              f"![emergence]({pngs['emergence'].name})", "",
-              "| samples | training s | meals/day | empty reels/tick | storm ticks sheltered | patience | "
-              "weather | knowing fish |", "|---:|---:|---|---|---|---|---|---|"]
-    for p in em["points"]:
-        sk = p.get("skills", {})
-        lines.append(f"| {p['samples']:,} | {p['train_seconds']:.0f} | {_iv(p['meals_per_day'])} | "
-                     f"{_iv(p['reel_empty_rate'], 4)} | {_iv(p['storm_sheltered'])} | "
-                     f"{_iv(sk.get('patience'), 0) if sk else ''} | "
-                     f"{_iv(sk.get('weather_reading')) if sk else ''} | "
-                     f"{_iv(sk.get('knowing_fish')) if sk else ''} |")
-    lines += ["", "First probed checkpoint where each skill's interval lies above the lacking fisher's:", ""]
-    for skill, lacking in LACKS.items():
-        if skill != "survival":
-            bar = refs.get(lacking, {}).get("skills", {}).get(skill)
-            fed = refs.get("random", {}).get("skills", {}).get("survival") if skill == "patience" else None
-            lines.append(f"- {skill.replace('_', ' ')}: {_first_emerged(em, skill, bar, fed)}")
-    if rep_rows is not None:
-        lines += ["", "## What the network computes (linear probes)", "",
-                  "For each hidden quantity, the layer whose linear probe predicts it best on held-out "
-                  "worlds; selectivity is the score minus the same probe on control labels (Hewitt & Liang "
-                  "2019), 'over raw' the score minus the probe on the raw observation (what the network adds "
-                  "to its input).", "", "| target | best layer | score | selectivity | over raw |",
-                  "|---|---|---|---|---|"]
-        for r in rep_rows:
-            lines.append(f"| {r.get('target')} | {r.get('layer')} | {_iv(r.get('score'), 3)} | "
-                         f"{_iv(r.get('selectivity'), 3)} | {_iv(r.get('over_raw'), 3)} |")
-    if d["zero_shot"]:
-        zs = d["zero_shot"]
-        lines += ["", "## Transfer to worlds it never saw", "",
-                  f"Zero-shot (the policy unchanged), meals per fisher-day, {zs['protocol']['n_worlds']} "
-                  f"worlds x {zs['protocol']['n_fishers']} fishers x {zs['protocol']['ticks']} ticks, "
-                  f"cohort; normalised = {zs['protocol']['normalised']}.", "",
-                  f"![transfer]({pngs['transfer'].name})", "",
-                  "| world | hungry fisher | random | expert | normalised |", "|---|---|---|---|---|"]
-        for w, c in zs["worlds"].items():
-            lines.append(f"| {w} | {_iv(c['policy'])} | {_iv(c['references'].get('random'))} | "
-                         f"{_iv(c['references'].get('expert'))} | {_iv(c['normalised'])} |")
-        if d["transfer_cards"]:
-            lines += ["", "The probes rerun in each world (does patience persist? does weather reading "
-                      "hold?):",
-                      "", "| world | patience | weather reading | knowing fish | survival |",
-                      "|---|---|---|---|---|"]
-            for c in [card, *d["transfer_cards"]]:
-                s = c["skills"]
-                lines.append(f"| {c['world']} | {_iv(s['patience'], 0)} | {_iv(s['weather_reading'])} | "
-                             f"{_iv(s['knowing_fish'])} | {_iv(s['survival'])} |")
-    if d["fine_tune"]:
-        ft = d["fine_tune"]
-        lines += ["", f"## Fine-tuning in {ft['world']} against training from scratch", "",
-                  f"{ft['steps']:,} samples each, seeds {ft['seeds']}; Taylor & Stone's metrics:", "", "```",
-                  json.dumps({k: v for k, v in ft.items() if k not in ("curves", "runs", "overrides")},
-                             indent=1, default=_json_default)[:3000], "```", "",
-                  f"![fine-tuning]({pngs['fine_tune'].name})"]
-    lines += ["", "## Reproduce", "", "```", d["command"] or f"python -m analysis.report {d['run']}", "```",
-              f"({d['seconds']:.0f} s to make this report.)", ""]
-    return "\n".join(lines)
 
 
 # --- several runs (seeds) ---------------------------------------------------------------------------
@@ -328,8 +197,6 @@ def _markdown(d: dict[str, Any], config: dict[str, Any], pngs: dict[str, Path], 
 def aggregate(reports: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
     """Across runs (seeds): each skill's headline as the IQM over runs with a stratified bootstrap interval
     (analysis.stats), how many runs it emerged in, and the zero-shot normalised score per world likewise."""
-    from analysis.stats import stratified_interval
-
     def over_runs(values: list[float | None]) -> dict[str, Any] | None:
         v = [x for x in values if x is not None and not (isinstance(x, float) and math.isnan(x))]
         if not v:
@@ -337,7 +204,7 @@ def aggregate(reports: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, Any
         return stratified_interval(np.array(v, dtype=float)[:, None], "iqm", seed=seed).to_dict()
 
     skills = {}
-    for skill in LACKS:
+    for skill in LACKING:
         skills[skill] = {"per_run": [r["card"]["skills"][skill] for r in reports],
                          "iqm": over_runs([r["card"]["skills"][skill]["value"] for r in reports]),
                          "emerged": sum(bool(r["verdicts"][skill]["emerged"]) for r in reports),
@@ -365,7 +232,7 @@ def build_reports(runs: Sequence[str | Path], out: str | Path, **kw: Any) -> Pat
         reports.append(data)
         paths.append(path)
     agg = aggregate(reports, seed=kw.get("seed", 0))
-    (out / "summary.json").write_text(json.dumps(agg, indent=1, default=_json_default) + "\n")
+    (out / "summary.json").write_text(json.dumps(agg, indent=1, default=json_default) + "\n")
     n = len(reports)
     lines = [f"# Did skills emerge? {n} runs (training seeds {agg['seeds']})", "",
              "Each skill's headline in each run's skill card (95% interval over that run's worlds or "
@@ -376,14 +243,14 @@ def build_reports(runs: Sequence[str | Path], out: str | Path, **kw: Any) -> Pat
              + " | IQM over runs | emerged in |",
              "|---|---|" + "---|" * n + "---|---|"]
     for skill, a in agg["skills"].items():
-        cells = " | ".join(_iv(c) for c in a["per_run"])
-        lines.append(f"| {skill.replace('_', ' ')} | {a['unit']} | {cells} | {_iv(a['iqm'])} | "
+        cells = " | ".join(fmt_interval(c) for c in a["per_run"])
+        lines.append(f"| {skill.replace('_', ' ')} | {a['unit']} | {cells} | {fmt_interval(a['iqm'])} | "
                      f"{a['emerged']} of {n} |")
     if agg["transfer"]:
         lines += ["", "Zero-shot transfer, normalised score (policy - random) / (expert - random), IQM over "
                   "runs:", "",
                   "| world | IQM over runs |", "|---|---|"]
-        lines += [f"| {w} | {_iv(c)} |" for w, c in agg["transfer"].items()]
+        lines += [f"| {w} | {fmt_interval(c)} |" for w, c in agg["transfer"].items()]
     lines += ["", "The runs' own reports: " + ", ".join(f"[run {k}]({p.parent.name}/{p.name})"
                                                       for k, p in enumerate(paths)), ""]
     summary = out / "report.md"
@@ -411,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--human", nargs="*", default=(), metavar="EPISODE", help="a person's recorded episodes")
     p.add_argument("--no-representation", action="store_true", help="skip the linear probes of the network")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scale", default="quick", choices=("quick", "full", "smoke"),
+    p.add_argument("--scale", default=DEFAULT, choices=SCALES,
                    help="probe sizes: quick (default), full (tighter intervals), smoke (tiny, for tests)")
     return p
 
@@ -420,9 +287,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(build_parser(), argv)
     if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
         return args
-    from analysis.policy_spec import PolicySpecError
-    from analysis.transfer import UsageError as TransferUsageError
-    from worlds.loader import WorldFileError, load_world
 
     worlds = None
     if args.transfer_worlds is not None:
@@ -432,8 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             if w:
                 load_world(w)
         if args.probe_every < 0:
-            raise ReportInputError("--probe-every", f"expected an integer >= 0, got {args.probe_every}")
-        from rich.console import Console
+            raise UsageError("--probe-every", f"expected an integer >= 0, got {args.probe_every}")
 
         console = Console(stderr=True)
         command = "python -m analysis.report " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
@@ -444,11 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         if len(args.runs) == 1:
             path = build_report(args.runs[0], out=args.out, **kw)
         elif args.out is None:
-            raise ReportInputError("--out", "expected a folder for the reports of several runs")
+            raise UsageError("--out", "expected a folder for the reports of several runs")
         else:
             path = build_reports(args.runs, args.out, **kw)
-    except (RunFolderError, ReportInputError, WorldFileError, PolicySpecError, TransferUsageError,
-            FileNotFoundError) as err:
+    except (RunFolderError, UsageError, WorldFileError, FileNotFoundError) as err:
         print(f"python -m analysis.report: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     print(path)
@@ -456,4 +318,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli(main)

@@ -31,12 +31,9 @@ JSON-serialisable dict; `probe_recording(recording)` probes an existing Recordin
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: spinning OpenMP workers starve numpy
-
 import json
 import math
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence

@@ -35,6 +35,7 @@ from sim import weather as W
 from sim.core import Simulation, resolve_worlds
 from sim.fishers import N_ACTIONS, WAIT
 from sim.observe import LAYOUT
+from sim.policy import as_policy, reset_policy
 from sim.step import StepResult
 from worlds.loader import World, override_world
 
@@ -265,15 +266,6 @@ def plant_bites(sim: Simulation, mask: np.ndarray) -> None:
     s.bite[m] = np.broadcast_to(window[:, None], m.shape)[m]
 
 
-def reset_policy(policy: object, seed: int) -> None:
-    """Start a policy afresh (its random generator and any memory) before each arm of a probe."""
-    reset = getattr(policy, "reset", None)
-    if reset is None:
-        return
-    try:
-        reset(seed=seed)
-    except TypeError:
-        reset()
 
 
 @dataclass
@@ -298,8 +290,9 @@ def run_scenes(policy: object, scenes: Scenes, ticks: int, seed: int = 0,
         every observation (it is stepped alongside, its fishers waiting).
     before_act: called with (sim, t) before each observation (to plant bites).
     """
-    act = policy.act if hasattr(policy, "act") else policy
-    reset_policy(policy, seed)
+    policy = as_policy(policy)
+    reset_policy(policy, seed)  # its random generator and any memory start afresh for each arm
+    act = policy.act
     sim = scenes.sim
     n = scenes.n
     out = {k: np.zeros((ticks, n), dtype=d) for k, d in (
@@ -322,9 +315,7 @@ def run_scenes(policy: object, scenes: Scenes, ticks: int, seed: int = 0,
         res: StepResult = sim.step(actions)
         if cue_source is not None:
             cue_source.step(wait)
-        new_lives = getattr(policy, "new_lives", None)
-        if new_lives is not None:
-            new_lives(s.lives)
+        policy.new_lives(s.lives)
         out["actions"][t] = actions[:, 0]
         out["events"][t] = res.events[:, 0]
         out["line"][t] = s.line[:, 0]

@@ -23,9 +23,10 @@ from __future__ import annotations
 import numpy as np
 
 from agents.rollout import run_policy
-from analysis.scenes import reset_policy, scene_world, spots_now
+from analysis.scenes import scene_world, spots_now
 from analysis.stats import bootstrap_interval
 from sim.events import has
+from sim.policy import as_policy, reset_policy
 
 HUNGER_BINS = 20  # the hunger curve is averaged into this many spans of the rollout
 
@@ -41,8 +42,8 @@ def free_rollout(policy: object, world: str = "lake", seed: int = 0, n_worlds: i
     lived = np.zeros(n_worlds)  # fisher-ticks alive
     lives = np.full(n_worlds, float(n_fishers))  # lives begun
     clock = {"t": 0, "alive": None}  # the tick, and who acted in it (alive before the step)
+    policy = as_policy(policy)
     reset_policy(policy, seed)
-    new_lives = getattr(policy, "new_lives", None)
 
     def on_step(sim, actions, res) -> None:
         s = sim.state
@@ -64,8 +65,6 @@ def free_rollout(policy: object, world: str = "lake", seed: int = 0, n_worlds: i
         lives[:] = s.lives.sum(axis=1)  # respawns (made before this hook) included
         clock["alive"] = s.alive.copy()
         clock["t"] = t + 1
-        if new_lives is not None:
-            new_lives(s.lives)
 
     roll = run_policy(policy, w, n_worlds=n_worlds, n_fishers=n_fishers, ticks=ticks, seed=seed,
                       respawn=True, on_step=on_step)

@@ -29,14 +29,11 @@ exit status 2.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: spinning OpenMP workers starve numpy
-
 import argparse
 import datetime as _dt
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,45 +41,38 @@ from typing import Any
 
 import numpy as np
 
+from agents.policy_spec import policy_folder, resolve_policy
+from agents.references import NORMALISE
+from agents.rollout import run_policy
+from agents.scripted import make_scripted
 from analysis import stats
 from analysis.transfer_metrics import summarize_pairs
 from sim.cli import EXIT_USAGE, Parser, UsageError, int_at_least, parse, slug
+from sim.policy import as_policy
+from worlds.loader import load_world
+from worlds.registry import expand
 
-REFERENCES = ("random", "expert")
 POLICY_ARG = "RUN_OR_POLICY"
 
 
 def resolve_worlds(spec: str | Sequence[str], exclude: str | None = None) -> list[str]:
-    """Test worlds from "all" (every shipped world but `exclude`), "suite:NAME" or "a,b,c";
-    each is loaded now, so a bad name fails before any work."""
-    from worlds.loader import list_worlds, load_world
-    from worlds.suites import load_suite
-
-    if isinstance(spec, str):
-        if spec == "all":
-            names = [w for w in list_worlds() if w != exclude]
-        elif spec.startswith("suite:"):
-            try:
-                names = load_suite(spec.split(":", 1)[1])
-            except (ValueError, KeyError, OSError) as err:
-                raise UsageError("--worlds", str(err)) from None
-        else:
-            names = [w.strip() for w in spec.split(",") if w.strip()]
-    else:
-        names = list(spec)
-    if not names:
-        raise UsageError("--worlds", "expected at least one world (names, suite:NAME or all)")
+    """Test worlds from any spec of worlds.registry ("all": every registered world but `exclude`,
+    "suite:NAME", "generated:A..B", "a,b,c"); each is loaded now, so a bad name fails before any work."""
+    try:
+        names = expand(spec, exclude=exclude)
+    except ValueError as err:
+        raise UsageError("--worlds", str(err)) from None
     for name in names:
         try:
             load_world(name)
         except Exception as err:  # WorldFileError, ValueError, OSError: all say what is wrong
             raise UsageError("--worlds", f"{name!r}: {' '.join(str(err).split())}") from None
-    return list(dict.fromkeys(names))
+    return names
 
 
 def train_world_of(spec: str | os.PathLike) -> str | None:
-    """The world a run folder was trained in (its config.json), else None."""
-    path = Path(spec)
+    """The world a run folder (any the project writes) was trained in (its config.json), else None."""
+    path = policy_folder(spec)
     folder = path if path.is_dir() else path.parent
     config = folder / "config.json"
     if not config.is_file():
@@ -98,24 +88,15 @@ def train_world_of(spec: str | os.PathLike) -> str | None:
 
 
 def _load(spec: str, seed: int, deterministic: bool = True) -> Any:
-    from agents.policies import PolicyFileError, load_policy
-
-    try:
-        return load_policy(spec, deterministic=deterministic, seed=seed)
-    except PolicyFileError as err:
-        raise UsageError(POLICY_ARG, " ".join(str(err).split())) from None
+    return resolve_policy(spec, seed, deterministic=deterministic, flag=POLICY_ARG)
 
 
 def _roll(policy: Any, world: str, protocol: dict[str, Any]) -> np.ndarray:
     """Meals per fisher-day of each simulated world (B,)."""
-    from agents.rollout import run_policy
-
-    if hasattr(policy, "reset"):
-        policy.reset()
-    hook = (lambda sim, _a, _r: policy.new_lives(sim.state.lives)) if hasattr(policy, "new_lives") else None
+    policy = as_policy(policy)
+    policy.reset()
     roll = run_policy(policy, world, n_worlds=protocol["n_worlds"], n_fishers=protocol["n_fishers"],
-                      ticks=protocol["ticks"], seed=protocol["seed"], respawn=protocol["respawn"],
-                      on_step=hook)
+                      ticks=protocol["ticks"], seed=protocol["seed"], respawn=protocol["respawn"])
     return roll.per_world("meals_per_day")
 
 
@@ -144,15 +125,13 @@ def normalised_score(policy: np.ndarray, low: np.ndarray, high: np.ndarray, seed
 
 
 def zero_shot(policy: Any, worlds: Sequence[str], n_worlds: int = 16, n_fishers: int = 4, ticks: int = 600,
-              seed: int = 0, respawn: bool = False, references: Sequence[str] = REFERENCES,
+              seed: int = 0, respawn: bool = False, references: Sequence[str] = NORMALISE,
               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Meals per fisher-day of `policy` in each world, beside scripted references, and its normalised score.
 
     Returns {"protocol": {...}, "worlds": {world: {"policy": interval, "references": {name: interval},
     "normalised": interval | None}}}; intervals as {"value", "low", "high", "n", "confidence"}.
     """
-    from agents.scripted import make_scripted
-
     protocol = {"n_worlds": n_worlds, "n_fishers": n_fishers, "ticks": ticks, "seed": seed,
                 "respawn": respawn,
                 "measure": "meals per fisher-day, agents.rollout.run_policy, 95% bootstrap over worlds",
@@ -341,7 +320,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not args.quiet and not args.json:
         from tqdm import tqdm
 
-        total = (len(worlds) * (1 + len(REFERENCES) + int(args.probes))
+        total = (len(worlds) * (1 + len(NORMALISE) + int(args.probes))
                  + (2 * args.seeds if args.fine_tune else 0))
         bar = tqdm(total=total, desc="transfer", unit="run", leave=False)
     tick = (lambda _label: bar.update(1)) if bar is not None else None

@@ -31,16 +31,16 @@ from typing import Any
 
 import numpy as np
 
+from agents.references import BESIDE_TRAINED
 from agents.scripted import make_scripted
 from analysis.emergence import PROTOCOL, RunFolderError, emergence, first_reaching, measure
 
-REFERENCES = ("random", "impatient", "weather_blind", "expert")
 COMPETENT_SHARE = 0.8
 
 
 def references(world: str) -> dict[str, dict[str, Any]]:
     """The scripted fishers on the emergence protocol."""
-    return {name: measure(make_scripted(name, seed=PROTOCOL["seed"]), world) for name in REFERENCES}
+    return {name: measure(make_scripted(name, seed=PROTOCOL["seed"]), world) for name in BESIDE_TRAINED}
 
 
 def _v(point: dict[str, Any], metric: str) -> float:

@@ -23,17 +23,13 @@ ours' learn time spent inside our VecEnv's step_wait. OMP_WAIT_POLICY=PASSIVE is
 imported (with the default policy, 2 torch threads starve the numpy environment; PROTOTYPE.md).
 """
 
-# ruff: noqa: E402
 from __future__ import annotations
-
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import contextlib
 import datetime as dt
 import json
+import os
 import platform
 import subprocess
 import sys

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import agents  # noqa: F401  (sets OMP_WAIT_POLICY before anything here imports torch)
+
 __all__ = ["load_spec", "run_study", "write_report"]
 
 

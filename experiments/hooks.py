@@ -21,6 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from agents.rollout import run_policy
+from analysis.stats import interval, paired_difference
+
 # the free-rollout fallback's budgets: worlds x fishers x ticks
 ROLLOUT_SCALES = {"tiny": (2, 2, 100), "smoke": (3, 2, 200), "quick": (12, 4, 1000), "full": (32, 4, 1000)}
 PROBE_SOURCE_FALLBACK = "agents.rollout free-rollout indicators (analysis.probe not in this checkout)"
@@ -55,9 +58,6 @@ def _card_entry(iv: Any, higher_is_better: bool, unit: str) -> dict[str, Any]:
 
 def rollout_skills(policy: Any, world: str, seed: int = 0, scale: str = "quick") -> dict[str, Any]:
     """The free-rollout skill indicators with 95% bootstrap intervals over worlds (cohort, no respawn)."""
-    from agents.rollout import run_policy
-    from analysis.stats import interval, paired_difference
-
     if scale not in ROLLOUT_SCALES:
         raise ValueError(f"scale: expected one of {', '.join(ROLLOUT_SCALES)}, got {scale!r}")
     n_worlds, n_fishers, ticks = ROLLOUT_SCALES[scale]

@@ -247,16 +247,9 @@ def _teach(spec, t) -> tuple[str, list[str], Any]:
 
 def breadth(arm: dict[str, Any]) -> int:
     """How many worlds an arm trained on (the breadth knob)."""
-    pool = arm.get("worlds")
-    if pool is None:
-        return 1
-    if isinstance(pool, list):
-        return len(pool)
-    if pool.startswith("generated:"):
-        return int(pool.split(":")[1])
-    from worlds.suites import load_suite
+    from worlds.registry import breadth as pool_breadth
 
-    return len(load_suite(pool.split(":", 1)[1]))
+    return 1 if arm.get("worlds") is None else pool_breadth(arm["worlds"])
 
 
 def _specialist(spec, t) -> tuple[str, list[str], Any]:

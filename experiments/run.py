@@ -24,8 +24,6 @@ from pathlib import Path
 
 from sim.cli import EXIT_USAGE, Parser, parse
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # inherited by local workers and a LocalCluster's
-
 EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
 ALLOWED_FAILURES = 2  # dask: how many workers may die under one task before it is given up
 

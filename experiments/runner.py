@@ -64,7 +64,6 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     """A spawn-context process pool: one task per core; spawn, because mesa forces it anyway and a
     forked torch is unsafe."""
     n = workers or max(1, os.cpu_count() or 1)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # inherited by the spawned workers
     return cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 STUDIES_DIR = Path(__file__).resolve().with_name("studies")
-SCALES = ("smoke", "full")
+STUDY_SCALES = ("smoke", "full")  # [scale.NAME] of a spec: seeds and budgets (not a probe scale)
 REPORTS = ("emergence", "transfer", "teach_vs_incentivize", "specialist_vs_generalist", "ecosystem")
 
 
@@ -80,34 +80,31 @@ def _table(v: object) -> str | None:
 
 
 def _world(v: object) -> str | None:
-    """A shipped world name or generated:SEED[:SIZE] (checked against worlds/ at load time)."""
-    from worlds.loader import list_worlds
+    """One world: a registered name, generated:SEED[:SIZE], or a world file (checked at load time)."""
+    from worlds.loader import WorldFileError, load_world
 
-    if isinstance(v, str) and (v in list_worlds() or v.startswith("generated:")):
-        if v.startswith("generated:"):
-            from worlds.generator import parse_generated_spec
-            from worlds.loader import WorldFileError
+    if not isinstance(v, str) or v.startswith(("suite:", "all")) or ".." in v:
+        return "one world: a world name, a world file or generated:SEED[:SIZE]"
+    try:
+        load_world(v)
+    except (WorldFileError, ValueError, OSError):
+        from worlds.registry import world_names
 
-            try:
-                parse_generated_spec(v)
-            except WorldFileError:
-                return "a world name or generated:SEED[:SIZE]"
-        return None
-    return f"a world name ({', '.join(list_worlds())}) or generated:SEED[:SIZE]"
+        return f"a world name ({', '.join(world_names())}), a world file or generated:SEED[:SIZE]"
+    return None
 
 
 def _pool(v: object) -> str | None:
-    """A training pool: suite:NAME, generated:N, or a list of worlds."""
+    """A training pool: any spec of worlds.registry (suite:NAME, generated:A..B, ...) or a list."""
     if isinstance(v, list):
         return _list(_world)(v)
-    if isinstance(v, str) and v.startswith("suite:"):
-        from worlds.suites import list_suites
+    from worlds.registry import SPELLINGS, expand
 
-        return None if v.split(":", 1)[1] in list_suites() else f"suite:NAME with NAME in {list_suites()}"
-    if isinstance(v, str) and v.startswith("generated:") and v.count(":") == 1:
-        n = v.split(":")[1]
-        return None if n.isdigit() and int(n) >= 1 else "generated:N with N >= 1"
-    return "suite:NAME, generated:N or a list of worlds"
+    try:
+        expand(v) if isinstance(v, str) else None
+    except ValueError:
+        return SPELLINGS
+    return None if isinstance(v, str) else SPELLINGS
 
 
 def _policy(v: object) -> str | None:
@@ -273,14 +270,15 @@ def read_spec(path: str | Path) -> dict[str, Any]:
     if not isinstance(scales, dict):
         raise SpecError(f"{where}: missing [scale.smoke] and [scale.full] (a CI run and a user's run)")
     for name, layer in scales.items():
-        if name not in SCALES:
-            raise SpecError(f"{where}: unknown scale [scale.{name}]; expected one of {', '.join(SCALES)}")
+        if name not in STUDY_SCALES:
+            raise SpecError(f"{where}: unknown scale [scale.{name}]; expected one of "
+                            f"{', '.join(STUDY_SCALES)}")
         if not isinstance(layer, dict):
             raise _fail(where, f"scale.{name}", "a table")
         if set(layer) & {"name", "report", "scale"}:
             raise SpecError(f"{where}: [scale.{name}] may not change name, report or scale")
         _check_layer(layer, f"{where} [scale.{name}]", partial=True)
-    for name in SCALES:
+    for name in STUDY_SCALES:
         if name not in scales:
             raise SpecError(f"{where}: missing [scale.{name}]")
         _check_resolved(_merge({k: v for k, v in data.items() if k != "scale"}, scales[name]),
@@ -303,8 +301,8 @@ def list_studies() -> list[str]:
 
 def load_spec(path: str | Path, scale: str = "smoke") -> dict[str, Any]:
     """The resolved spec of one scale, with every default filled in (what the tasks are built from)."""
-    if scale not in SCALES:
-        raise SpecError(f"scale: expected one of {', '.join(SCALES)}, got {scale!r}")
+    if scale not in STUDY_SCALES:
+        raise SpecError(f"scale: expected one of {', '.join(STUDY_SCALES)}, got {scale!r}")
     path = _find(path)
     data = read_spec(path)
     spec = _merge({k: v for k, v in data.items() if k != "scale"}, data["scale"][scale])

@@ -1,8 +1,7 @@
-"""`python -m sim`: the same command line as `python -m sim.run`."""
+"""`python -m sim`: the same command line as `python -m sim.run` (app.run)."""
 
-from __future__ import annotations
+if __name__ == "__main__":  # an entry point, not a dependency (tests/test_layering.py)
+    from app.run import main
+    from sim.cli import cli
 
-if __name__ == "__main__":
-    from sim.run import cli
-
-    cli()
+    cli(main)

@@ -11,12 +11,16 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import importlib.metadata
+import os
 import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from worlds.loader import World
 
 EXIT_USAGE = 2
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -100,6 +104,16 @@ def new_run_folder(out: str | Path | None, name: str, hint: str = "") -> Path:
     return path
 
 
+def shown_path(path: str | Path) -> str:
+    """A path as reports and commands print it: relative to the working directory when inside it
+    (runs/..., so a committed report names no machine's folders), else as it is."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def versions() -> dict[str, Any]:
     """Python, the platform, this project and every package it requires, and the git commit (with
     whether the work tree had uncommitted changes): what a run folder needs to be rerun."""
@@ -126,3 +140,28 @@ def versions() -> dict[str, Any]:
     except (OSError, subprocess.SubprocessError):
         pass
     return out
+
+
+def cli(main: Callable[[], int]) -> None:
+    """A command's `if __name__ == "__main__"` body: run `main` on sys.argv and exit with its status,
+    quietly when a reader closes the pipe (`... --json | head`)."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        code = 1
+    raise SystemExit(code)
+
+
+def load_world_arg(spec: str, flag: str = "--world") -> World:
+    """The world a command-line argument names (a name, folder, world.toml or generated:SEED), or a
+    UsageError naming `flag` and what is wrong with it."""
+    from worlds.loader import WorldFileError, load_world
+
+    try:
+        return load_world(spec)
+    except WorldFileError as err:
+        raise UsageError(flag, str(err)) from None
+    except (ValueError, OSError) as err:
+        raise UsageError(flag, f"{spec!r}: {err}") from None

@@ -30,7 +30,6 @@ and reports the state after step 50 (data is indexed by collect, init = step 0).
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Callable
 from typing import Any
@@ -40,21 +39,14 @@ import numpy as np
 
 from sim.core import Simulation
 from sim.events import decode, has
+from sim.policy import Policy as PolicyInterface
+from sim.policy import accepts_seed, as_policy
 from worlds.loader import World
 
 # "scripted:NAME" or a trained policy's path, an object with .act(obs), or a callable obs -> actions
 Policy = str | os.PathLike | Callable[[np.ndarray], Any] | Any
 
 SEED_BOUND = 2**31 - 1
-
-
-def _accepts_seed(fn: object) -> bool:
-    if not callable(fn):
-        return False
-    try:
-        return "seed" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 class Fisher(mesa.Agent):
@@ -198,35 +190,17 @@ class FisherModel(mesa.Model):
         self.datacollector.collect(self)
 
     # -- policy -------------------------------------------------------------------------------------------
-    def _resolve_policy(self, policy: Policy) -> Callable[[np.ndarray], Any]:
+    def _resolve_policy(self, policy: Policy) -> PolicyInterface:
         if isinstance(policy, str | os.PathLike):
-            from agents.policies import PolicyFileError, load_policy
+            from agents.policy_spec import resolve_policy
 
-            try:
-                # seeds a scripted fisher as before (make_scripted(name, seed=policy_seed))
-                policy = load_policy(policy, seed=self.policy_seed)
-            except PolicyFileError as err:
-                raise PolicyFileError(f"policy: expected 'scripted:NAME', a trained policy's file or run "
-                                      f"folder, an object with .act(obs) or a callable; {err}") from None
-        elif _accepts_seed(getattr(policy, "reset", None)):
+            # seeds a scripted fisher as before (make_scripted(name, seed=policy_seed))
+            policy = resolve_policy(policy, seed=self.policy_seed, flag="policy")
+        elif accepts_seed(getattr(policy, "reset", None)):
             # a policy object shared by several models (batch_run) starts each run from this model's seed
             policy.reset(seed=self.policy_seed)
         self.policy = policy
-        act = getattr(policy, "act", None)
-        new_lives = getattr(policy, "new_lives", None)
-        if callable(act) and callable(new_lives):
-            # a policy with memory (agents.policies, LSTM) is told which slots began a new life
-            def act_knowing_lives(obs: np.ndarray) -> Any:
-                new_lives(self.sim.state.lives[0])
-                return act(obs)
-
-            return act_knowing_lives
-        if callable(act):
-            return act
-        if callable(policy):
-            return policy
-        raise TypeError(f"policy: expected 'scripted:NAME', an object with .act(obs) or a callable, "
-                        f"got {type(policy).__name__}")
+        return as_policy(policy)  # TypeError for something that cannot act
 
     # -- reporters (read from the core) ---------------------------------------------------------------------
     @property
@@ -258,11 +232,12 @@ class FisherModel(mesa.Model):
     def step(self) -> None:
         """One tick: the policy acts on the observations, the core steps once, data is collected."""
         obs = self.sim.observe()[0]
-        actions = np.asarray(self._act(obs))
+        actions = np.asarray(self._act.act(obs))
         if actions.shape != (self.sim.n_fishers,):
             raise ValueError(f"policy returned actions of shape {actions.shape}, "
                              f"expected ({self.sim.n_fishers},)")
         result = self.sim.step(actions[None, :])
+        self._act.new_lives(self.sim.state.lives[0])  # a newcomer in a slot starts without memory
         ev = result.events[0]
         ate, caught = has(ev, "ate"), has(ev, "catch")
         self.slot_meals += ate

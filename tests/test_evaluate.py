@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from test_policies import make_run_folder, train_tiny_ppo, train_tiny_rppo
 
-from agents.evaluate import main
 from agents.policies import export_policy
+from app.evaluate import main
+from app.run import main as sim_run_main
 from sim.record import load_episode
-from sim.run import main as sim_run_main
 
 TINY = ["--ticks", "30", "--episodes", "2", "--fishers", "2"]
 

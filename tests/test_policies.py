@@ -366,7 +366,7 @@ def test_weights_that_do_not_fit_the_description_are_refused(ppo, tmp_path):
 # --- the views that take a policy spec ---------------------------------------------------------------------
 
 def test_sim_run_takes_an_exported_policy(ppo, tmp_path, capsys):
-    from sim.run import main
+    from app.run import main
 
     _, js = export_policy(ppo, tmp_path / "policy")
     out_dir = tmp_path / "out"

@@ -19,7 +19,7 @@ from agents.scripted import make_scripted
 from analysis.episode_metrics import episode_metrics, episodes_card
 from analysis.knowing_fish import probe_knowing_fish
 from analysis.patience import probe_patience
-from analysis.probe import SKILLS, ProbeInputError, main, probe_policy, probe_worlds
+from analysis.probe import SKILLS, main, probe_policy, probe_worlds
 from analysis.scenes import CUE_INDEX, WEATHER_CUES, cue_simulation, fishing_spots, make_scenes
 from analysis.stats import (
     Interval,
@@ -30,6 +30,7 @@ from analysis.stats import (
 )
 from analysis.survival import free_rollout, probe_survival
 from analysis.weather_reading import probe_weather
+from sim.cli import UsageError
 from sim.core import Simulation
 from sim.record import EpisodeRecorder
 from worlds.loader import load_world
@@ -226,7 +227,7 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
         assert main([*argv, "--quiet"]) == 2, argv
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and err.startswith("error:") and argument in err, (argv, err)
-    assert "shape (4,)" in str(pytest.raises(ProbeInputError, probe_policy, str(cartpole)).value)
+    assert "shape (4,)" in str(pytest.raises(UsageError, probe_policy, str(cartpole)).value)
 
 
 def test_command_prints_the_card_and_writes_json(tmp_path, capsys):

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from test_train import tiny_train
 
-from analysis.report import LACKS, build_report, main, verdicts
+from agents.references import LACKING
+from analysis.report import build_report, main, verdicts
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def test_a_report_has_every_section_and_plot(run, tmp_path):
         assert (tmp_path / "rep" / png).stat().st_size > 5_000
         assert f"({png})" in text
     data = json.loads((tmp_path / "rep" / "report.json").read_text())
-    assert set(data["verdicts"]) == set(LACKS)
+    assert set(data["verdicts"]) == set(LACKING)
     assert [p["samples"] for p in data["emergence"]["points"]] == [0, 512, 1024]
     assert "skills" in data["emergence"]["points"][0] and "skills" in data["emergence"]["points"][-1]
     assert list(data["zero_shot"]["worlds"]) == ["pond"]
@@ -68,6 +69,6 @@ def test_several_runs_are_summarised_over_seeds(run, tmp_path):
     text = (tmp_path / "both" / "report.md").read_text()
     assert "IQM over runs" in text and "seed 0 | seed 1" in text and "of 2 |" in text
     summary = json.loads((tmp_path / "both" / "summary.json").read_text())
-    assert summary["seeds"] == [0, 1] and set(summary["skills"]) == set(LACKS)
+    assert summary["seeds"] == [0, 1] and set(summary["skills"]) == set(LACKING)
     assert (tmp_path / "both" / "run-1" / "report.md").is_file()
     assert main([str(run), str(other)]) == 2  # several runs need --out

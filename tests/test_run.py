@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.run import main
 from sim.core import Simulation
 from sim.record import load_episode
-from sim.run import main
 from worlds.loader import WORLDS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -111,9 +111,10 @@ def test_attribute_and_method_access():
 
 def test_world_pools():
     assert resolve_pool("lake") == ["lake"]
-    assert resolve_pool(worlds="generated:3") == ["generated:0", "generated:1", "generated:2"]
+    assert resolve_pool(worlds="generated:0..2") == ["generated:0", "generated:1", "generated:2"]
+    assert resolve_pool(worlds="generated:3") == ["generated:3"]  # one world: the same spelling as --world
     assert "mirror" in resolve_pool(worlds="suite:held_out")
-    env = make_vec_env(worlds="generated:3", n_worlds=2, n_fishers=1, horizon=5)
+    env = make_vec_env(worlds="generated:0..2", n_worlds=2, n_fishers=1, horizon=5)
     env.reset()
     first = [w.name for w in env.sim.worlds]
     for _ in range(5):

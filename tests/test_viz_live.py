@@ -20,7 +20,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 def test_the_live_view_shows_what_the_recording_holds(tmp_path, capsys, monkeypatch):
     """sim.run --render 0: the run folder is as without it, and the view's last frame draws
     exactly like the recorded episode's last frame (one drawing path)."""
-    from sim.run import main
+    from app.run import main
 
     shown = []
     original = LiveView.__call__
@@ -67,7 +67,7 @@ def test_pausing_then_closing_the_view_lets_the_run_go_on(capsys):
 
 
 def test_evaluate_takes_render(tmp_path, capsys):
-    from agents.evaluate import main
+    from app.evaluate import main
 
     code = main(["scripted:patient", "--world", "pond", "--ticks", "10", "--episodes", "1", "--fishers", "1",
                  "--render", "0", "--out", str(tmp_path / "ev"), "--quiet"])

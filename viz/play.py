@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pygame
 
-from sim.cli import EXIT_USAGE, Parser, parse
+from agents.policy_spec import resolve_policy
+from sim.cli import EXIT_USAGE, Parser, UsageError, load_world_arg, parse
 from sim.fishers import ACTION_NAMES
 from sim.observe import LAYOUT, RIPPLE_LEVELS, VIEW_CHANNELS, VIEW_RADIUS, view_of
 from sim.record import EpisodeRecorder
@@ -253,12 +254,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(build_parser(), argv)
     if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
         return args
-    from sim.run import UsageError, resolve_policy, resolve_world
-
     try:
         if args.fishers < 1 or args.rate <= 0 or (args.ticks is not None and args.ticks < 1):
             raise UsageError("--fishers/--rate/--ticks", "expected positive numbers")
-        world = resolve_world(args.world)
+        world = load_world_arg(args.world)
         others = resolve_policy(args.others, args.seed, flag="--others") if args.fishers > 1 else None
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,0 +1,96 @@
+"""The one resolver for whatever a command or a function is handed as a policy.
+
+    scripted:NAME                  a scripted fisher (agents.scripted.make_scripted)
+    scripted:NAME:KEY=INT[,...]    the same with parameters, e.g. scripted:patient:patience_ticks=8
+    RUN_DIR                        any run folder the project writes: a training run, or a main
+                                   job's folder (`python -m sim.run`), whose training is RUN/training
+    policy.json | policy.npz       a trained policy (agents.policies.load_policy, weights only)
+    MODEL.zip                      only when its run folder's manifest lists it (or trust_zip)
+    an object with .act(obs)       used as it is (a callable obs -> actions too)
+
+Every command that takes a policy calls `resolve_policy`, so each accepts the same spellings.
+Errors are `sim.cli.UsageError` naming the flag or argument (`flag`), one line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sim.cli import UsageError
+
+POLICY_FILES = ("policy.json", "manifest.json")  # what makes a folder a training run folder
+
+
+def _scripted(spec: str, seed: int, flag: str) -> object:
+    from agents.scripted import SCRIPTED_NAMES, make_scripted
+
+    _, name, *rest = spec.split(":", 2)
+    if name not in SCRIPTED_NAMES:
+        raise UsageError(flag, f"unknown scripted fisher {name!r}; expected scripted:NAME with NAME one of "
+                               f"{', '.join(SCRIPTED_NAMES)}")
+    params: dict[str, int] = {}
+    for item in filter(None, (rest[0] if rest else "").split(",")):
+        key, eq, value = item.partition("=")
+        try:
+            params[key.strip()] = int(value)
+        except ValueError:
+            raise UsageError(flag, f"{spec!r}: expected KEY=INTEGER parameters, got {item!r}") from None
+        if not eq:
+            raise UsageError(flag, f"{spec!r}: expected KEY=INTEGER parameters, got {item!r}")
+    if params and name == "random":
+        raise UsageError(flag, f"{spec!r}: the random fisher takes no parameters")
+    try:
+        fisher = make_scripted(name, seed=seed, **params)
+    except TypeError:
+        raise UsageError(flag, f"{spec!r}: {name} takes no parameter among {sorted(params)} "
+                               f"(e.g. patience_ticks)") from None
+    if params:
+        fisher.name = f"{name}({','.join(f'{k}={v}' for k, v in params.items())})"
+    return fisher
+
+
+def policy_folder(path: str | os.PathLike) -> Path:
+    """The folder (or file) that holds the policy of any run folder the project writes: a main
+    job's folder gives its `training/`; anything else is returned as it is."""
+    path = Path(path)
+    if path.is_dir() and not any((path / f).exists() for f in POLICY_FILES) \
+            and any((path / "training" / f).exists() for f in POLICY_FILES):
+        return path / "training"
+    return path
+
+
+def resolve_policy(policy: object, seed: int = 0, trust_zip: bool = False, deterministic: bool = True,
+                   flag: str = "--policy") -> object:
+    """A fisher with `.act(obs (N, OBS_SIZE)) -> (N,) actions` from a spec or an object (module doc).
+
+    Raises sim.cli.UsageError naming `flag` for a spec that cannot be used."""
+    if hasattr(policy, "act") or (callable(policy) and not isinstance(policy, str | os.PathLike)):
+        return policy
+    if not isinstance(policy, str | os.PathLike):
+        raise UsageError(flag, f"expected a spec string, a path or an object with .act, "
+                               f"got {type(policy).__name__}")
+    spec = str(policy)
+    if spec.startswith("scripted:"):
+        return _scripted(spec, seed, flag)
+    if not Path(spec).exists():
+        from agents.scripted import SCRIPTED_NAMES
+
+        hint = f" (did you mean scripted:{spec}?)" if spec in SCRIPTED_NAMES else ""
+        raise UsageError(flag, f"{spec!r} is neither scripted:NAME nor an existing file or folder: "
+                               f"expected scripted:NAME with NAME one of {', '.join(SCRIPTED_NAMES)}, or a "
+                               f"trained policy (trained policies arrive with training: a run folder, a "
+                               f"policy.json/.npz or a model .zip){hint}")
+    from agents.policies import PolicyFileError, load_policy
+
+    try:
+        return load_policy(policy_folder(spec), trust_zip=trust_zip, deterministic=deterministic, seed=seed)
+    except PolicyFileError as err:
+        raise UsageError(flag, " ".join(str(err).split())) from None
+
+
+def policy_name(policy: object, spec: object = None) -> str:
+    """A short name for reports: the spec string when there is one, else the object's name."""
+    if isinstance(spec, str | os.PathLike):
+        return str(spec)
+    return str(getattr(policy, "name", type(policy).__name__))
