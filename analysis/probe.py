@@ -47,7 +47,7 @@ from analysis.scales import DEFAULT as DEFAULT_SCALE
 from analysis.scales import SCALES as SCALE_NAMES
 from analysis.survival import free_rollout, probe_survival
 from analysis.weather_reading import probe_weather
-from sim.cli import EXIT_USAGE, Parser, UsageError, cli, parse
+from sim.cli import EXIT_USAGE, Parser, UsageError, cli, int_at_least, output_file, parse
 from worlds.loader import World, WorldFileError, load_world
 from worlds.registry import expand
 
@@ -251,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--worlds", default=None,
                    help="several worlds, comma-separated, suite:NAME, generated:A..B, or 'all' (every world "
                         "under worlds/); overrides --world")
-    p.add_argument("--seed", type=int, default=0, help="seed of scenes, rollouts and intervals (default: 0)")
+    p.add_argument("--seed", type=int_at_least(0), default=0,
+                   help="seed of scenes, rollouts and intervals (default: 0)")
     p.add_argument("--scale", default=DEFAULT_SCALE, choices=SCALE_NAMES,
                    help="quick (default; six worlds in under 2 minutes), full (tighter intervals) or "
                         "smoke (seconds; for tests)")
@@ -261,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", default=None, metavar="FILE", help="also write the skill cards as markdown")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout (no table)")
     p.add_argument("--out", default=None, metavar="FILE", help="also write the JSON result to FILE")
+    p.add_argument("--force", action="store_true", help="overwrite --out and --markdown files that exist")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -273,8 +275,11 @@ def main(argv: list[str] | None = None) -> int:
         return args
     try:
         worlds = expand(args.worlds) if args.worlds else [args.world]
-    except ValueError as err:
-        print(f"error: --worlds: {err}", file=sys.stderr)
+        for flag, path in (("--out", args.out), ("--markdown", args.markdown)):
+            if path:
+                output_file(path, flag, args.force)  # before minutes of probing, not after
+    except ValueError as err:  # UsageError too
+        print(f"error: {err if isinstance(err, UsageError) else f'--worlds: {err}'}", file=sys.stderr)
         return EXIT_USAGE
     progress = not args.quiet and sys.stderr.isatty()
     start = time.perf_counter()

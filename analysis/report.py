@@ -48,8 +48,19 @@ from analysis.report_plots import plot_emergence, plot_fine_tune, plot_skill_car
 from analysis.scales import DEFAULT, SCALES
 from analysis.stats import stratified_interval
 from analysis.transfer import zero_shot
-from sim.cli import EXIT_USAGE, Parser, UsageError, cli, parse, shown_path
-from worlds.loader import WorldFileError, load_world
+from sim.cli import (
+    EXIT_USAGE,
+    Parser,
+    UsageError,
+    cli,
+    existing_files,
+    int_at_least,
+    load_world_arg,
+    output_folder,
+    parse,
+    shown_path,
+)
+from worlds.loader import WorldFileError
 from worlds.registry import ALL, expand
 
 # the fisher that lacks each skill: a skill emerged when the policy's interval lies above its
@@ -266,18 +277,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a training run folder or a sim.run folder that trained; several (seeds of one "
                         "configuration) give one report each and a summary over them (then --out is needed)")
     p.add_argument("--out", default=None, help="report folder (default: RUN/report)")
+    p.add_argument("--force", action="store_true", help="overwrite the files of a report folder that exists")
     p.add_argument("--world", default=None,
                    help="where the skill card is measured (default: the training world)")
     p.add_argument("--transfer-worlds", default=None, metavar="W,W,...",
-                   help="zero-shot worlds (default: every other shipped world; 'none' skips transfer)")
-    p.add_argument("--probe-every", type=int, default=4, metavar="K",
+                   help="zero-shot worlds, any spelling of worlds.registry (default: every other world "
+                        "under worlds/; 'none' skips transfer)")
+    p.add_argument("--probe-every", type=int_at_least(0), default=4, metavar="K",
                    help="behavioural probes on every K-th checkpoint and the last (0: none; default 4)")
     p.add_argument("--fine-tune", default=None, metavar="WORLD",
                    help="fine-tune in WORLD against training from scratch")
-    p.add_argument("--fine-tune-steps", type=int, default=500_000, metavar="N")
+    p.add_argument("--fine-tune-steps", type=int_at_least(1), default=500_000, metavar="N")
     p.add_argument("--human", nargs="*", default=(), metavar="EPISODE", help="a person's recorded episodes")
     p.add_argument("--no-representation", action="store_true", help="skip the linear probes of the network")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed of probes and intervals (default 0)")
     p.add_argument("--scale", default=DEFAULT, choices=SCALES,
                    help="probe sizes: quick (default), full (tighter intervals), smoke (tiny, for tests)")
     return p
@@ -287,17 +300,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(build_parser(), argv)
     if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
         return args
-
-    worlds = None
-    if args.transfer_worlds is not None:
-        worlds = [] if args.transfer_worlds == "none" else [w for w in args.transfer_worlds.split(",") if w]
-    try:
-        for w in [args.world, args.fine_tune, *(worlds or [])]:
+    try:  # every argument is checked before any work
+        worlds = None
+        if args.transfer_worlds is not None:
+            try:
+                worlds = [] if args.transfer_worlds == "none" else expand(args.transfer_worlds)
+            except ValueError as err:
+                raise UsageError("--transfer-worlds", str(err)) from None
+        for flag, w in [("--world", args.world), ("--fine-tune", args.fine_tune),
+                        *(("--transfer-worlds", w) for w in worlds or [])]:
             if w:
-                load_world(w)
-        if args.probe_every < 0:
-            raise UsageError("--probe-every", f"expected an integer >= 0, got {args.probe_every}")
-
+                load_world_arg(w, flag)
+        existing_files(args.human, "--human")
+        for run in args.runs:
+            training_folder(run)  # a run folder the project wrote, else RunFolderError
+        if len(args.runs) > 1 and args.out is None:
+            raise UsageError("--out", "expected a folder for the reports of several runs")
+        out = args.out if args.out is not None else Path(args.runs[0]) / "report"
+        output_folder(out, "--out", args.force)
         console = Console(stderr=True)
         command = "python -m analysis.report " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
         kw = dict(world=args.world, transfer_worlds=worlds, probe_every=args.probe_every,
@@ -306,8 +326,6 @@ def main(argv: list[str] | None = None) -> int:
                   progress=console.log, command=command)
         if len(args.runs) == 1:
             path = build_report(args.runs[0], out=args.out, **kw)
-        elif args.out is None:
-            raise UsageError("--out", "expected a folder for the reports of several runs")
         else:
             path = build_reports(args.runs, args.out, **kw)
     except (RunFolderError, UsageError, WorldFileError, FileNotFoundError) as err:

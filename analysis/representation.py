@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.policy_spec import resolve_policy
 from analysis import stats
 from analysis.activations import (
     BINARY,
@@ -51,7 +52,7 @@ from analysis.activations import (
     network_of,
     record_activations,
 )
-from sim.cli import Parser, parse
+from sim.cli import EXIT_USAGE, Parser, UsageError, int_at_least, load_world_arg, output_file, parse
 
 SCALES: dict[str, dict[str, int]] = {
     # samples = n_worlds x n_fishers x ticks / stride (living fishers only)
@@ -267,9 +268,7 @@ def probe_representation(policy: Any, world: str = "lake", seed: int = 0, scale:
     if scale not in SCALES:
         raise ValueError(f"scale: expected one of {', '.join(SCALES)}, got {scale!r}")
     if isinstance(policy, str) or hasattr(policy, "__fspath__"):
-        from agents.policies import load_policy
-
-        policy = load_policy(policy)
+        policy = resolve_policy(policy, seed, flag="policy")
     if network_of(policy) is None:
         raise ValueError(f"probe_representation: {getattr(policy, 'name', policy)!r} has no policy network "
                          f"to probe (scripted fishers have none); give a run folder or a policy file")
@@ -387,34 +386,36 @@ def main(argv: list[str] | None = None) -> int:
                             "world, against control tasks and the raw observation.")
     p.add_argument("policy", metavar="RUN_OR_POLICY", help="a training run folder or a policy.json/.npz")
     p.add_argument("--world", default="lake", help="world to roll the policy in (default lake)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the worlds, folds and bootstrap (default 0)")
+    p.add_argument("--seed", type=int_at_least(0), default=0,
+                   help="seed of the worlds, folds and bootstrap (default 0)")
     p.add_argument("--scale", choices=tuple(SCALES), default="quick", help="quick (default) or full")
     p.add_argument("--control", choices=CONTROLS, default="types", help="control task (default types)")
     p.add_argument("--stochastic", action="store_true", help="sample actions (default: most likely action)")
     p.add_argument("--json", action="store_true", help="print only the JSON result")
     p.add_argument("--out", default=None, metavar="FILE", help="also write the JSON result to FILE")
+    p.add_argument("--force", action="store_true", help="overwrite an --out file that exists")
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse(p, argv)
     if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
         return args
-    from agents.policies import PolicyFileError, load_policy
-    from worlds.loader import load_world
-
     try:
-        load_world(args.world)
-    except Exception as err:  # WorldFileError, ValueError, OSError: each says what is wrong
-        print(f"error: --world: {' '.join(str(err).split())}", file=sys.stderr)
-        return 2
-    try:
-        policy = load_policy(args.policy, deterministic=not args.stochastic, seed=args.seed)
-        import torch
+        load_world_arg(args.world)
+        if args.out:
+            output_file(args.out, "--out", args.force)
+        policy = resolve_policy(args.policy, args.seed, deterministic=not args.stochastic,
+                                flag="RUN_OR_POLICY")
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if network_of(policy) is None:
+        print(f"error: RUN_OR_POLICY: {args.policy} has no network to probe (expected a trained policy)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    import torch  # loaded with the policy already
 
-        torch.set_num_threads(1)
-        result = probe_representation(policy, args.world, seed=args.seed, scale=args.scale,
-                                      control=args.control, progress=not args.json)
-    except (PolicyFileError, ValueError) as err:
-        print(f"error: RUN_OR_POLICY: {' '.join(str(err).split())}", file=sys.stderr)
-        return 2
+    torch.set_num_threads(1)
+    result = probe_representation(policy, args.world, seed=args.seed, scale=args.scale,
+                                  control=args.control, progress=not args.json)
     result["command"] = "python -m analysis.representation " + " ".join(argv)
     text = json.dumps(result, allow_nan=False)
     if args.out:

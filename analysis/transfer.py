@@ -47,7 +47,7 @@ from agents.rollout import run_policy
 from agents.scripted import make_scripted
 from analysis import stats
 from analysis.transfer_metrics import summarize_pairs
-from sim.cli import EXIT_USAGE, Parser, UsageError, int_at_least, parse, slug
+from sim.cli import EXIT_USAGE, Parser, UsageError, int_at_least, output_folder, parse, slug
 from sim.policy import as_policy
 from worlds.loader import load_world
 from worlds.registry import expand
@@ -274,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a training hyperparameter for fine-tuning and scratch runs (repeatable)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="write transfer.json (and fine-tuning runs) here")
+    p.add_argument("--force", action="store_true", help="overwrite the files of an --out folder that exists")
     p.add_argument("--json", action="store_true", help="print only the JSON result")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -377,10 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         return args
     try:
         if args.out is not None:
-            out = Path(args.out)
-            if out.exists() and not out.is_dir():
-                raise UsageError("--out", f"{out} exists and is not a folder")
-        import torch
+            output_folder(args.out, "--out", args.force)
+        import torch  # loaded with any trained policy anyway
 
         torch.set_num_threads(1)
         result = run(args)

@@ -35,6 +35,9 @@ from sim.record import EpisodeRecorder
 from worlds.loader import World
 
 DEFAULT_RECORD = 2
+# one batch lives in memory: these bounds keep the largest under a few GB (a typo like
+# --episodes 1000000000 is refused at once instead of ending in a MemoryError after a minute)
+MAX_EPISODES, MAX_FISHERS, MAX_TICKS = 65_536, 256, 10_000_000
 MIN_WORLDS_FOR_INTERVAL = 3  # below this, metrics report a mean and no interval
 METRICS = ("meals_per_day", "survival", "deaths_per_day", "storm_sheltered", "reel_empty_rate",
            "cast_rate_falling", "cast_rate_steady", "catches_per_day")
@@ -61,10 +64,11 @@ def add_run_flags(p: argparse.ArgumentParser, out_default: str, seed_help: str) 
     p.add_argument("--world", default="lake",
                    help="a shipped world name (see python -m sim.run --list-worlds), a world folder, a "
                         "world.toml path, or generated:SEED (default: lake)")
-    p.add_argument("--episodes", type=int_at_least(1), default=8,
-                   help="worlds simulated together in one batch (default: 8)")
-    p.add_argument("--fishers", type=int_at_least(1), default=4, help="fisher slots per world (default: 4)")
-    p.add_argument("--ticks", type=int_at_least(1), default=None,
+    p.add_argument("--episodes", type=int_at_least(1, MAX_EPISODES), default=8,
+                   help=f"worlds simulated together in one batch (default: 8; at most {MAX_EPISODES:,})")
+    p.add_argument("--fishers", type=int_at_least(1, MAX_FISHERS), default=4,
+                   help=f"fisher slots per world (default: 4; at most {MAX_FISHERS})")
+    p.add_argument("--ticks", type=int_at_least(1, MAX_TICKS), default=None,
                    help="ticks per episode (default: the world's time.horizon)")
     p.add_argument("--seed", type=int_at_least(0), default=0, help=seed_help)
     p.add_argument("--cohort", action="store_true",

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from sim.cli import EXIT_USAGE, Parser, parse
+from experiments.spec import STUDY_SCALES
+from sim.cli import EXIT_USAGE, Parser, UsageError, output_folder, parse
 
 EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
 ALLOWED_FAILURES = 2  # dask: how many workers may die under one task before it is given up
@@ -32,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="python -m experiments.run", description=__doc__.split("\n\n")[0],
                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("spec", metavar="SPEC", help="a spec file or a shipped study's name")
-    p.add_argument("--scale", choices=("smoke", "full"), default="smoke",
+    p.add_argument("--scale", choices=STUDY_SCALES, default="smoke",
                    help="smoke (default, minutes) or full")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local: a process pool (default); dask: dask.distributed (pip install '.[cluster]')")
@@ -41,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="study folder (default runs/studies/NAME-SCALE)")
+    p.add_argument("--force", action="store_true",
+                   help="write into an --out folder that holds other files (or another study)")
     p.add_argument("--plan", action="store_true", help="list the tasks and the training budget; run nothing")
     p.add_argument("--report-only", action="store_true", help="rewrite tables and report from stored results")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -80,6 +84,26 @@ def _plan(spec: dict) -> None:
           f"{samples:,} training samples")
 
 
+def _check_study_folder(folder: Path, spec: dict, report_only: bool, force: bool) -> Path:
+    """The study folder, checked before any work: --report-only needs a study there; a run writes only
+    into a new or empty folder or one of the same study (to continue it), never over other files."""
+    marker = folder / "study.json"
+    if report_only:
+        if not marker.is_file():
+            raise UsageError("--report-only", f"{folder} holds no study (no study.json); run the study first")
+        return folder
+    if marker.is_file():
+        try:
+            name = json.loads(marker.read_text()).get("name")
+        except (OSError, ValueError, AttributeError):
+            name = None
+        if name != spec["name"] and not force:
+            raise UsageError("--out", f"{folder} holds another study ({name!r}); choose a new folder or pass "
+                                      f"--force")
+        return folder
+    return output_folder(folder, "--out", force)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (2: a bad flag or spec, one line on stderr)."""
     args = parse(build_parser(), argv)
@@ -100,10 +124,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from experiments.runner import run_study, study_folder
 
+    try:
+        folder = _check_study_folder(study_folder(spec, args.out), spec, args.report_only, args.force)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     if args.report_only:
         from experiments.report import write_report
 
-        print(write_report(study_folder(spec, args.out)))
+        print(write_report(folder))
         return 0
     try:
         with contextlib.ExitStack() as stack:

@@ -47,15 +47,16 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message} (see --help)\n")
 
 
-def int_at_least(low: int) -> Callable[[str], int]:
-    """An argparse type: an integer >= low (underscores allowed: 8_000_000)."""
+def int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer >= low (and <= high when given; underscores allowed: 8_000_000)."""
     def parse_int(text: str) -> int:
+        expected = f"an integer >= {low}" + (f" and <= {high:,}" if high is not None else "")
         try:
             value = int(text.replace("_", ""))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
         return value
     return parse_int
 
@@ -165,3 +166,51 @@ def load_world_arg(spec: str, flag: str = "--world") -> World:
         raise UsageError(flag, str(err)) from None
     except (ValueError, OSError) as err:
         raise UsageError(flag, f"{spec!r}: {err}") from None
+
+
+def _writable_ancestor(path: Path) -> Path | None:
+    """The nearest existing folder above `path` when it can be written in, else None."""
+    for parent in [path.parent, *path.parent.parents]:
+        if parent.exists():
+            return parent if parent.is_dir() and os.access(parent, os.W_OK | os.X_OK) else None
+    return None
+
+
+def output_file(path: str | Path, flag: str, force: bool = False) -> Path:
+    """A file a command will write, checked before any work: a file already there is kept unless
+    --force (`force`), and a place that cannot be written is refused now, not after minutes of work."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(flag, f"{path} is a folder; expected a file name")
+    if path.exists() and not force:
+        raise UsageError(flag, f"{path} exists; choose another name or pass --force to overwrite it")
+    if _writable_ancestor(path) is None:
+        raise UsageError(flag, f"cannot write {path}: no writable folder to put it in")
+    return path
+
+
+def output_folder(path: str | Path, flag: str, force: bool = False) -> Path:
+    """A folder a command will fill, checked before any work: a folder with files in it is kept
+    unless --force (`force`); a file there, or a place that cannot be written, is refused now."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(flag, f"{path} exists and is not a folder")
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise UsageError(flag, f"{path} exists and is not empty; choose a new folder or pass --force to "
+                               f"overwrite its files")
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise UsageError(flag, f"cannot write to {path}")
+    elif _writable_ancestor(path) is None:
+        raise UsageError(flag, f"cannot create {path}: no writable folder to put it in")
+    return path
+
+
+def existing_files(paths: Sequence[str], flag: str) -> list[Path]:
+    """Input files that must exist, checked before any work."""
+    out = []
+    for p in paths:
+        if not Path(p).is_file():
+            raise UsageError(flag, f"{p}: no such file")
+        out.append(Path(p))
+    return out

@@ -29,7 +29,7 @@ from worlds.schema import SECTIONS, WEATHER_STATES
 ENV_NAME = "hungry_fisher_v0"
 GYM_ID = "HungryFisher-v0"
 REWARDS = ("eat",)
-RENDER_MODES = ("rgb_array", "ansi")
+RENDER_MODES = ("human", "rgb_array", "ansi")  # human: a pygame window (viz.human_window)
 INFO_KEYS = ("events", "hunger", "weather", "front_in", "fish_under_line", "position",
              "life", "meals", "catches")
 FINAL_INFO_KEYS = ("final_meals", "final_catches", "final_lifetime")  # only on the tick a life ends
@@ -171,7 +171,9 @@ class FisherParallelEnv(ParallelEnv):
     None. ``episode_seed`` is the seed of the current episode.
 
     **Rendering.** ``render_mode="rgb_array"`` (``sim.render.render_rgb``, ``render_cell``
-    pixels per cell) or ``"ansi"`` (``sim.render.render_ansi``).
+    pixels per cell), ``"ansi"`` (``sim.render.render_ansi``) or ``"human"``: the same picture in a
+    pygame window (``viz.human_window``, imported only then) after every reset and step, at up to
+    ``render_fps`` frames a second; ``render()`` then returns None.
 
     **Version.** ``hungry_fisher_v0``: the first version of these rules, spaces and infos.
     """
@@ -187,6 +189,7 @@ class FisherParallelEnv(ParallelEnv):
         self.respawn: bool = opts["respawn"]
         self.reward_mode = reward
         self.render_mode = render_mode
+        self._window: Any = None  # the human window (viz.human_window), opened at the first render
         self.render_cell = 16
         if seed is None:  # a fresh seed, drawn once
             seed = int(np.random.SeedSequence().entropy % _SEED_HIGH)
@@ -228,6 +231,8 @@ class FisherParallelEnv(ParallelEnv):
         obs = self.sim.observe()[0]
         events = np.zeros(len(self.possible_agents), dtype=np.int64)
         infos = self._infos(self.agents, events)
+        if self.render_mode == "human":  # Gymnasium's convention: a human window follows every reset and step
+            self.render()
         return {a: obs[self._slot[a]] for a in self.agents}, infos
 
     def _action(self, agent: str, action: object) -> int:
@@ -275,6 +280,8 @@ class FisherParallelEnv(ParallelEnv):
             if result.starved[0, i]:
                 infos[agent].update({key: int(arr[0, i]) for key, arr in finals.items()})
         self.agents = [a for a in acting if not (terms[a] or truncs[a])]
+        if self.render_mode == "human":
+            self.render()
         return obs, rewards, terms, truncs, infos
 
     def _infos(self, agents: list[str], events: np.ndarray) -> dict[str, dict[str, Any]]:
@@ -298,15 +305,26 @@ class FisherParallelEnv(ParallelEnv):
 
     def render(self) -> np.ndarray | str | None:
         if self.render_mode is None:
-            gymnasium.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' "
-                                  "or 'ansi' to make_env")
+            gymnasium.logger.warn("render() called without a render_mode; pass render_mode='human', "
+                                  "'rgb_array' or 'ansi' to make_env")
             return None
         if self.render_mode == "ansi":
             return render_ansi(self.sim, 0)
-        return render_rgb(self.sim, 0, self.render_cell)
+        frame = render_rgb(self.sim, 0, self.render_cell)
+        if self.render_mode != "human":
+            return frame
+        if self._window is None:
+            # pygame only now, and only for "human": the window lives in viz/ and knows nothing else
+            from viz.human_window import HumanWindow
+
+            self._window = HumanWindow(f"hungry fisher: {self.world.name}", self.metadata["render_fps"])
+        self._window.show(frame)
+        return None
 
     def close(self) -> None:
-        pass
+        if self._window is not None:
+            self._window.close()
+            self._window = None
 
 
 def make_env(world: str | World = "lake", n_fishers: int = 1, seed: int | None = None,

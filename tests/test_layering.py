@@ -25,6 +25,7 @@ SCANNED = ("worlds", "sim", "agents", "viz", "analysis", "experiments", "app", "
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("worlds/",),                 # world files, their schema and loader, the generator
     ("sim/",),                    # the core: numpy (and numba) only
+    ("viz/human_window.py",),     # a pygame window for RGB frames, knowing nothing else: render_mode="human"
     ("sim/env.py",),              # the PettingZoo / Gymnasium adapter over the core
     ("agents/",),                 # scripted and trained fishers, the SB3 VecEnv, training
     # the Mesa adapter runs fishers by name (scripted:NAME or a policy file), so it stands on agents;
@@ -200,6 +201,8 @@ def test_every_module_keeps_to_its_layer(path):
     ("sim/state.py", "from . import fishers", False),
     ("sim/model.py", "from agents.policy_spec import resolve_policy", False),
     ("sim/env.py", "from agents.policy_spec import resolve_policy", True),
+    ("sim/env.py", "def render(self):\n    from viz.human_window import HumanWindow", False),
+    ("viz/human_window.py", "from sim.render import draw_scene", True),
     ("viz/play.py", "from analysis.probe import probe_policy", True),
     ("sim/record.py", "import rich", True),
     ("agents/vec_env.py", "import gymnasium\nimport stable_baselines3\nimport torch", False),
