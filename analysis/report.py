@@ -40,7 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from analysis.emergence import RunFolderError, emergence, training_folder
+from agents.run_folders import RunFolderError, training_folder
+from analysis.emergence import emergence
 from analysis.report_plots import plot_emergence, plot_fine_tune, plot_skill_card, plot_transfer
 from sim.cli import EXIT_USAGE, Parser, parse
 
@@ -156,7 +157,7 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
 
     refs_free = {r: measure(make_scripted(r, seed=seed), world, protocol)
                  for r in ("random", "impatient", "expert")}
-    from agents.train import CURVE, read_curve
+    from agents.run_folders import CURVE, read_curve
 
     curve = [{k: float(v) if v not in ("", None) else math.nan for k, v in r.items()}
              for r in read_curve(folder / CURVE)]

@@ -231,6 +231,7 @@ def fine_tune(source: str, world: str, steps: int, seeds: Sequence[int] = (0,), 
     agents.train run folder with its learning curve). eval_points: learning-curve points per run.
     """
     from agents import train as T
+    from agents.run_folders import CURVE, read_curve
 
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise UsageError("--steps", f"expected an integer >= 1, got {steps!r}")
@@ -251,7 +252,7 @@ def fine_tune(source: str, world: str, steps: int, seeds: Sequence[int] = (0,), 
             except UsageError as err:
                 flag = err.flag if err.flag != "--world" else "--fine-tune"
                 raise UsageError(flag, str(err).split(": ", 1)[1]) from None
-            rows = T.read_curve(path / T.CURVE)
+            rows = read_curve(path / CURVE)
             curves[kind] = ([float(r["timesteps"]) for r in rows], [float(r["meals_per_day"]) for r in rows])
             runs.append(str(path))
             if progress is not None:
@@ -327,7 +328,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("--steps", "--fine-tune needs a budget: --steps N")
     overrides = {}
     if args.set:
-        from agents.train import parse_override
+        from agents.hyperparams import parse_override
 
         overrides = dict(parse_override(s) for s in args.set)
     train_world = train_world_of(args.policy) if not args.policy.startswith("scripted:") else None

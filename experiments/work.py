@@ -110,7 +110,7 @@ def _policy(params: dict[str, Any], root: Path, checkpoint: int | None = None, d
 
 
 def _curve(folder: Path) -> list[dict[str, float]]:
-    from agents.train import CURVE, read_curve
+    from agents.run_folders import CURVE, read_curve
 
     rows = read_curve(folder / CURVE)
     return [{k: (float(v) if v != "" else None) for k, v in row.items()} for row in rows]

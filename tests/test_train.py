@@ -1,7 +1,8 @@
-"""Training (agents/train.py, agents/checkpoints.py, agents/hyperparams.toml): the run folder,
-determinism, resuming (also after SIGKILL), refusing tampered checkpoints, RecurrentPPO, and
-bad flags. Runs here are tiny (4 worlds x 2 fishers, a few thousand samples); the slow test
-trains PPO on the lake for a few minutes and checks that it beats the random fisher."""
+"""Training (agents/train.py and the modules it drives: models, training_run, run_folders,
+learning_curve, checkpoints): the run folder, determinism, resuming (also after SIGKILL),
+refusing tampered checkpoints, RecurrentPPO, and bad flags. Runs here are tiny (4 worlds x 2
+fishers, a few thousand samples); the slow test trains PPO on the lake for a few minutes and
+checks that it beats the random fisher."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ import pytest
 
 from agents import checkpoints as ck
 from agents import train as T
+from agents.learning_curve import PolicyAct
+from agents.models import build_env, build_model
+from agents.run_folders import CURVE, read_curve
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"n_worlds": 4, "n_fishers": 2, "n_steps": 32, "batch_size": 128, "eval_worlds": 4, "eval_ticks": 50}
@@ -55,7 +59,7 @@ def same_weights(a: dict, b: dict) -> bool:
 
 
 def curve(run: Path) -> list[dict[str, str]]:
-    return T.read_curve(run / T.CURVE)
+    return read_curve(run / CURVE)
 
 
 class Interrupt(Exception):
@@ -129,7 +133,7 @@ def test_run_folder_has_every_promised_file(tiny_run):
 def test_final_zip_loads_weights_only(tiny_run):
     """final.zip goes back into a model built from config.json without unpickling anything."""
     config = json.loads((tiny_run / "config.json").read_text())
-    model = T.build_model("ppo", T.build_env(config), config["hyperparams"], 0, None)
+    model = build_model("ppo", build_env(config), config["hyperparams"], 0, None)
     model.set_parameters(str(tiny_run / "final.zip"), exact_match=True, device="cpu")
     ours = {k: v for k, v in model.policy.state_dict().items()}
     assert same_weights(ours, weights(tiny_run / "final.zip"))
@@ -141,7 +145,7 @@ def test_a_model_without_a_log_folder_leaves_no_temp_folders(tiny_run, tmp_path,
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     config = json.loads((tiny_run / "config.json").read_text())
-    model = T.build_model("ppo", T.build_env(config), config["hyperparams"], 0, None)
+    model = build_model("ppo", build_env(config), config["hyperparams"], 0, None)
     model.learn(total_timesteps=1)
     assert model.num_timesteps > 0
     assert not list(tmp_path.glob("SB3-*"))
@@ -275,45 +279,6 @@ def test_recurrent_ppo_trains_and_resumes_exactly(tmp_path):
     assert same_weights(weights(whole / "final.zip"), weights(cut / "final.zip"))
 
 
-# --- hyperparameters -----------------------------------------------------------------------------------
-
-def test_shipped_hyperparams_resolve_for_every_algo_and_world():
-    hp, used = T.load_hyperparams("ppo", T.world_keys("lake"))
-    assert used == ["ppo.default", "ppo.lake"] and hp["n_steps"] == 128 and hp["batch_size"] == 4096
-    hp, used = T.load_hyperparams("ppo", T.world_keys("lake", "generated:100"))
-    assert used == ["ppo.default", "ppo.generated"]
-    hp, used = T.load_hyperparams("ppo", T.world_keys("pond"))
-    assert used == ["ppo.default"]
-    hp, used = T.load_hyperparams("recurrent_ppo", T.world_keys("lake"))
-    assert hp["lstm_hidden_size"] >= 1 and used[0] == "recurrent_ppo.default"
-
-
-@pytest.mark.parametrize(("text", "words"), [
-    ("[ppo.default]\nn_step = 128\n", ["n_step", "[ppo.default]", "unknown key"]),
-    ("[ppo.lake]\nlstm_hidden_size = 8\n", ["lstm_hidden_size", "recurrent_ppo only"]),
-    ("[sac.default]\ngamma = 0.9\n", ["[sac]", "unknown algorithm"]),
-    ("[ppo.default]\nbatch_size = 1.5\n", ["batch_size", "integer"]),
-    ("[ppo.default]\nnet_arch = 64\n", ["net_arch", "list"]),
-    ("[ppo]\ngamma = 0.9\n", ["[ppo]", "sections"]),
-    ("[ppo.default\n", ["not valid TOML"]),
-])
-def test_bad_hyperparams_files_name_the_file_and_key(tmp_path, text, words):
-    path = tmp_path / "hp.toml"
-    path.write_text(text)
-    with pytest.raises(T.HyperparamsError) as err:
-        T.load_hyperparams("ppo", ["lake"], path)
-    assert str(path) in str(err.value)
-    for w in words:
-        assert w in str(err.value)
-
-
-def test_incomplete_default_section_is_an_error(tmp_path):
-    path = tmp_path / "hp.toml"
-    path.write_text("[ppo.default]\nn_steps = 64\n")
-    with pytest.raises(T.HyperparamsError, match="lacks"):
-        T.load_hyperparams("ppo", [], path)
-
-
 # --- bad flags ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("argv", "flag"), [
@@ -381,10 +346,10 @@ def test_ppo_on_the_lake_beats_the_random_fisher(tmp_path):
     run = T.train(world="lake", steps=3_000_000, seed=0, out=tmp_path / "lake", eval_every=500_000,
                   checkpoint_every=1_000_000, progress=False)
     config = json.loads((run / "config.json").read_text())
-    model = T.build_model("ppo", T.build_env(config), config["hyperparams"], 0, None)
+    model = build_model("ppo", build_env(config), config["hyperparams"], 0, None)
     model.set_parameters(str(run / "final.zip"), exact_match=True, device="cpu")
     kw = dict(n_worlds=32, n_fishers=4, ticks=600, seed=777, respawn=False)
-    trained = interval(run_policy(T.PolicyAct(model), "lake", **kw).per_world("meals_per_day"))
+    trained = interval(run_policy(PolicyAct(model), "lake", **kw).per_world("meals_per_day"))
     rand = interval(run_policy(make_scripted("random", seed=0), "lake", **kw).per_world("meals_per_day"))
     assert trained[1] > rand[2], (trained, rand)
     assert trained[0] > 2 * rand[0], (trained, rand)
