@@ -203,23 +203,17 @@ def probe_worlds(policy: Any, worlds: Sequence[str], seed: int = 0, scale: str =
 
 def architecture_overrides(policy: Any) -> tuple[str, dict[str, Any]]:
     """(algo, hyperparameter overrides) that rebuild the network of a loaded policy in agents.train."""
-    from torch import nn
+    from agents.models import architecture
 
-    net = getattr(policy, "policy", None)
-    if net is None or not hasattr(net, "mlp_extractor"):
+    over = architecture(policy)
+    if over is None:
         name = getattr(policy, "name", policy)
         raise UsageError(POLICY_ARG, f"{name} has no network to fine-tune or probe (scripted fishers: "
                                      f"zero-shot only)")
-    sizes = [m.out_features for m in net.mlp_extractor.policy_net if isinstance(m, nn.Linear)]
-    activation = getattr(net.activation_fn, "__name__", type(net.activation_fn).__name__).lower()
-    if activation not in ("tanh", "relu"):
-        raise UsageError(POLICY_ARG, f"activation {activation!r}: agents.train builds tanh or relu "
+    if over["activation"] not in ("tanh", "relu"):
+        raise UsageError(POLICY_ARG, f"activation {over['activation']!r}: agents.train builds tanh or relu "
                                      f"networks only")
-    algo = policy.info.get("algo", "ppo")
-    over: dict[str, Any] = {"net_arch": sizes, "activation": activation}
-    if algo == "recurrent_ppo":
-        over.update(lstm_hidden_size=net.lstm_actor.hidden_size, n_lstm_layers=net.lstm_actor.num_layers)
-    return algo, over
+    return policy.info.get("algo", "ppo"), over
 
 
 def fine_tune(source: str, world: str, steps: int, seeds: Sequence[int] = (0,), out: str | Path | None = None,

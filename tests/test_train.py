@@ -23,7 +23,7 @@ import pytest
 from agents import checkpoints as ck
 from agents import train as T
 from agents.learning_curve import PolicyAct
-from agents.models import build_env, build_model
+from agents.models import architecture, build_env, build_model
 from agents.run_folders import CURVE, read_curve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,6 +149,15 @@ def test_a_model_without_a_log_folder_leaves_no_temp_folders(tiny_run, tmp_path,
     model.learn(total_timesteps=1)
     assert model.num_timesteps > 0
     assert not list(tmp_path.glob("SB3-*"))
+
+
+def test_architecture_reads_a_loaded_policy_back_as_hyperparameters(tiny_run):
+    """One reader of a loaded network (used by --init and analysis.transfer): it gives the
+    hyperparameters that built it; a scripted fisher has none."""
+    from agents.policies import load_policy
+
+    assert architecture(load_policy(str(tiny_run))) == {"net_arch": [64, 64], "activation": "tanh"}
+    assert architecture(load_policy("scripted:expert")) is None
 
 
 def test_policy_loader_accepts_the_run_folder(tiny_run):
