@@ -112,14 +112,30 @@ def read_hyperparams_file(path: Path | str = HYPERPARAMS_FILE) -> dict[str, dict
     return data
 
 
-def world_keys(world: str, worlds: object = None) -> list[str]:
-    """Section names tried after `default`, first match wins: the pool spec ("suite:train",
-    then "suite"), else the world ("generated:7", then "generated"; a path's folder name)."""
+def _names_a_registry_world(spec: str) -> bool:
+    """Whether a world or pool spec is a name the project resolves (a shipped world, a suite,
+    generated worlds) rather than a path: the rule worlds.loader.load_world follows."""
+    from worlds.loader import list_worlds
+
+    if spec.startswith(("generated", "suite:")):
+        return True
+    return spec in list_worlds() and not Path(spec).exists()
+
+
+def world_keys(world: str, worlds: object = None, key: str | None = None) -> list[str]:
+    """Section names tried after `default`, first match wins.
+
+    An explicit `key` (--hyperparams-key) is the only one tried. Otherwise the section follows
+    the pool spec ("suite:train", then "suite") or the world ("generated:7", then "generated";
+    "lake") when it is a registry name; a world or pool given by path (or as a list) gets
+    [ALGO.default] only: a user's world in a folder called lake is not the shipped lake.
+    """
+    if key is not None:
+        return [key]
     spec = worlds if isinstance(worlds, str) else (None if worlds else world)
-    if spec is None:
+    if not isinstance(spec, str) or not _names_a_registry_world(spec):
         return []
-    keys = [spec, spec.split(":", 1)[0], Path(spec).name, Path(spec).parent.name]
-    return [k for k in dict.fromkeys(keys) if k]
+    return list(dict.fromkeys([spec, spec.split(":", 1)[0]]))
 
 
 def load_hyperparams(algo: str, keys: Sequence[str] = (), path: Path | str | None = None,

@@ -5,8 +5,9 @@
     python -m agents.train --world ice --init runs/lake-ppo-0 --steps 500000   # fine-tune (transfer)
 
 One shared policy acts for every fisher slot of a batched FisherVecEnv (agents.vec_env).
-Hyperparameters come from agents/hyperparams.toml (agents.hyperparams): [ALGO.default] then
-[ALGO.WORLD].
+Hyperparameters come from agents/hyperparams.toml (agents.hyperparams): [ALGO.default], then
+[ALGO.KEY] for --hyperparams-key KEY, or else for the world's (or pool's) registry name
+("lake", "generated", "suite:train"); a world given by path gets [ALGO.default] only.
 The run folder's files are described in agents.run_folders; the model is built by
 agents.models; the bookkeeping (curve, checkpoints, manifest) and --resume are agents.training_run.
 
@@ -70,6 +71,7 @@ class TrainConfig:
         checkpoint_every, eval_every: in samples (0: only at the start and the end; None: defaults).
         threads: torch threads (None: 1).
         hyperparams: a TOML file like agents/hyperparams.toml (None: that one).
+        hyperparams_key: the [ALGO.KEY] section to use (None: the world's registry name, if any).
         overrides: {key: value} on top of the file's sections.
         init_from: start from these weights instead of random ones (fine-tuning, for transfer):
             anything agents.policies.load_policy reads (a run folder, a policy file, a
@@ -89,6 +91,7 @@ class TrainConfig:
     eval_every: int | None = None
     threads: int | None = None
     hyperparams: str | Path | None = None
+    hyperparams_key: str | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     init_from: str | Path | None = None
 
@@ -104,16 +107,23 @@ class TrainConfig:
             if value is not None and (isinstance(value, bool) or not isinstance(value, int | np.integer)
                                       or value < low):
                 raise UsageError(flag, f"expected an integer >= {low}, got {value!r}")
+        if self.hyperparams_key is not None and (not isinstance(self.hyperparams_key, str)
+                                                 or not self.hyperparams_key):
+            raise UsageError("--hyperparams-key", f"expected a section name, got {self.hyperparams_key!r}")
 
 
 def _hyperparams(cfg: TrainConfig) -> tuple[dict[str, Any], list[str], Path]:
-    """(resolved hyperparameters, the sections used, the file) of a run."""
+    """(resolved hyperparameters, the sections used, the file) of a run; an explicit key must exist."""
     hp_path = Path(cfg.hyperparams) if cfg.hyperparams is not None else HYPERPARAMS_FILE
     try:
-        hp, used = load_hyperparams(cfg.algo, world_keys(cfg.world, cfg.worlds), hp_path, cfg.overrides)
+        hp, used = load_hyperparams(cfg.algo, world_keys(cfg.world, cfg.worlds, cfg.hyperparams_key), hp_path,
+                                    cfg.overrides)
     except HyperparamsError as err:
         flag = "--set" if str(err).startswith("--set") else "--hyperparams"
         raise UsageError(flag, str(err).removeprefix("--set: ")) from None
+    key = cfg.hyperparams_key
+    if key not in (None, "default") and f"{cfg.algo}.{key}" not in used:
+        raise UsageError("--hyperparams-key", f"{hp_path} has no [{cfg.algo}.{key}] section")
     return hp, used, hp_path
 
 
@@ -147,8 +157,8 @@ def start_run(cfg: TrainConfig, progress: bool = True, callbacks: Sequence[Any] 
                                 else cfg.checkpoint_every),
         "eval_every": int(DEFAULT_EVAL_EVERY if cfg.eval_every is None else cfg.eval_every),
         "threads": threads,
-        "hyperparams_file": str(hp_path.resolve()), "hyperparams_sections": used,
-        "overrides": dict(cfg.overrides or {}), "hyperparams": hp,
+        "hyperparams_file": str(hp_path.resolve()), "hyperparams_key": cfg.hyperparams_key,
+        "hyperparams_sections": used, "overrides": dict(cfg.overrides or {}), "hyperparams": hp,
         "policy": "MlpPolicy" if cfg.algo == "ppo" else "MlpLstmPolicy",
         "eval": eval_protocol(cfg.world, hp),
         "init_from": None if source is None else source[1],
@@ -174,7 +184,7 @@ def train(world: str = "lake", worlds: str | Sequence[str] | None = None, algo: 
           eval_every: int | None = None, progress: bool = True, threads: int | None = None,
           hyperparams: str | Path | None = None, overrides: dict[str, Any] | None = None,
           callbacks: Sequence[Any] = (), command: str | None = None,
-          init_from: str | Path | None = None) -> Path:
+          init_from: str | Path | None = None, hyperparams_key: str | None = None) -> Path:
     """Train a policy and write a run folder (start_run with a TrainConfig of these keywords), or
     continue one (`resume`: resume_run; every argument but progress, threads, callbacks and
     command is then ignored). Returns the run folder's path. See TrainConfig for the arguments."""
@@ -182,7 +192,8 @@ def train(world: str = "lake", worlds: str | Sequence[str] | None = None, algo: 
         return resume_run(resume, progress=progress, threads=threads, callbacks=callbacks, command=command)
     cfg = TrainConfig(world=world, worlds=worlds, algo=algo, steps=steps, seed=seed, reward=reward, out=out,
                       checkpoint_every=checkpoint_every, eval_every=eval_every, threads=threads,
-                      hyperparams=hyperparams, overrides=dict(overrides or {}), init_from=init_from)
+                      hyperparams=hyperparams, hyperparams_key=hyperparams_key,
+                      overrides=dict(overrides or {}), init_from=init_from)
     return start_run(cfg, progress=progress, callbacks=callbacks, command=command)
 
 
@@ -190,7 +201,7 @@ def train(world: str = "lake", worlds: str | Sequence[str] | None = None, algo: 
 
 # flags that define a run: with --resume, the run's own config.json decides them
 RUN_FLAGS = ("world", "worlds", "algo", "steps", "seed", "reward", "out", "checkpoint_every", "eval_every",
-             "hyperparams", "set", "init")
+             "hyperparams", "hyperparams_key", "set", "init")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,7 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
                description="Train hungry fishers (one shared policy for every fisher slot) and write a run "
                            "folder: config, command, versions, tensorboard logs, checkpoints, a learning "
                            "curve, final.zip and a manifest of sha256s.",
-               epilog="Hyperparameters: agents/hyperparams.toml ([ALGO.default], then [ALGO.WORLD]).")
+               epilog="Hyperparameters: agents/hyperparams.toml ([ALGO.default], then [ALGO.KEY] for "
+                      "--hyperparams-key KEY or the world's registry name; a world path: default only).")
     p.add_argument("--world", default=None, help="training world, and where the learning curve is measured "
                                                  "(default: lake)")
     p.add_argument("--worlds", default=None,
@@ -225,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="torch threads: 1 (default; bit-reproducible) or 2")
     p.add_argument("--hyperparams", default=None, metavar="FILE",
                    help="a hyperparameter file like agents/hyperparams.toml")
+    p.add_argument("--hyperparams-key", default=None, metavar="KEY",
+                   help="use the file's [ALGO.KEY] section (default: the world's or pool's registry name, "
+                        "e.g. lake or suite:train, when the file has one; none for a world given by path)")
     p.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
                    help="override one hyperparameter (repeatable), e.g. --set n_worlds=16")
     p.add_argument("--init", default=None, metavar="RUN_OR_POLICY",
@@ -253,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
                           steps=args.steps, seed=args.seed or 0, reward=args.reward or "eat", out=args.out,
                           checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
                           threads=args.threads, hyperparams=args.hyperparams,
+                          hyperparams_key=args.hyperparams_key,
                           overrides=dict(parse_override(s) for s in args.set or []), init_from=args.init)
         start_run(cfg, progress=not args.quiet, command=command)
     except UsageError as err:

@@ -143,7 +143,8 @@ def _export(model: Any, run: Run) -> None:
 
 
 def summary(run: Run, model: Any) -> None:
-    """A few lines on stdout: samples and speed, the last learning-curve point, where the run folder is."""
+    """A few lines on stdout: samples and speed, the last learning-curve point, the hyperparameter
+    sections used, where the run folder is."""
     r = run.last_result or {}
     secs = run.train_seconds()
     print(f"trained {run.config['algo']} for {model.num_timesteps:,} samples in {secs:.0f} s of training "
@@ -152,6 +153,10 @@ def summary(run: Run, model: Any) -> None:
         print(f"  meals per fisher-day {r['meals_per_day']:.3f} [{r['meals_per_day_low']:.3f}, "
               f"{r['meals_per_day_high']:.3f}], alive at the end {r['survival']:.2f} "
               f"({run.config['eval']['world']}, {run.config['eval']['n_worlds']} worlds, cohort)")
+    sections = run.config.get("hyperparams_sections")
+    if sections:
+        names = ", ".join(f"[{s}]" for s in sections)
+        print(f"  hyperparameters: {names} of {run.config['hyperparams_file']}")
     print(f"  run folder: {run.path}")
     print(f"  watch: tensorboard --logdir {run.path / 'tensorboard'}")
 

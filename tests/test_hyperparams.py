@@ -1,12 +1,17 @@
 """Hyperparameters as data (agents/hyperparams.py, agents/hyperparams.toml): the shipped file
-resolves, bad files name the file and key, overrides parse."""
+resolves, bad files name the file and key, and which [ALGO.KEY] section a world gets."""
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
 
 import pytest
 
 from agents.hyperparams import HyperparamsError, load_hyperparams, parse_override, world_keys
 from sim.cli import UsageError
+
+WORLDS = Path(__file__).resolve().parents[1] / "worlds"
 
 
 def test_shipped_hyperparams_resolve_for_every_algo_and_world():
@@ -44,6 +49,27 @@ def test_incomplete_default_section_is_an_error(tmp_path):
     path.write_text("[ppo.default]\nn_steps = 64\n")
     with pytest.raises(HyperparamsError, match="lacks"):
         load_hyperparams("ppo", [], path)
+
+
+def test_a_registry_name_picks_its_section_and_a_path_does_not(tmp_path, monkeypatch):
+    """A world named by the registry ("lake", "generated:7", "suite:train") tries its own section;
+    a world given by path, even in a folder called lake, gets [ALGO.default] only, unless a key
+    is given explicitly."""
+    assert world_keys("lake") == ["lake"]
+    assert world_keys("generated:7") == ["generated:7", "generated"]
+    assert world_keys("lake", "suite:train") == ["suite:train", "suite"]
+    assert world_keys("lake", ["lake", "ice"]) == []
+    mine = tmp_path / "lake"
+    shutil.copytree(WORLDS / "lake", mine)
+    for spec in (str(mine), str(mine / "world.toml"), str(WORLDS / "lake")):
+        assert world_keys(spec) == [], spec
+        assert world_keys("lake", spec) == [], spec
+    assert world_keys(str(mine), key="lake") == ["lake"]
+    assert load_hyperparams("ppo", world_keys(str(mine)))[1] == ["ppo.default"]
+    assert load_hyperparams("ppo", world_keys(str(mine), key="lake"))[1] == ["ppo.default", "ppo.lake"]
+    # a relative "lake" that is a folder here is a path, as worlds.loader.load_world reads it
+    monkeypatch.chdir(tmp_path)
+    assert world_keys("lake") == []
 
 
 def test_overrides_parse_as_toml_values():

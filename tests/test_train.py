@@ -1,8 +1,8 @@
 """Training (agents/train.py and the modules it drives: models, training_run, run_folders,
 learning_curve, checkpoints): the run folder, determinism, resuming (also after SIGKILL),
-refusing tampered checkpoints, RecurrentPPO, and bad flags. Runs here are tiny (4 worlds x 2
-fishers, a few thousand samples); the slow test trains PPO on the lake for a few minutes and
-checks that it beats the random fisher."""
+refusing tampered checkpoints, RecurrentPPO, the hyperparameter section a world gets, and
+bad flags. Runs here are tiny (4 worlds x 2 fishers, a few thousand samples); the slow test
+trains PPO on the lake for a few minutes and checks that it beats the random fisher."""
 
 from __future__ import annotations
 
@@ -288,6 +288,30 @@ def test_recurrent_ppo_trains_and_resumes_exactly(tmp_path):
     assert same_weights(weights(whole / "final.zip"), weights(cut / "final.zip"))
 
 
+# --- the hyperparameter section a world gets ----------------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore:rich is experimental")  # SB3's progress bar, in the second run
+def test_a_world_in_a_folder_called_lake_gets_the_default_section_unless_keyed(tmp_path, capsys):
+    """A copy of the lake given by path is not the shipped lake: it trains with [ppo.default] only;
+    --hyperparams-key lake picks [ppo.lake] (config.json and the summary say which)."""
+    world = tmp_path / "lake"
+    world.mkdir()
+    for name in ("world.toml", "map.txt"):
+        shutil.copy(ROOT / "worlds" / "lake" / name, world / name)
+    flags = ["--world", str(world), "--steps", "256", "--checkpoint-every", "0", "--eval-every", "0",
+             *TINY_SET]
+    assert T.main([*flags, "--out", str(tmp_path / "plain"), "--quiet"]) == 0
+    plain = json.loads((tmp_path / "plain" / "config.json").read_text())
+    assert plain["hyperparams_sections"] == ["ppo.default"] and plain["hyperparams_key"] is None
+    assert plain["hyperparams"]["ent_coef"] == 0.01  # the default's, not the lake's 0.03
+    capsys.readouterr()
+    assert T.main([*flags, "--out", str(tmp_path / "keyed"), "--hyperparams-key", "lake"]) == 0
+    keyed = json.loads((tmp_path / "keyed" / "config.json").read_text())
+    assert keyed["hyperparams_sections"] == ["ppo.default", "ppo.lake"] and keyed["hyperparams_key"] == "lake"
+    assert keyed["hyperparams"]["ent_coef"] == 0.03
+    assert "hyperparameters: [ppo.default], [ppo.lake]" in capsys.readouterr().out
+
+
 # --- bad flags ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("argv", "flag"), [
@@ -300,6 +324,8 @@ def test_recurrent_ppo_trains_and_resumes_exactly(tmp_path):
     (["--set", "n_step=3"], "--set"),
     (["--set", "gamma=2"], "--set"),
     (["--hyperparams", "/nonexistent/hp.toml"], "--hyperparams"),
+    (["--hyperparams-key", "atlantis"], "--hyperparams-key"),
+    (["--resume", "/nonexistent/run", "--hyperparams-key", "lake"], "--hyperparams-key"),
     (["--resume", "/nonexistent/run"], "--resume"),
     (["--resume", "/nonexistent/run", "--steps", "10"], "--steps"),
 ])
