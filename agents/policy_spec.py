@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from agents.run_folders import RunFolderError, training_folder
 from sim.cli import UsageError
 
 POLICY_FILES = ("policy.json", "manifest.json")  # what makes a folder a training run folder
@@ -54,9 +55,11 @@ def policy_folder(path: str | os.PathLike) -> Path:
     """The folder (or file) that holds the policy of any run folder the project writes: a main
     job's folder gives its `training/`; anything else is returned as it is."""
     path = Path(path)
-    if path.is_dir() and not any((path / f).exists() for f in POLICY_FILES) \
-            and any((path / "training" / f).exists() for f in POLICY_FILES):
-        return path / "training"
+    if path.is_dir() and not any((path / f).exists() for f in POLICY_FILES):
+        try:
+            return training_folder(path)
+        except RunFolderError:
+            return path  # load_policy says what is missing
     return path
 
 

@@ -35,6 +35,7 @@ from agents.checkpoints import (
 )
 from agents.policies import load_policy
 from agents.rollout import run_policy
+from agents.run_folders import RunFolderError, training_folder
 from analysis.stats import interval
 
 METRICS = ("meals_per_day", "survival", "reel_empty_rate", "storm_sheltered", "cast_rate_falling",
@@ -42,25 +43,11 @@ METRICS = ("meals_per_day", "survival", "reel_empty_rate", "storm_sheltered", "c
 PROTOCOL = {"n_worlds": 8, "n_fishers": 4, "ticks": 1000, "seed": 0, "respawn": True, "deterministic": True}
 
 
-class RunFolderError(ValueError):
-    """A run folder that cannot give emergence curves (names the folder and what was expected)."""
-
-
 @dataclass(frozen=True)
 class Checkpoint:
     samples: int
     train_seconds: float
     path: Path
-
-
-def training_folder(run: str | Path) -> Path:
-    """The training folder of a run: itself, or a sim.run folder's `training/`."""
-    p = Path(run)
-    for cand in (p, p / "training"):
-        if (cand / "manifest.json").is_file():
-            return cand
-    raise RunFolderError(f"{p}: expected a training run folder (with manifest.json and checkpoints/), "
-                         "or a sim.run folder with training/")
 
 
 def run_checkpoints(run: str | Path) -> list[Checkpoint]:

@@ -39,8 +39,9 @@ from rich.console import Console
 
 from agents.policies import load_policy
 from agents.references import BESIDE_TRAINED, LACKING
+from agents.run_folders import CURVE, RunFolderError, read_curve, training_folder
 from agents.scripted import make_scripted
-from analysis.emergence import RunFolderError, emergence, measure, training_folder
+from analysis.emergence import emergence, measure
 from analysis.episode_metrics import episodes_card
 from analysis.probe import markdown_cards, probe_policy
 from analysis.report_markdown import fmt_interval, json_default, report_markdown
@@ -152,7 +153,6 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
 
     refs_free = {r: measure(make_scripted(r, seed=seed), world, protocol)
                  for r in ("random", "impatient", "expert")}
-    from agents.train import CURVE, read_curve
 
     curve = [{k: float(v) if v not in ("", None) else math.nan for k, v in r.items()}
              for r in read_curve(folder / CURVE)]

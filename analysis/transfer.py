@@ -182,23 +182,17 @@ def probe_worlds(policy: Any, worlds: Sequence[str], seed: int = 0, scale: str =
 
 def architecture_overrides(policy: Any) -> tuple[str, dict[str, Any]]:
     """(algo, hyperparameter overrides) that rebuild the network of a loaded policy in agents.train."""
-    from torch import nn
+    from agents.models import architecture
 
-    net = getattr(policy, "policy", None)
-    if net is None or not hasattr(net, "mlp_extractor"):
+    over = architecture(policy)
+    if over is None:
         name = getattr(policy, "name", policy)
         raise UsageError(POLICY_ARG, f"{name} has no network to fine-tune or probe (scripted fishers: "
                                      f"zero-shot only)")
-    sizes = [m.out_features for m in net.mlp_extractor.policy_net if isinstance(m, nn.Linear)]
-    activation = getattr(net.activation_fn, "__name__", type(net.activation_fn).__name__).lower()
-    if activation not in ("tanh", "relu"):
-        raise UsageError(POLICY_ARG, f"activation {activation!r}: agents.train builds tanh or relu "
+    if over["activation"] not in ("tanh", "relu"):
+        raise UsageError(POLICY_ARG, f"activation {over['activation']!r}: agents.train builds tanh or relu "
                                      f"networks only")
-    algo = policy.info.get("algo", "ppo")
-    over: dict[str, Any] = {"net_arch": sizes, "activation": activation}
-    if algo == "recurrent_ppo":
-        over.update(lstm_hidden_size=net.lstm_actor.hidden_size, n_lstm_layers=net.lstm_actor.num_layers)
-    return algo, over
+    return policy.info.get("algo", "ppo"), over
 
 
 def fine_tune(source: str, world: str, steps: int, seeds: Sequence[int] = (0,), out: str | Path | None = None,
@@ -210,6 +204,7 @@ def fine_tune(source: str, world: str, steps: int, seeds: Sequence[int] = (0,), 
     agents.train run folder with its learning curve). eval_points: learning-curve points per run.
     """
     from agents import train as T
+    from agents.run_folders import CURVE, read_curve
 
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise UsageError("--steps", f"expected an integer >= 1, got {steps!r}")
@@ -230,7 +225,7 @@ def fine_tune(source: str, world: str, steps: int, seeds: Sequence[int] = (0,), 
             except UsageError as err:
                 flag = err.flag if err.flag != "--world" else "--fine-tune"
                 raise UsageError(flag, str(err).split(": ", 1)[1]) from None
-            rows = T.read_curve(path / T.CURVE)
+            rows = read_curve(path / CURVE)
             curves[kind] = ([float(r["timesteps"]) for r in rows], [float(r["meals_per_day"]) for r in rows])
             runs.append(str(path))
             if progress is not None:
@@ -307,7 +302,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("--steps", "--fine-tune needs a budget: --steps N")
     overrides = {}
     if args.set:
-        from agents.train import parse_override
+        from agents.hyperparams import parse_override
 
         overrides = dict(parse_override(s) for s in args.set)
     train_world = train_world_of(args.policy) if not args.policy.startswith("scripted:") else None

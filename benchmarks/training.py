@@ -41,7 +41,8 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 
-from agents.train import build_model, load_hyperparams, world_keys
+from agents.hyperparams import load_hyperparams, world_keys
+from agents.models import build_model
 from agents.vec_env import INFO_KEYWORDS, make_vec_env
 
 ROOT = Path(__file__).resolve().parent.parent

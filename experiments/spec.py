@@ -117,7 +117,7 @@ def _policy(v: object) -> str | None:
 
 
 def _algo(v: object) -> str | None:
-    from agents.train import ALGOS
+    from agents.hyperparams import ALGOS
 
     return _one_of(*ALGOS)(v)
 
@@ -241,7 +241,7 @@ def _check_resolved(spec: dict[str, Any], where: str) -> None:
 
 
 def _check_hyperparams(spec: dict[str, Any], where: str) -> None:
-    from agents.train import HyperparamsError, load_hyperparams, world_keys
+    from agents.hyperparams import HyperparamsError, load_hyperparams, world_keys
 
     base = spec.get("train", {}).get("overrides", {})
     for arm in spec["arms"]:

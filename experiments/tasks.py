@@ -62,7 +62,7 @@ def checkpoint_steps(total: int, rollout: int, every: int) -> list[int]:
 
 def _train_plan(arm: dict[str, Any], train: dict[str, Any]) -> tuple[int, int]:
     """(total samples after rounding to whole rollouts, samples per rollout) of an arm's training."""
-    from agents.train import load_hyperparams, world_keys
+    from agents.hyperparams import load_hyperparams, world_keys
 
     hp, _ = load_hyperparams(arm["algo"], world_keys(arm["world"], arm.get("worlds")),
                              overrides={**train["overrides"], **arm["overrides"]})

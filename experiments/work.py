@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 
-for _var, _value in (("OMP_WAIT_POLICY", "PASSIVE"), ("OMP_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "1"),
-                     ("OPENBLAS_NUM_THREADS", "1"), ("NUMBA_NUM_THREADS", "1")):
+# one thread each (OMP_WAIT_POLICY comes with the agents package, imported by experiments/__init__)
+for _var, _value in (("OMP_NUM_THREADS", "1"), ("MKL_NUM_THREADS", "1"), ("OPENBLAS_NUM_THREADS", "1"),
+                     ("NUMBA_NUM_THREADS", "1")):
     os.environ.setdefault(_var, _value)  # before numpy / torch are imported by any task
 
 import json  # noqa: E402
@@ -110,7 +111,7 @@ def _policy(params: dict[str, Any], root: Path, checkpoint: int | None = None, d
 
 
 def _curve(folder: Path) -> list[dict[str, float]]:
-    from agents.train import CURVE, read_curve
+    from agents.run_folders import CURVE, read_curve
 
     rows = read_curve(folder / CURVE)
     return [{k: (float(v) if v != "" else None) for k, v in row.items()} for row in rows]

@@ -1,5 +1,6 @@
-"""Training (agents/train.py, agents/checkpoints.py, agents/hyperparams.toml): the run folder,
-determinism, resuming (also after SIGKILL), refusing tampered checkpoints, RecurrentPPO, and
+"""Training (agents/train.py and the modules it drives: models, training_run, run_folders,
+learning_curve, checkpoints): the run folder, determinism, resuming (also after SIGKILL),
+refusing tampered checkpoints, RecurrentPPO, the hyperparameter section a world gets, and
 bad flags. Runs here are tiny (4 worlds x 2 fishers, a few thousand samples); the slow test
 trains PPO on the lake for a few minutes and checks that it beats the random fisher."""
 
@@ -21,6 +22,9 @@ import pytest
 
 from agents import checkpoints as ck
 from agents import train as T
+from agents.learning_curve import PolicyAct
+from agents.models import architecture, build_env, build_model
+from agents.run_folders import CURVE, read_curve
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"n_worlds": 4, "n_fishers": 2, "n_steps": 32, "batch_size": 128, "eval_worlds": 4, "eval_ticks": 50}
@@ -55,7 +59,7 @@ def same_weights(a: dict, b: dict) -> bool:
 
 
 def curve(run: Path) -> list[dict[str, str]]:
-    return T.read_curve(run / T.CURVE)
+    return read_curve(run / CURVE)
 
 
 class Interrupt(Exception):
@@ -129,7 +133,7 @@ def test_run_folder_has_every_promised_file(tiny_run):
 def test_final_zip_loads_weights_only(tiny_run):
     """final.zip goes back into a model built from config.json without unpickling anything."""
     config = json.loads((tiny_run / "config.json").read_text())
-    model = T.build_model("ppo", T.build_env(config), config["hyperparams"], 0, None)
+    model = build_model("ppo", build_env(config), config["hyperparams"], 0, None)
     model.set_parameters(str(tiny_run / "final.zip"), exact_match=True, device="cpu")
     ours = {k: v for k, v in model.policy.state_dict().items()}
     assert same_weights(ours, weights(tiny_run / "final.zip"))
@@ -141,10 +145,19 @@ def test_a_model_without_a_log_folder_leaves_no_temp_folders(tiny_run, tmp_path,
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     config = json.loads((tiny_run / "config.json").read_text())
-    model = T.build_model("ppo", T.build_env(config), config["hyperparams"], 0, None)
+    model = build_model("ppo", build_env(config), config["hyperparams"], 0, None)
     model.learn(total_timesteps=1)
     assert model.num_timesteps > 0
     assert not list(tmp_path.glob("SB3-*"))
+
+
+def test_architecture_reads_a_loaded_policy_back_as_hyperparameters(tiny_run):
+    """One reader of a loaded network (used by --init and analysis.transfer): it gives the
+    hyperparameters that built it; a scripted fisher has none."""
+    from agents.policies import load_policy
+
+    assert architecture(load_policy(str(tiny_run))) == {"net_arch": [64, 64], "activation": "tanh"}
+    assert architecture(load_policy("scripted:expert")) is None
 
 
 def test_policy_loader_accepts_the_run_folder(tiny_run):
@@ -275,43 +288,28 @@ def test_recurrent_ppo_trains_and_resumes_exactly(tmp_path):
     assert same_weights(weights(whole / "final.zip"), weights(cut / "final.zip"))
 
 
-# --- hyperparameters -----------------------------------------------------------------------------------
+# --- the hyperparameter section a world gets ----------------------------------------------------------
 
-def test_shipped_hyperparams_resolve_for_every_algo_and_world():
-    hp, used = T.load_hyperparams("ppo", T.world_keys("lake"))
-    assert used == ["ppo.default", "ppo.lake"] and hp["n_steps"] == 128 and hp["batch_size"] == 4096
-    hp, used = T.load_hyperparams("ppo", T.world_keys("lake", "generated:100"))
-    assert used == ["ppo.default", "ppo.generated"]
-    hp, used = T.load_hyperparams("ppo", T.world_keys("pond"))
-    assert used == ["ppo.default"]
-    hp, used = T.load_hyperparams("recurrent_ppo", T.world_keys("lake"))
-    assert hp["lstm_hidden_size"] >= 1 and used[0] == "recurrent_ppo.default"
-
-
-@pytest.mark.parametrize(("text", "words"), [
-    ("[ppo.default]\nn_step = 128\n", ["n_step", "[ppo.default]", "unknown key"]),
-    ("[ppo.lake]\nlstm_hidden_size = 8\n", ["lstm_hidden_size", "recurrent_ppo only"]),
-    ("[sac.default]\ngamma = 0.9\n", ["[sac]", "unknown algorithm"]),
-    ("[ppo.default]\nbatch_size = 1.5\n", ["batch_size", "integer"]),
-    ("[ppo.default]\nnet_arch = 64\n", ["net_arch", "list"]),
-    ("[ppo]\ngamma = 0.9\n", ["[ppo]", "sections"]),
-    ("[ppo.default\n", ["not valid TOML"]),
-])
-def test_bad_hyperparams_files_name_the_file_and_key(tmp_path, text, words):
-    path = tmp_path / "hp.toml"
-    path.write_text(text)
-    with pytest.raises(T.HyperparamsError) as err:
-        T.load_hyperparams("ppo", ["lake"], path)
-    assert str(path) in str(err.value)
-    for w in words:
-        assert w in str(err.value)
-
-
-def test_incomplete_default_section_is_an_error(tmp_path):
-    path = tmp_path / "hp.toml"
-    path.write_text("[ppo.default]\nn_steps = 64\n")
-    with pytest.raises(T.HyperparamsError, match="lacks"):
-        T.load_hyperparams("ppo", [], path)
+@pytest.mark.filterwarnings("ignore:rich is experimental")  # SB3's progress bar, in the second run
+def test_a_world_in_a_folder_called_lake_gets_the_default_section_unless_keyed(tmp_path, capsys):
+    """A copy of the lake given by path is not the shipped lake: it trains with [ppo.default] only;
+    --hyperparams-key lake picks [ppo.lake] (config.json and the summary say which)."""
+    world = tmp_path / "lake"
+    world.mkdir()
+    for name in ("world.toml", "map.txt"):
+        shutil.copy(ROOT / "worlds" / "lake" / name, world / name)
+    flags = ["--world", str(world), "--steps", "256", "--checkpoint-every", "0", "--eval-every", "0",
+             *TINY_SET]
+    assert T.main([*flags, "--out", str(tmp_path / "plain"), "--quiet"]) == 0
+    plain = json.loads((tmp_path / "plain" / "config.json").read_text())
+    assert plain["hyperparams_sections"] == ["ppo.default"] and plain["hyperparams_key"] is None
+    assert plain["hyperparams"]["ent_coef"] == 0.01  # the default's, not the lake's 0.03
+    capsys.readouterr()
+    assert T.main([*flags, "--out", str(tmp_path / "keyed"), "--hyperparams-key", "lake"]) == 0
+    keyed = json.loads((tmp_path / "keyed" / "config.json").read_text())
+    assert keyed["hyperparams_sections"] == ["ppo.default", "ppo.lake"] and keyed["hyperparams_key"] == "lake"
+    assert keyed["hyperparams"]["ent_coef"] == 0.03
+    assert "hyperparameters: [ppo.default], [ppo.lake]" in capsys.readouterr().out
 
 
 # --- bad flags ---------------------------------------------------------------------------------------
@@ -326,6 +324,8 @@ def test_incomplete_default_section_is_an_error(tmp_path):
     (["--set", "n_step=3"], "--set"),
     (["--set", "gamma=2"], "--set"),
     (["--hyperparams", "/nonexistent/hp.toml"], "--hyperparams"),
+    (["--hyperparams-key", "atlantis"], "--hyperparams-key"),
+    (["--resume", "/nonexistent/run", "--hyperparams-key", "lake"], "--hyperparams-key"),
     (["--resume", "/nonexistent/run"], "--resume"),
     (["--resume", "/nonexistent/run", "--steps", "10"], "--steps"),
 ])
@@ -381,10 +381,10 @@ def test_ppo_on_the_lake_beats_the_random_fisher(tmp_path):
     run = T.train(world="lake", steps=3_000_000, seed=0, out=tmp_path / "lake", eval_every=500_000,
                   checkpoint_every=1_000_000, progress=False)
     config = json.loads((run / "config.json").read_text())
-    model = T.build_model("ppo", T.build_env(config), config["hyperparams"], 0, None)
+    model = build_model("ppo", build_env(config), config["hyperparams"], 0, None)
     model.set_parameters(str(run / "final.zip"), exact_match=True, device="cpu")
     kw = dict(n_worlds=32, n_fishers=4, ticks=600, seed=777, respawn=False)
-    trained = interval(run_policy(T.PolicyAct(model), "lake", **kw).per_world("meals_per_day"))
+    trained = interval(run_policy(PolicyAct(model), "lake", **kw).per_world("meals_per_day"))
     rand = interval(run_policy(make_scripted("random", seed=0), "lake", **kw).per_world("meals_per_day"))
     assert trained[1] > rand[2], (trained, rand)
     assert trained[0] > 2 * rand[0], (trained, rand)
