@@ -47,6 +47,7 @@ from agents.hyperparams import (
 )
 from agents.learning_curve import eval_protocol
 from agents.run_folders import CONFIG_FORMAT, new_training_folder, write_start_files
+from agents.run_lock import RunLock
 from agents.training_run import Run, learn, resume_run
 from sim.cli import EXIT_USAGE, Parser, UsageError, int_at_least, parse
 
@@ -168,14 +169,15 @@ def start_run(cfg: TrainConfig, progress: bool = True, callbacks: Sequence[Any] 
     command = command or (f"# python: agents.train.train(world={cfg.world!r}, worlds={worlds!r}, "
                           f"algo={cfg.algo!r}, steps={total}, seed={cfg.seed}, reward={cfg.reward!r}, "
                           f"out={str(path)!r})")
-    manifest = ck.Manifest(path)
-    manifest.record(*write_start_files(path, config, command))
-    manifest.write()
-    run = Run(path, config, manifest, {})
-    model = models.make_model(config, path, threads)
-    if source is not None:
-        models.load_init_weights(model, source[0], cfg.init_from)
-    return learn(run, model, progress, callbacks, reset=True)
+    with RunLock(path, "--out"):  # one writer per run folder (a --resume of it waits its turn)
+        manifest = ck.Manifest(path)
+        manifest.record(*write_start_files(path, config, command))
+        manifest.write()
+        run = Run(path, config, manifest, {})
+        model = models.make_model(config, path, threads)
+        if source is not None:
+            models.load_init_weights(model, source[0], cfg.init_from)
+        return learn(run, model, progress, callbacks, reset=True)
 
 
 def train(world: str = "lake", worlds: str | Sequence[str] | None = None, algo: str = "ppo",

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import io
 import math
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from agents import checkpoints as ck
-from agents import models  # before torch: it sets OMP_WAIT_POLICY
+from agents import models
 from agents.learning_curve import evaluate
 from agents.run_folders import CURVE, append_command, append_curve_row, cut_curve, parse_config
+from agents.run_lock import RunLock
 from sim.cli import UsageError
 
 
@@ -171,6 +173,12 @@ def resume_run(path: str | Path, progress: bool = True, threads: int | None = No
     if not path.is_dir():
         raise UsageError("--resume", f"{path} is not a folder")
     path = path.resolve()  # as a new run's: the manifest's files are relative to it
+    with RunLock(path, "--resume"):  # one writer per run folder: refuses while another still trains it
+        return _resume_locked(path, progress, threads, callbacks, command)
+
+
+def _resume_locked(path: Path, progress: bool, threads: int | None, callbacks: Sequence[Any],
+                   command: str | None) -> Path:
     try:
         manifest = ck.Manifest.load(path)
         config_bytes = manifest.verified_bytes("config.json")
@@ -183,9 +191,14 @@ def resume_run(path: str | Path, progress: bool = True, threads: int | None = No
     for stale in [*path.glob(".*.tmp"), *(path / ck.CHECKPOINTS).glob(".*.tmp")]:
         stale.unlink(missing_ok=True)  # half-written files of a killed process
     if "final.zip" in manifest.files:
-        if progress:
-            print(f"{path}: already finished ({config['steps']:,} samples); nothing to do")
-        return path
+        try:
+            manifest.verified_bytes("final.zip")
+        except ck.ManifestError as err:  # finished, but its final model is gone or damaged: rebuild it
+            print(f"{path}: {err}; rebuilding final.zip from the last checkpoint", file=sys.stderr)
+        else:
+            if progress:
+                print(f"{path}: already finished ({config['steps']:,} samples); nothing to do")
+            return path
     listed = ck.listed_checkpoints(manifest)
     if not listed:
         raise UsageError("--resume", f"{path} has no checkpoint listed in its manifest; start a new run")
