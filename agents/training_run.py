@@ -37,6 +37,9 @@ class Run:
         self.t0 = time.perf_counter()
         self.excluded = 0.0
         self.last_result: dict[str, float] | None = None
+        self.progress_lines = False  # plain progress lines on stderr (learn: a log or CI, not a terminal)
+        self.wall_start = time.perf_counter()
+        self.ts_start = 0
 
     # the clock: wall time of learn() minus evaluation and checkpoint writing
     def clock_start(self) -> None:
@@ -72,6 +75,17 @@ class Run:
                 model.logger.record(f"eval/{k}", result[k])
         self.last_eval, self.last_result = model.num_timesteps, result
         self.excluded += time.perf_counter() - start
+        if self.progress_lines:
+            self.progress_line(model.num_timesteps, result["meals_per_day"])
+
+    def progress_line(self, ts: int, meals: float) -> None:
+        """One plain line for a log: samples, speed, meals per day so far and the time left."""
+        total = self.config["steps"]
+        wall = time.perf_counter() - self.wall_start
+        rate = (ts - self.ts_start) / wall if wall > 0 and ts > self.ts_start else 0.0
+        eta = f"{(total - ts) / rate / 60:.1f} min" if rate > 0 else "?"
+        print(f"training: {ts:,}/{total:,} samples ({100 * ts / max(total, 1):.0f}%), {rate:,.0f} samples/s, "
+              f"{meals:.2f} meals per fisher-day, ETA {eta}", file=sys.stderr, flush=True)
 
     def checkpoint(self, model: Any) -> None:
         start = time.perf_counter()
@@ -115,8 +129,11 @@ def learn(run: Run, model: Any, progress: bool, callbacks: Sequence[Any], reset:
     """Train to the config's steps, then write the last point, checkpoint, final.zip and policy file."""
     config, path = run.config, run.path
     remaining = config["steps"] - model.num_timesteps
+    bar = progress and sys.stderr.isatty()  # a bar in a terminal; plain lines in a log or CI
+    run.progress_lines = progress and not bar
+    run.wall_start, run.ts_start = time.perf_counter(), model.num_timesteps
     model.learn(total_timesteps=remaining, callback=[run_callback(run), *callbacks],
-                tb_log_name=config["algo"], reset_num_timesteps=reset, progress_bar=progress)
+                tb_log_name=config["algo"], reset_num_timesteps=reset, progress_bar=bar)
     if run.last_eval != model.num_timesteps:
         run.eval(model)
     if run.last_ckpt != model.num_timesteps:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ def train_and_evaluate(args: argparse.Namespace, argv: list[str], world: World) 
     Bad arguments raise sim.cli.UsageError naming the flag (training's own checks name theirs)."""
     run_dir = prepare_out(args.out, world, "hungry-fisher")
     training = train(world=args.world, steps=args.steps, seed=args.seed, out=run_dir / "training",
-                     progress=not (args.json or args.quiet) and sys.stderr.isatty(),
+                     progress=not (args.json or args.quiet),  # a bar, or plain lines in a log
                      command=shlex.join(["python", "-m", "sim.run", *argv]))
     args.policy = str(training)
     policy = resolve_policy(args.policy, args.seed, trust_zip=False)
