@@ -23,4 +23,4 @@ PYBIN="$WORK/venv/bin/python"
 "$PYBIN" -m analysis.probe run --world lake --scale smoke --json --quiet > probe.json
 "$PYBIN" -m experiments.run ecosystem --workers 1 --out study > study.log
 test -s eval/metrics.json && test -s scripted/metrics.json && test -s probe.json && test -s study/report.md
-echo "wheel check: 5 passed, 0 failed"
+echo "wheel check: ok (train, evaluate, sim.run, probe and a study ran from the installed wheel)"

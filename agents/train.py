@@ -27,7 +27,6 @@ import argparse
 import datetime as _dt
 import os
 import shlex
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +48,7 @@ from agents.learning_curve import eval_protocol
 from agents.run_folders import CONFIG_FORMAT, new_training_folder, write_start_files
 from agents.run_lock import RunLock
 from agents.training_run import Run, learn, resume_run
-from sim.cli import EXIT_USAGE, Parser, UsageError, int_at_least, parse
+from sim.cli import Parser, UsageError, cli, int_at_least, run_command
 
 REWARD_NAMES = ("eat", "taught")
 DEFAULT_CHECKPOINT_EVERY = 500_000
@@ -253,31 +252,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad flags or files)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parse(build_parser(), argv)
-    if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
-        return args
+    return run_command(build_parser(), argv, _train)
+
+
+def _train(args: argparse.Namespace, argv: list[str]) -> int:
     command = "python -m agents.train " + shlex.join(argv)
-    try:
-        if args.resume is not None:
-            given = [f"--{k.replace('_', '-')}" for k in RUN_FLAGS if getattr(args, k) is not None]
-            if given:
-                raise UsageError(given[0], "cannot be combined with --resume: a resumed run keeps its own "
-                                           "config.json")
-            resume_run(args.resume, progress=not args.quiet, threads=args.threads, command=command)
-            return 0
-        cfg = TrainConfig(world=args.world or "lake", worlds=args.worlds, algo=args.algo or "ppo",
-                          steps=args.steps, seed=args.seed or 0, reward=args.reward or "eat", out=args.out,
-                          checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
-                          threads=args.threads, hyperparams=args.hyperparams,
-                          hyperparams_key=args.hyperparams_key,
-                          overrides=dict(parse_override(s) for s in args.set or []), init_from=args.init)
-        start_run(cfg, progress=not args.quiet, command=command)
-    except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    if args.resume is not None:
+        given = [f"--{k.replace('_', '-')}" for k in RUN_FLAGS if getattr(args, k) is not None]
+        if given:
+            raise UsageError(given[0], "cannot be combined with --resume: a resumed run keeps its own "
+                                       "config.json")
+        resume_run(args.resume, progress=not args.quiet, threads=args.threads, command=command)
+        return 0
+    cfg = TrainConfig(world=args.world or "lake", worlds=args.worlds, algo=args.algo or "ppo",
+                      steps=args.steps, seed=args.seed or 0, reward=args.reward or "eat", out=args.out,
+                      checkpoint_every=args.checkpoint_every, eval_every=args.eval_every,
+                      threads=args.threads, hyperparams=args.hyperparams,
+                      hyperparams_key=args.hyperparams_key,
+                      overrides=dict(parse_override(s) for s in args.set or []), init_from=args.init)
+    start_run(cfg, progress=not args.quiet, command=command)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli(main)

@@ -20,11 +20,10 @@ line on stderr and exit status 2; `main(argv)` returns the exit status.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from agents.policy_spec import resolve_policy
 from app.evaluation import add_run_flags, execute
-from sim.cli import EXIT_USAGE, Parser, UsageError, cli, load_world_arg, parse, slug
+from sim.cli import Parser, cli, load_world_arg, run_command, slug
 
 POLICY_ARG = "RUN_OR_POLICY"
 
@@ -49,23 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad flags or files)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parse(build_parser(), argv)
-    if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
-        return args
-    try:
-        world = load_world_arg(args.world)
-        policy = resolve_policy(args.policy, args.seed, trust_zip=args.trust_zip,
-                                deterministic=not args.stochastic, flag=POLICY_ARG)
-        # the start of the name ("eval-ppo-...") survives a long path; the end may not
-        label = slug(f"eval-{getattr(policy, 'name', args.policy)}".replace("/", "-"))[:60].rstrip("-.")
-        return execute(args, argv, world, policy, module="agents.evaluate", out_label=label)
-    except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_command(build_parser(), argv, _evaluate)
+
+
+def _evaluate(args: argparse.Namespace, argv: list[str]) -> int:
+    world = load_world_arg(args.world)
+    policy = resolve_policy(args.policy, args.seed, trust_zip=args.trust_zip,
+                            deterministic=not args.stochastic, flag=POLICY_ARG)
+    # the start of the name ("eval-ppo-...") survives a long path; the end may not
+    label = slug(f"eval-{getattr(policy, 'name', args.policy)}".replace("/", "-"))[:60].rstrip("-.")
+    return execute(args, argv, world, policy, module="agents.evaluate", out_label=label)
 
 
 if __name__ == "__main__":

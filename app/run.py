@@ -11,12 +11,11 @@ status 2; `main(argv)` returns the exit status, so tests call it directly.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from agents.policy_spec import resolve_policy
 from analysis.scales import SCALES
 from app.evaluation import add_run_flags, execute
-from sim.cli import EXIT_USAGE, Parser, UsageError, cli, int_at_least, load_world_arg, parse
+from sim.cli import Parser, UsageError, cli, int_at_least, load_world_arg, run_command
 from worlds.loader import WorldFileError, list_worlds, load_world
 
 TRAIN = "train"  # the --policy that trains the hungry fisher first (the main job)
@@ -63,23 +62,12 @@ def _list_worlds() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 bad flags or files)."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parse(build_parser(), argv)
-    if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
-        return args
-    if args.list_worlds:
-        return _list_worlds()
-    try:
-        return _run(args, argv)
-    except UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_command(build_parser(), argv, _run)
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.list_worlds:
+        return _list_worlds()
     if args.record is not None and args.record > args.episodes:  # before any training or simulating
         raise UsageError("--record", f"expected at most --episodes ({args.episodes}), got {args.record}")
     world = load_world_arg(args.world)

@@ -214,3 +214,22 @@ def existing_files(paths: Sequence[str], flag: str) -> list[Path]:
             raise UsageError(flag, f"{p}: no such file")
         out.append(Path(p))
     return out
+
+
+def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
+                body: Callable[[argparse.Namespace, list[str]], int]) -> int:
+    """A command's `main`: parse argv (None: sys.argv) and return body(args, argv)'s status. A bad flag,
+    or a UsageError raised by body before its work, ends in one line on stderr and status 2; Ctrl+C in
+    status 130."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse(parser, argv)
+    if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
+        return args
+    try:
+        return body(args, argv)
+    except UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
