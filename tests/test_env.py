@@ -52,11 +52,9 @@ def test_aec_api_test():
 
 
 def test_render_test():
-    # render_test first builds the env with render_mode="human" only to read its metadata;
-    # "human" (a window) is not a mode of this env, so that probe gets None.
+    # render_test asks for render_mode="human" first (a headless pygame window here), then every mode
     def env_fn(render_mode=None):
-        return parallel_to_aec(make_env(n_fishers=2, seed=0,
-                                        render_mode=None if render_mode == "human" else render_mode))
+        return parallel_to_aec(make_env(n_fishers=2, seed=0, render_mode=render_mode))
 
     render_test(env_fn)
 
@@ -300,7 +298,7 @@ def test_render_modes():
     ({"max_cycles": 0}, ValueError, ["max_cycles"]),
     ({"max_cycles": 2.5}, ValueError, ["max_cycles"]),
     ({"respawn": "yes"}, ValueError, ["respawn"]),
-    ({"render_mode": "human"}, ValueError, ["render_mode", "rgb_array"]),
+    ({"render_mode": "window"}, ValueError, ["render_mode", "human", "rgb_array"]),
     ({"seed": -1}, ValueError, ["seed"]),
     ({"world": "atlantis"}, ValueError, ["atlantis"]),
     ({"world": ["lake", "lake"]}, ValueError, ["world"]),

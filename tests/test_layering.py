@@ -24,8 +24,8 @@ SCANNED = ("worlds", "sim", "agents", "viz", "analysis", "experiments", "app", "
 # its own floor or below, never from above. The most specific prefix decides a module's floor.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("worlds/",),                 # world files, their schema and loader, the generator
-    ("sim/",),                    # the core: numpy (and numba) only
     ("viz/human_window.py",),     # a pygame window for RGB frames, knowing nothing else: render_mode="human"
+    ("sim/",),                    # the core: numpy (and numba) only
     ("sim/env.py",),              # the PettingZoo / Gymnasium adapter over the core
     ("agents/",),                 # scripted and trained fishers, the SB3 VecEnv, training
     # the Mesa adapter runs fishers by name (scripted:NAME or a policy file), so it stands on agents;

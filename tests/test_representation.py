@@ -13,7 +13,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np
 import pytest
 
-from agents.policies import PolicyFileError, export_policy, load_policy
+from agents.policies import export_policy, load_policy
 from analysis.activations import TARGETS, Recording, record_activations
 from analysis.representation import control_labels, probe_recording, probe_representation
 
@@ -145,7 +145,7 @@ def test_policy_file_with_other_spaces_is_refused(tmp_path):
     meta = json.loads(path.read_text())
     meta["observation_space"]["shape"] = [4]
     path.write_text(json.dumps(meta))
-    with pytest.raises(PolicyFileError, match=r"observations of shape \(4,\)"):
+    with pytest.raises(ValueError, match=r"observations of shape \(4,\)"):  # a UsageError naming the file
         probe_representation(str(path), "lake")
 
 
