@@ -3,6 +3,7 @@
     python -m benchmarks.core            # full run (about a minute or two on 2 cores)
     python -m benchmarks.core --quick    # a few seconds: the smoke test's run
     python -m benchmarks.core --json     # one JSON document on stdout instead of tables
+    python -m benchmarks.core --core 256 # the core row alone at B=256 (seconds): for before/after runs
 
 What is measured (one thread; the thread variables are set before numpy is imported):
 
@@ -379,6 +380,24 @@ def print_tables(res: dict[str, object]) -> None:
         con.print(s)
 
 
+def run_core(cfg: Config, batch_sizes: list[int]) -> dict[str, object]:
+    """The core rows alone, at the given batch sizes: what a before/after comparison of a change
+    to the core needs, in seconds (run it alternately in the two trees; this machine is noisy)."""
+    lake = load_world("lake")
+    core = [bench_core(lake, b, cfg.n_fishers, cfg) for b in batch_sizes]
+    return {"machine": machine(), "config": dataclasses.asdict(cfg), "core": core}
+
+
+def print_core(res: dict[str, object]) -> None:
+    m = res["machine"]
+    print(f"core on the lake, F={res['config']['n_fishers']}, step + observe; commit {m['commit']}"
+          f"{' (core files modified)' if m['core_dirty'] else ''}, load {m['load_avg_1m_at_start']:.2f}")
+    for r in res["core"]:
+        print(f"B={r['B']:>5}  {_fmt(r['agent_steps_per_s']):>10} agent-steps/s  {r['tick_ms']:.3f} ms/tick "
+              f"(median {r['tick_ms_median']:.3f}, cpu {r['tick_ms_cpu']:.3f})  "
+              f"step share {r['step_share']:.0%}")
+
+
 def _progress(msg: str) -> None:
     print(f"... {msg}", file=sys.stderr, flush=True)
 
@@ -387,8 +406,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.core", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a short run (seconds), for smoke tests")
     ap.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    ap.add_argument("--core", type=int, nargs="+", metavar="B",
+                    help="only the core's row at these batch sizes (seconds; no peers, no scaling)")
     args = ap.parse_args(argv)
     cfg = QUICK if args.quick else Config()
+    if args.core:
+        res = run_core(cfg, args.core)
+        if args.json:
+            print(json.dumps(res, indent=2, default=float))
+        else:
+            print_core(res)
+        return 0
     res = run(cfg, args.quick, _progress)
     if args.json:
         print(json.dumps(res, indent=2, default=float))

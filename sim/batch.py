@@ -8,6 +8,7 @@ batch axis, so the step function broadcasts instead of branching per world.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import numpy as np
@@ -170,6 +171,28 @@ def per_kind(batch: WorldBatch, build) -> np.ndarray:
         return np.ascontiguousarray(rows)
     v = batch.variants
     return np.ascontiguousarray(np.concatenate([rows, build(v)[v.kind_world]]))
+
+
+def records(columns: dict[str, np.ndarray]) -> np.ndarray:
+    """Columns (n, ...) as n records with one field per column, named and shaped as the column
+    (its shape after the first axis): how the core's kernels receive rule constants by name."""
+    columns = {name: np.asarray(value) for name, value in columns.items()}
+    n = len(next(iter(columns.values())))
+    out = np.zeros(n, dtype=np.dtype([(name, v.dtype, v.shape[1:]) for name, v in columns.items()]))
+    for name, value in columns.items():
+        out[name] = value
+    return out
+
+
+def kind_table(batch: WorldBatch, key: str,
+               columns: Callable[[WorldBatch], dict[str, np.ndarray]]) -> np.ndarray:
+    """A kernel table with named fields, one record per kind of world (`per_kind`): the fields
+    are the per-world columns (B, ...) that `columns(batch)` returns; built once per batch and
+    kept in its cache under `key`."""
+    table = batch.cache.get(key)
+    if table is None:
+        table = batch.cache[key] = per_kind(batch, lambda b: records(columns(b)))
+    return table
 
 
 def shift_toward(a: np.ndarray, k: int) -> np.ndarray:

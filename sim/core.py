@@ -12,9 +12,11 @@ import numpy as np
 
 from sim import weather as W
 from sim.batch import WorldBatch
-from sim.fishers import _cell, in_shelter
+from sim.fishers import spawn_fishers
 from sim.observe import observe
-from sim.state import State, new_state, reset_worlds
+from sim.reset import new_state, reset_worlds
+from sim.rng import STREAM_SPAWN
+from sim.state import State, at_fishers, in_shelter
 from sim.step import StepResult, step
 from worlds.loader import World, load_world
 from worlds.schema import WEATHER_STATES
@@ -74,9 +76,6 @@ class Simulation:
 
     def respawn_slots(self, mask: np.ndarray) -> None:
         """Start a new life in the slots mask (B, F) (for protocols that respawn after a delay)."""
-        from sim.rng import STREAM_SPAWN
-        from sim.state import spawn_fishers
-
         spawn_fishers(self.state, self.batch, np.asarray(mask, dtype=bool), STREAM_SPAWN)
 
     def observe(self) -> np.ndarray:
@@ -88,7 +87,7 @@ class Simulation:
         s = self.state
         shape = s.hunger.shape
         per_world = lambda a: np.broadcast_to(a[:, None], shape)  # noqa: E731
-        fish_under = np.where(s.line, _cell(s.fish, self.batch, s.line_row, s.line_col), 0.0)
+        fish_under = np.where(s.line, at_fishers(s.fish, s.line_row, s.line_col), 0.0)
         return {
             "hunger": s.hunger.copy(),
             "alive": s.alive.copy(),

@@ -13,22 +13,24 @@ all water in the batch (the only cells that change), in two passes over the box:
 cell's leaving fish per unit of attractiveness, then each cell's inflow from its four
 neighbours (north, south, west, east, in that order), plus growth; a world with a current
 takes one more pass for the drift. This module builds the static per-cell fields of the
-box and the per-world strength table the kernel reads (`_layout`).
+box and the per-world strength and current, as one table with named fields (`kernel_table`).
 """
 
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 
 from sim import kernels as K
 from sim import terrain as T
 from sim import weather as W
-from sim.batch import WorldBatch, per_kind, shift_toward
+from sim.batch import WorldBatch, kind_table, shift_toward
+from sim.state import State
 
 
-def preference(state, batch: WorldBatch, night: np.ndarray | None = None) -> np.ndarray:
+def preference(state: State, batch: WorldBatch, night: np.ndarray | None = None) -> np.ndarray:
     """(B,) the fish's preference for the shallows now, in [-1, 1]."""
     if night is None:
         night = W.is_night(state, batch)
@@ -37,50 +39,49 @@ def preference(state, batch: WorldBatch, night: np.ndarray | None = None) -> np.
     return np.clip(pref, -1.0, 1.0)
 
 
-class _FishLayout:
-    """The static data of the fish update for one batch, as `kernels.update_fish` reads it:
-    per-cell fields over the bounding box of all water, one row per kind of world."""
+class WaterBox(NamedTuple):
+    """Where the fish update runs for one batch: the bounding box of all water in the batch
+    (the only cells that change), its top-left corner and scratch for the kernel."""
 
-    def __init__(self, batch: WorldBatch):
-        rows, cols = np.nonzero(batch.water.any(axis=0))  # high tide: the most water there is
+    rows: tuple[int, int]   # [r0, r1)
+    cols: tuple[int, int]   # [c0, c1)
+    corner: np.ndarray      # (2,) int64: (r0, c0)
+    scratch: np.ndarray     # (2, r1 - r0 + 2, c1 - c0 + 2) float64, zero borders: nothing beyond the box
+
+
+def water_box(batch: WorldBatch) -> WaterBox:
+    """The batch's water box (high tide: the most water there is); built once per batch."""
+    box = batch.cache.get("water_box")
+    if box is None:
+        rows, cols = np.nonzero(batch.water.any(axis=0))
         r0, r1, c0, c1 = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
-        self.box = np.array([r0, c0], dtype=np.int64)
-        built: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-        def rows_of(b: WorldBatch) -> tuple[np.ndarray, np.ndarray]:
-            if id(b) not in built:
-                built[id(b)] = _fish_rows(b, r0, r1, c0, c1)
-            return built[id(b)]
-
-        self.fields = per_kind(batch, lambda b: rows_of(b)[0])
-        self.world = per_kind(batch, lambda b: rows_of(b)[1])
-        self.scratch = np.zeros((2, r1 - r0 + 2, c1 - c0 + 2))  # zero borders: nothing beyond the box
+        box = batch.cache["water_box"] = WaterBox((r0, r1), (c0, c1), np.array([r0, c0], dtype=np.int64),
+                                                  np.zeros((2, r1 - r0 + 2, c1 - c0 + 2)))
+    return box
 
 
-def _fish_rows(batch: WorldBatch, r0: int, r1: int, c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per world: the fields of the box (B, N_FB, h, w) and the strength table (B, N_FW)."""
+def kernel_table(batch: WorldBatch) -> np.ndarray:
+    """The fish's constants as `kernels._update_fish` reads them, by name: one record per kind
+    of world (`WorldBatch.kind`) holding static per-cell fields over the water box and the
+    world's strength and current; built once per batch."""
+    box = water_box(batch)
+    return kind_table(batch, "fish_table", lambda b: _columns(b, *box.rows, *box.cols))
+
+
+def _columns(batch: WorldBatch, r0: int, r1: int, c0: int, c1: int) -> dict[str, np.ndarray]:
+    """The fish table's fields for every world: per cell of the box (B, h, w), or per world."""
     b = batch.n
     box = (slice(None), slice(r0, r1), slice(c0, c1))
     p = batch.p
-    f = np.zeros((b, K.N_FB, r1 - r0, c1 - c0))
-    f[:, K.FB_WATER] = batch.water[box]
-    f[:, K.FB_SHALLOW_WATER] = batch.shallow_water[box]
-    f[:, K.FB_N_WATER_NBR] = batch.n_water_nbr[box]
-    f[:, K.FB_SHALLOW_NBR_SUM] = batch.shallow_nbr_sum[box]
-    # as in the rule: leaving = fish * (move_rate * has_water_nbr)
-    f[:, K.FB_MOVE_SHARE] = (p.fish_move_rate[:, None, None] * batch.has_water_nbr)[box]
-    f[:, K.FB_INV_CAPACITY] = batch.inv_capacity[box]
-    # no growth where a kind of water has capacity 0 (fish may pass through, never breed)
-    f[:, K.FB_REGROWTH] = (p.fish_regrowth[:, None, None] * (batch.capacity > 0))[box]
-    f[:, K.FB_IMMIGRATION] = (p.fish_immigration[:, None, None] * batch.capacity)[box]
-    world = np.zeros((b, K.N_FW))
-    # strength * preference by (world, weather * 2 + night)
+    strength = np.zeros((b, 4, 2))  # strength * preference by (weather, night)
     for weather in range(4):
         for night in (False, True):
             state = SimpleNamespace(n_worlds=b, weather=np.full(b, weather))
-            pref = preference(state, batch, np.full(b, night))
-            world[:, K.FW_STRENGTH + weather * 2 + night] = p.fish_preference_strength * pref
+            strength[:, weather, int(night)] = p.fish_preference_strength * preference(state, batch,
+                                                                                       np.full(b, night))
     # the current: the share carried each tick to the downstream cell (if that is water)
+    current_share = np.zeros((b, r1 - r0, c1 - c0))
+    current, current_dr, current_dc = np.zeros(b), np.zeros(b), np.zeros(b)
     direction = p.fish_current.astype(np.int64)
     rate = p.fish_current_rate
     for k in range(4):
@@ -88,23 +89,30 @@ def _fish_rows(batch: WorldBatch, r0: int, r1: int, c0: int, c1: int) -> tuple[n
         if here.any():
             downstream = shift_toward(batch.water, k)
             share = rate[:, None, None] * (batch.water & downstream)
-            f[here, K.FB_CURRENT_SHARE] = share[here][:, r0:r1, c0:c1]
-            world[here, K.FW_CURRENT] = 1.0
-            world[here, K.FW_CURRENT_DR], world[here, K.FW_CURRENT_DC] = T.MOVES[k]
-    return f, world
+            current_share[here] = share[here][:, r0:r1, c0:c1]
+            current[here] = 1.0
+            current_dr[here], current_dc[here] = T.MOVES[k]
+    return {
+        # as in the rule: leaving = fish * (move_rate * has_water_nbr)
+        "move_share": (p.fish_move_rate[:, None, None] * batch.has_water_nbr)[box],
+        "water": batch.water[box].astype(np.float64),
+        "shallow_water": batch.shallow_water[box],
+        "n_water_nbr": batch.n_water_nbr[box],
+        "shallow_nbr_sum": batch.shallow_nbr_sum[box],
+        # no growth where a kind of water has capacity 0 (fish may pass through, never breed)
+        "regrowth": (p.fish_regrowth[:, None, None] * (batch.capacity > 0))[box],
+        "inv_capacity": batch.inv_capacity[box],
+        "immigration": (p.fish_immigration[:, None, None] * batch.capacity)[box],
+        "current_share": current_share,
+        "strength": strength,
+        "current": current, "current_dr": current_dr, "current_dc": current_dc,
+    }
 
 
-def _layout(batch: WorldBatch) -> _FishLayout:
-    layout = batch.cache.get("fish_layout")
-    if layout is None:
-        layout = batch.cache["fish_layout"] = _FishLayout(batch)
-    return layout
-
-
-def update_fish(state, batch: WorldBatch, night: np.ndarray | None = None) -> None:
+def update_fish(state: State, batch: WorldBatch, night: np.ndarray | None = None) -> None:
     """One tick of fish movement and growth, in place (the step function does this itself)."""
     if night is None:
         night = W.is_night(state, batch)
-    lay = _layout(batch)
-    K.update_fish(np.ascontiguousarray(night, dtype=np.bool_), batch.kind, state.weather, state.fish, lay.box,
-                  lay.world, lay.fields, lay.scratch)
+    box = water_box(batch)
+    K.update_fish(np.ascontiguousarray(night, dtype=np.bool_), batch.kind, state.weather, state.fish,
+                  box.corner, kernel_table(batch), box.scratch)

@@ -22,23 +22,21 @@ The rules, phase by phase (only living fishers act, in every phase):
   (p_lose_fish); sheltered fishers are safe.
 - hunger: rises by rate (times storm_multiplier when exposed to a storm), at most 1; at 1
   (within STARVE_TOLERANCE) the fisher starves: the life ends, and in respawning worlds a
-  new fisher takes the slot (`sim.state.spawn_slots`).
+  new fisher takes the slot (`spawn_slots`).
 
 These phases run compiled, per world and slot, in `kernels.step`; this module holds their
-constants and the per-world table (`kernel_table`) the kernel reads.
+constants, the tables the kernel reads (`kernel_table`: named fields from the world's
+parameters; the map's bits; the spawn cells) and starts new lives (`spawn_slots`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from sim import kernels as K
-from sim.batch import WorldBatch, per_kind
-
-if TYPE_CHECKING:
-    from sim.state import State
+from sim import rng, tide
+from sim.batch import WorldBatch, kind_table, per_kind
+from sim.state import State
 
 WAIT, NORTH, SOUTH, EAST, WEST, CAST, REEL, EAT = range(8)
 N_ACTIONS = 8
@@ -47,32 +45,26 @@ ACTION_NAMES = ("wait", "north", "south", "east", "west", "cast", "reel", "eat")
 
 
 def kernel_table(batch: WorldBatch) -> np.ndarray:
-    """The fishers' constants as the kernels read them: one row per kind of world
-    (`WorldBatch.kind`), (kinds, kernels.N_F) float64, columns kernels.F_*; built once per batch."""
-    table = batch.cache.get("fisher_table")
-    if table is None:
-        table = batch.cache["fisher_table"] = per_kind(batch, _fisher_rows)
-    return table
+    """The fishers' constants as the kernels read them, by name: one record per kind of world
+    (`WorldBatch.kind`); built once per batch."""
+    return kind_table(batch, "fisher_table", _columns)
 
 
-def _fisher_rows(batch: WorldBatch) -> np.ndarray:
-    """The fishers' constants of every world (B, kernels.N_F)."""
+def _columns(batch: WorldBatch) -> dict[str, np.ndarray]:
+    """The fisher table's fields for every world (B,), from the world's parameters."""
     p = batch.p
-    table = np.zeros((batch.n, K.N_F))
-    for column, values in (
-        (K.F_HUNGER_RATE, p.hunger_rate), (K.F_STORM_MULTIPLIER, p.hunger_storm_multiplier),
-        (K.F_EAT_THRESHOLD, p.hunger_eat_threshold), (K.F_MEAL, p.hunger_meal),
-        (K.F_SPAWN_HUNGER_LOW, p.hunger_spawn[:, 0]), (K.F_SPAWN_HUNGER_HIGH, p.hunger_spawn[:, 1]),
-        (K.F_SETTLE, p.fishing_settle), (K.F_BITE_WINDOW, p.fishing_bite_window),
-        (K.F_P_BITE, p.fishing_p_bite), (K.F_CAST_REACH, p.fishing_cast_reach),
-        (K.F_INVENTORY_MAX, p.fishing_inventory_max), (K.F_SPAWN_INVENTORY, p.fishing_spawn_inventory),
-        (K.F_MEAL_REWARD, p.fishing_meal_reward), (K.F_DENSITY_REF, p.fish_density_ref),
-        (K.F_P_LOSE_LINE, p.storm_p_lose_line), (K.F_P_LOSE_FISH, p.storm_p_lose_fish),
-    ):
-        table[:, column] = values
-    # a tolerance, so that summing an inexact rate (10 x 0.1) starves on the intended tick
-    table[:, K.F_STARVE_AT] = 1.0 - STARVE_TOLERANCE
-    return table
+    return {
+        "hunger_rate": p.hunger_rate, "storm_multiplier": p.hunger_storm_multiplier,
+        "eat_threshold": p.hunger_eat_threshold, "meal": p.hunger_meal,
+        "spawn_hunger_low": p.hunger_spawn[:, 0], "spawn_hunger_high": p.hunger_spawn[:, 1],
+        "settle": p.fishing_settle, "bite_window": p.fishing_bite_window, "p_bite": p.fishing_p_bite,
+        "cast_reach": p.fishing_cast_reach, "inventory_max": p.fishing_inventory_max,
+        "spawn_inventory": p.fishing_spawn_inventory, "meal_reward": p.fishing_meal_reward,
+        "density_ref": p.fish_density_ref, "p_lose_line": p.storm_p_lose_line,
+        "p_lose_fish": p.storm_p_lose_fish,
+        # a tolerance, so that summing an inexact rate (10 x 0.1) starves on the intended tick
+        "starve_at": np.full(batch.n, 1.0 - STARVE_TOLERANCE),
+    }
 
 
 def padded_map(batch: WorldBatch) -> np.ndarray:
@@ -110,22 +102,27 @@ def spawn_tables(batch: WorldBatch) -> tuple[np.ndarray, np.ndarray]:
     return tables
 
 
-def _flat(batch: WorldBatch, row: np.ndarray, col: np.ndarray) -> np.ndarray:
-    """Flat index into (B, H, W) arrays for per-fisher cells (B, F)."""
-    b = np.arange(row.shape[0])[:, None]
-    return (b * batch.height + row) * batch.width + col
+def spawn_fishers(state: State, batch: WorldBatch, mask: np.ndarray, stream: int) -> None:
+    """Start a new life in every slot where mask (B, F) is set: a spawn cell, some hunger, a fish."""
+    slots = np.flatnonzero(mask)
+    if slots.size == 0:
+        return
+    f = state.n_fishers
+    u = rng.uniform(state.keys, stream, state.tick, 3 * f).reshape(-1, 3)
+    spawn_slots(state, batch, slots, u[slots])
 
 
-def _inside(batch: WorldBatch, row: np.ndarray, col: np.ndarray) -> np.ndarray:
-    return (row >= 0) & (row < batch.height) & (col >= 0) & (col < batch.width)
+def spawn_slots(state: State, batch: WorldBatch, slots: np.ndarray, u: np.ndarray) -> None:
+    """Start a new life in the flat slots (indices into B * F) with their three uniforms u (n, 3).
 
-
-def _cell(arr: np.ndarray, batch: WorldBatch, row: np.ndarray, col: np.ndarray) -> np.ndarray:
-    """arr (B, H, W) read at per-fisher cells, False/0 outside the map."""
-    ok = _inside(batch, row, col)
-    flat = _flat(batch, np.where(ok, row, 0), np.where(ok, col, 0))
-    return np.where(ok, arr.reshape(-1)[flat], 0)
-
-
-def in_shelter(state: State, batch: WorldBatch) -> np.ndarray:
-    return _cell(batch.is_shelter, batch, state.row, state.col).astype(bool)
+    Slot f of a world uses the draws 3f, 3f + 1, 3f + 2 of its stream and tick: the spawn
+    cell (uniform over the world's spawn cells), the hunger (uniform in hunger.spawn) and the
+    facing. The new fisher carries fishing.spawn_inventory fish; its line, bite and the
+    life's counters start at 0, and the slot's count of lives goes up by one
+    (`kernels._spawn`, which the step function also uses for respawns).
+    """
+    slots = np.ascontiguousarray(slots, dtype=np.int64)
+    tide.sync(state, batch)
+    cells, counts = spawn_tables(batch)
+    K.spawn_slots(slots, np.ascontiguousarray(u, dtype=np.float64), batch.kind, kernel_table(batch), cells,
+                  counts, batch.width, state.arrays())

@@ -18,20 +18,32 @@ Conventions that keep the kernels exact and safe:
   the observation, the fish update and the draws.
 - All numba code lives in this one module. numba's on-disk cache (``cache=True``) is keyed
   on this file only, and it freezes global values at compile time; so no kernel reads a
-  constant defined in another module. Rule constants (event bits, action codes, streams,
-  the observation layout) arrive at run time in small arrays, built by the rule modules,
-  whose positions are named by the ``C_*``, ``W_*``, ``F_*``, ``K_*``, ``O_*`` and
-  ``P_*`` constants below. The exception is the view's shape (``OBS_*``), a compile-time
-  constant here so that its loops unroll; `sim.observe` refuses to import if it differs.
+  constant defined in another module. Rule constants arrive at run time in record arrays
+  (numpy structured dtypes) whose fields are named where they are built, from the world's
+  parameters (`sim.weather.kernel_table`, `sim.fishers.kernel_table`,
+  `sim.fish.kernel_table`, `sim.step.kernel_codes`, `sim.observe`): a kernel reads
+  ``w.dwell_low[state]`` or ``c.ev_catch``, and a field it reads that no builder wrote is an
+  error when it compiles. The exceptions are the view's shape (``OBS_*``), a compile-time
+  constant here so that its loops unroll (`sim.observe` refuses to import if it differs),
+  and the bits of the map grids (``M_*``, ``V_*``).
 - Kernels take the state's (B, F) and (B,) arrays as they are and write in place; one
   world never reads another world's data, so a world alone and the same world inside any
-  batch follow one trajectory. Static tables hold one row per kind of world
+  batch follow one trajectory. Static tables hold one record or row per kind of world
   (`WorldBatch.kind`: the same map and rules), indexed by `kind[b]`.
+- Arrays travel in plain tuples that a kernel names with a NamedTuple (`StateArrays`,
+  `StepTables`, `StepOut`, `ObserveTables`): numba dispatches a tuple of arrays as fast as
+  separate arguments but a NamedTuple several times slower (microseconds a call, which
+  matter at B=1). A kernel names the arrays it reads once, at its top: an array taken
+  from a tuple inside a loop costs reference counting there, several times slower.
+- The step function is one helper per phase (`_sky`, `_actions`, `_bites`, `_storm`,
+  `_fish`, `_hunger`), in the order of `sim.step`, each over every world in turn.
 - The first call of a kernel compiles it (seconds) or loads it from the cache
   (``__pycache__``, well under a second); see benchmarks/README.md for measured costs.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -78,97 +90,141 @@ def uniform(keys, stream, tick, out):
             out[b, i] = draw(base, i)
 
 
-# ------------------------------------------------------------------------------------------------ codes
-# positions in the int64 `codes` array (sim.step.kernel_codes): streams, weather states,
-# actions and event bits, as the rule modules define them
-(C_STREAM_WEATHER, C_STREAM_BITE, C_STREAM_STORM, C_STREAM_SPAWN, C_RAIN, C_STORM,
- C_NORTH, C_WEST, C_CAST, C_REEL, C_EAT, C_N_ACTIONS,
- C_EV_CAST, C_EV_BITE, C_EV_CATCH, C_EV_MISSED, C_EV_REELED_EMPTY, C_EV_RELEASED, C_EV_ATE,
- C_EV_REFUSED, C_EV_LINE_DROPPED, C_EV_LINE_SWEPT, C_EV_FISH_SWEPT, C_EV_SHELTERED, C_EV_STARVED,
- C_EV_SPAWNED) = range(26)
-N_CODES = 26
+# ------------------------------------------------------------------------------------------------ tuples
+# What the kernels receive, by name. Python passes each as a plain tuple (numba dispatches a
+# tuple of arrays as fast as separate arguments, a NamedTuple about three times slower) and the
+# kernel names it again with the class below: `StateArrays(*state)`.
+
+
+class StateArrays(NamedTuple):
+    """The arrays of `sim.state.State`, in its field order (`State.arrays()`)."""
+
+    keys: np.ndarray
+    tick: np.ndarray
+    respawn: np.ndarray
+    weather: np.ndarray
+    next_weather: np.ndarray
+    change_at: np.ndarray
+    cue_at: np.ndarray
+    barometer: np.ndarray
+    baro_hist: np.ndarray
+    cloud: np.ndarray
+    fish: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    facing: np.ndarray
+    alive: np.ndarray
+    hunger: np.ndarray
+    inventory: np.ndarray
+    line: np.ndarray
+    line_row: np.ndarray
+    line_col: np.ndarray
+    line_age: np.ndarray
+    bite: np.ndarray
+    lives: np.ndarray
+    lifetime: np.ndarray
+    meals: np.ndarray
+    catches: np.ndarray
+
+
+class StepTables(NamedTuple):
+    """A batch's static tables and scratch for `step` (sim.step builds them, once per batch).
+
+    The per-kind tables are record arrays, one record per kind of world (`WorldBatch.kind`),
+    whose fields are named where they are built: `weather` by `sim.weather.kernel_table`,
+    `fishers` by `sim.fishers.kernel_table`, `fish` by `sim.fish.kernel_table`.
+    """
+
+    codes: np.ndarray        # (1,) record: streams, weather states, actions, event bits (sim.step)
+    moves: np.ndarray        # (4, 2) int64: terrain.MOVES
+    kind: np.ndarray         # (B,) int64: each world's kind now (sim.tide sets it)
+    weather: np.ndarray      # (kinds,) record
+    fishers: np.ndarray      # (kinds,) record
+    fish: np.ndarray         # (kinds,) record (per-cell fields over the water box)
+    box: np.ndarray          # (2,) int64: the water box's top-left corner
+    pmap: np.ndarray         # (kinds, H + 2 pad, W + 2 pad) uint8: bits M_* (sim.fishers.padded_map)
+    spawn_cells: np.ndarray  # (kinds, n) int64 flat cells
+    spawn_count: np.ndarray  # (kinds,) int64
+    scratch: np.ndarray      # (2, hb + 2, wb + 2) float64 with a zero border (`_update_fish`)
+    senses: np.ndarray       # (B,) record SENSES: written by phase 1, read by the later phases
+
+
+class StepOut(NamedTuple):
+    """What a tick reports per slot (`sim.step.StepResult`, in its field order)."""
+
+    reward: np.ndarray
+    events: np.ndarray
+    starved: np.ndarray
+    final_meals: np.ndarray
+    final_catches: np.ndarray
+    final_lifetime: np.ndarray
+
 
 # ------------------------------------------------------------------------------------------------ weather
-# columns of the weather table `wtab` (kinds, N_W) float64 (sim.weather.kernel_table); blocks
-# of 4 are indexed by a weather state
-W_DWELL_LOW = 0          # 4: a state's dwell is floor(low + u * span) ticks, at least 1
-W_DWELL_SPAN = 4         # 4
-W_NEXT_CUMULATIVE = 8    # 16: [state * 4 + next], cumulative transition probabilities
-W_INITIAL_CUMULATIVE = 24  # 4: cumulative initial-state probabilities
-W_BAROMETER = 28         # 4: the barometer's target per state
-W_CLOUD = 32             # 4: the cloud cover's target per state
-W_BITE_FACTOR = 36       # 32: [weather * 8 + front * 4 + midday * 2 + night]
-W_LEAD_LOW, W_LEAD_SPAN = 68, 69
-W_NOISE_SCALE, W_BAROMETER_RATE, W_CLOUD_RATE = 70, 71, 72
-W_DAY_LENGTH, W_NIGHT_FROM, W_NOON, W_MIDDAY_HALF = 73, 74, 75, 76
-N_W = 77
-
-# columns of the per-world senses `senses` (B, N_K) float64 that `world_senses` writes
-K_DAY, K_NIGHT, K_MIDDAY, K_FRONT, K_BITE_FACTOR, K_TREND = range(6)
-N_K = 6
+# a world's senses of the sky and the day, (B,) records that `world_senses` writes
+SENSES = np.dtype([("day", np.float64), ("night", np.float64), ("midday", np.float64), ("front", np.float64),
+                   ("bite_factor", np.float64), ("trend", np.float64)])
 
 
 @njit(cache=True, error_model="numpy")
-def _schedule(wtab, k, b, tick, weather, next_weather, change_at, cue_at, u0, u1, u2):
-    """World b (of kind k) enters weather[b] at `tick`: draw how long it lasts (u0), what comes
-    next (u1) and how long before the change its cues show (u2)."""
-    cur = weather[b]
-    length = np.int64(np.floor(u0 * wtab[k, W_DWELL_SPAN + cur] + wtab[k, W_DWELL_LOW + cur]))
+def _schedule(w, b, tick, s, u0, u1, u2):
+    """World b (weather record w of its kind) enters s.weather[b] at `tick`: draw how long it
+    lasts (u0), what comes next (u1) and how long before the change its cues show (u2)."""
+    cur = s.weather[b]
+    length = np.int64(np.floor(u0 * w.dwell_span[cur] + w.dwell_low[cur]))
     at = tick + max(length, 1)
-    change_at[b] = at
+    s.change_at[b] = at
     # categorical draw: the first state whose cumulative probability exceeds u1
     n = 0
     for j in range(4):
-        n += wtab[k, W_NEXT_CUMULATIVE + cur * 4 + j] <= u1
-    next_weather[b] = min(n, 3)
-    lead = u2 * wtab[k, W_LEAD_SPAN] + wtab[k, W_LEAD_LOW]
-    cue_at[b] = at - np.int64(np.floor(lead))
+        n += w.next_cumulative[cur, j] <= u1
+    s.next_weather[b] = min(n, 3)
+    lead = u2 * w.lead_span + w.lead_low
+    s.cue_at[b] = at - np.int64(np.floor(lead))
 
 
 @njit(cache=True, error_model="numpy")
-def reset_weather(idx, kind, keys, reset_stream, tick, wtab, weather, next_weather, change_at, cue_at,
-                  barometer, baro_hist, cloud):
+def reset_weather(idx, kind, reset_stream, wtab, state):
     """Start the weather of worlds idx (at their tick, 0): the initial state (draw 3 of the
     reset stream at tick -1), its schedule (draws 0-2), the barometer, its history and the clouds."""
+    s = StateArrays(*state)
     for b in idx:
-        k = kind[b]
-        base = stream_base(keys[b], reset_stream, np.int64(-1))
+        w = wtab[kind[b]]
+        base = stream_base(s.keys[b], reset_stream, np.int64(-1))
         u3 = draw(base, np.int64(3))
         n = 0
         for j in range(4):
-            n += wtab[k, W_INITIAL_CUMULATIVE + j] <= u3
-        weather[b] = min(n, 3)
-        _schedule(wtab, k, b, tick[b], weather, next_weather, change_at, cue_at,
-                  draw(base, np.int64(0)), draw(base, np.int64(1)), draw(base, np.int64(2)))
-        cur = weather[b]
-        barometer[b] = wtab[k, W_BAROMETER + cur]
-        baro_hist[b, :] = barometer[b]
-        cloud[b] = wtab[k, W_CLOUD + cur]
+            n += w.initial_cumulative[j] <= u3
+        s.weather[b] = min(n, 3)
+        _schedule(w, b, s.tick[b], s, draw(base, np.int64(0)), draw(base, np.int64(1)),
+                  draw(base, np.int64(2)))
+        cur = s.weather[b]
+        s.barometer[b] = w.barometer[cur]
+        s.baro_hist[b, :] = s.barometer[b]
+        s.cloud[b] = w.cloud[cur]
 
 
 @njit(cache=True, error_model="numpy")
-def _advance_weather(codes, wtab, k, b, keys, tick, weather, next_weather, change_at, cue_at, barometer,
-                     baro_hist, cloud):
+def _advance_weather(stream, w, b, s):
     """One tick of world b's weather: switch state when due (and schedule the next change),
     then move the barometer (with noise) and the clouds toward the cued state's values."""
-    t = tick[b]
-    base = stream_base(keys[b], codes[C_STREAM_WEATHER], t)
-    if t >= change_at[b]:
-        weather[b] = next_weather[b]
-        _schedule(wtab, k, b, t, weather, next_weather, change_at, cue_at, draw(base, np.int64(0)),
-                  draw(base, np.int64(1)), draw(base, np.int64(2)))
-    cue = next_weather[b] if t >= cue_at[b] else weather[b]
-    noise = (draw(base, np.int64(3)) - 0.5) * wtab[k, W_NOISE_SCALE]  # uniform noise with the barometer's std
-    old = barometer[b]
-    value = (wtab[k, W_BAROMETER + cue] - old) * wtab[k, W_BAROMETER_RATE] + old + noise
+    t = s.tick[b]
+    base = stream_base(s.keys[b], stream, t)
+    if t >= s.change_at[b]:
+        s.weather[b] = s.next_weather[b]
+        _schedule(w, b, t, s, draw(base, np.int64(0)), draw(base, np.int64(1)), draw(base, np.int64(2)))
+    cue = s.next_weather[b] if t >= s.cue_at[b] else s.weather[b]
+    noise = (draw(base, np.int64(3)) - 0.5) * w.noise_scale  # uniform noise with the barometer's std
+    old = s.barometer[b]
+    value = (w.barometer[cue] - old) * w.barometer_rate + old + noise
     if value < 0.0:
         value = 0.0
     if value > 1.0:
         value = 1.0
-    barometer[b] = value
-    old = cloud[b]
-    cloud[b] = (wtab[k, W_CLOUD + cue] - old) * wtab[k, W_CLOUD_RATE] + old
-    baro_hist[b, t % baro_hist.shape[1]] = value
+    s.barometer[b] = value
+    old = s.cloud[b]
+    s.cloud[b] = (w.cloud[cue] - old) * w.cloud_rate + old
+    s.baro_hist[b, t % s.baro_hist.shape[1]] = value
 
 
 @njit(cache=True, error_model="numpy")
@@ -185,28 +241,30 @@ def _trend(b, tick, barometer, baro_hist):
 
 
 @njit(cache=True, error_model="numpy")
-def _world_senses(rain, wtab, k, b, tick, weather, next_weather, cue_at, barometer, baro_hist, out):
-    """out[b, K_*]: world b's (of kind k) time of day (daylight first, night at the end), night,
-    midday, an announced front, the bite factor of fish (weather, front, midday sun, night) and
-    the barometer trend."""
-    t = tick[b]
-    day = (t % wtab[k, W_DAY_LENGTH]) / wtab[k, W_DAY_LENGTH]
-    night = day >= wtab[k, W_NIGHT_FROM]
-    midday = abs(day - wtab[k, W_NOON]) <= wtab[k, W_MIDDAY_HALF]
-    front = _front(rain, t, cue_at[b], weather[b], next_weather[b])
-    out[b, K_DAY] = day
-    out[b, K_NIGHT] = night
-    out[b, K_MIDDAY] = midday
-    out[b, K_FRONT] = front
-    out[b, K_BITE_FACTOR] = wtab[k, W_BITE_FACTOR + weather[b] * 8 + front * 4 + midday * 2 + night]
-    out[b, K_TREND] = _trend(b, tick, barometer, baro_hist)
+def _world_senses(rain, w, b, s, out):
+    """out[b] (SENSES): world b's (weather record w of its kind) time of day (daylight first,
+    night at the end), night, midday, an announced front, the bite factor of fish (weather,
+    front, midday sun, night) and the barometer trend."""
+    t = s.tick[b]
+    day = (t % w.day_length) / w.day_length
+    night = day >= w.night_from
+    midday = abs(day - w.noon) <= w.midday_half
+    front = _front(rain, t, s.cue_at[b], s.weather[b], s.next_weather[b])
+    o = out[b]
+    o.day = day
+    o.night = night
+    o.midday = midday
+    o.front = front
+    o.bite_factor = w.bite_factor[s.weather[b], np.int64(front), np.int64(midday), np.int64(night)]
+    o.trend = _trend(b, s.tick, s.barometer, s.baro_hist)
 
 
 @njit(cache=True, error_model="numpy")
-def world_senses(rain, wtab, kind, tick, weather, next_weather, cue_at, barometer, baro_hist, out):
-    """`_world_senses` of every world (out: (B, N_K))."""
-    for b in range(tick.shape[0]):
-        _world_senses(rain, wtab, kind[b], b, tick, weather, next_weather, cue_at, barometer, baro_hist, out)
+def world_senses(rain, wtab, kind, state, out):
+    """`_world_senses` of every world (out: (B,) SENSES)."""
+    s = StateArrays(*state)
+    for b in range(s.tick.shape[0]):
+        _world_senses(rain, wtab[kind[b]], b, s, out)
 
 
 @njit(cache=True, error_model="numpy")
@@ -224,169 +282,159 @@ def barometer_trend(tick, barometer, baro_hist, out):
 
 
 # ------------------------------------------------------------------------------------------------ fish
-# columns of the fish table `fwtab` (kinds, N_FW) float64 (sim.fish)
-FW_STRENGTH = 0          # 8: strength * preference by weather * 2 + night
-FW_CURRENT = 8           # 1 if the world has a current, else 0
-FW_CURRENT_DR, FW_CURRENT_DC = 9, 10  # the current's step (downstream = cell + (dr, dc))
-N_FW = 11
-# fields of the fish box `fbox` (kinds, N_FB, hb, wb) float64: static per cell of the water box
-(FB_MOVE_SHARE, FB_WATER, FB_SHALLOW_WATER, FB_N_WATER_NBR, FB_SHALLOW_NBR_SUM, FB_REGROWTH,
- FB_INV_CAPACITY, FB_IMMIGRATION, FB_CURRENT_SHARE) = range(9)
-N_FB = 9
 
 
 @njit(cache=True, error_model="numpy")
-def _update_fish(b, k, night, weather, fish, box, fwtab, fbox, scratch):
-    """One tick of world b's (of kind k) fish in the water box (box = (r0, c0)), in place.
+def _update_fish(b, night, weather, fish, box, fk, scratch):
+    """One tick of world b's fish in the water box (box = (r0, c0)), in place; fk: the fish
+    record of its kind (`sim.fish.kernel_table`).
 
     Movement: a share of every cell's fish leaves, split over the water neighbours in
     proportion to their attractiveness; then the current (if any) carries a share
     downstream; then logistic growth plus immigration. scratch: (2, hb + 2, wb + 2) with a
     zero border (the neighbours of the box's edge cells outside it hold nothing).
     """
-    hb, wb = fbox.shape[2], fbox.shape[3]
+    move_share, water, shallow_water = fk.move_share, fk.water, fk.shallow_water
+    n_water_nbr, shallow_nbr_sum = fk.n_water_nbr, fk.shallow_nbr_sum
+    regrowth, inv_capacity, immigration = fk.regrowth, fk.inv_capacity, fk.immigration
+    hb, wb = water.shape
     r0, c0 = box[0], box[1]
-    s = fwtab[k, FW_STRENGTH + weather * 2 + night]
-    fields = fbox[k]
+    s = fk.strength[weather, np.int64(night)]
     per_unit = scratch[0]
     for r in range(hb):
         for c in range(wb):
-            leaving = fish[b, r0 + r, c0 + c] * fields[FB_MOVE_SHARE, r, c]
-            reach = fields[FB_SHALLOW_NBR_SUM, r, c] * s + fields[FB_N_WATER_NBR, r, c]
+            leaving = fish[b, r0 + r, c0 + c] * move_share[r, c]
+            reach = shallow_nbr_sum[r, c] * s + n_water_nbr[r, c]
             if reach < 1e-9:
                 reach = 1e-9
             per_unit[r + 1, c + 1] = leaving / reach
-    current = fwtab[k, FW_CURRENT] != 0.0
+    current = fk.current != 0.0
     for r in range(hb):
         for c in range(wb):
             f = fish[b, r0 + r, c0 + c]
-            leaving = f * fields[FB_MOVE_SHARE, r, c]
+            leaving = f * move_share[r, c]
             # the neighbours in the rule's order: north, south, west, east
             inflow = per_unit[r, c + 1] + per_unit[r + 2, c + 1] + per_unit[r + 1, c] + per_unit[r + 1, c + 2]
-            attract = fields[FB_SHALLOW_WATER, r, c] * s + fields[FB_WATER, r, c]
+            attract = shallow_water[r, c] * s + water[r, c]
             f = f + (inflow * attract - leaving)
             if not current:
-                f = _grow(f, fields, r, c)
+                f = _grow(f, regrowth[r, c], inv_capacity[r, c], immigration[r, c])
             fish[b, r0 + r, c0 + c] = f
     if current:
-        drift = scratch[1]
-        dr, dc = np.int64(fwtab[k, FW_CURRENT_DR]), np.int64(fwtab[k, FW_CURRENT_DC])
+        drift, share = scratch[1], fk.current_share
+        dr, dc = np.int64(fk.current_dr), np.int64(fk.current_dc)
         for r in range(hb):
             for c in range(wb):
-                drift[r + 1, c + 1] = fish[b, r0 + r, c0 + c] * fields[FB_CURRENT_SHARE, r, c]
+                drift[r + 1, c + 1] = fish[b, r0 + r, c0 + c] * share[r, c]
         for r in range(hb):
             for c in range(wb):
                 f = fish[b, r0 + r, c0 + c] - drift[r + 1, c + 1] + drift[r + 1 - dr, c + 1 - dc]
-                fish[b, r0 + r, c0 + c] = _grow(f, fields, r, c)
+                fish[b, r0 + r, c0 + c] = _grow(f, regrowth[r, c], inv_capacity[r, c], immigration[r, c])
 
 
 @njit(cache=True, error_model="numpy")
-def _grow(f, fields, r, c):
+def _grow(f, regrowth, inv_capacity, immigration):
     """Logistic growth plus immigration, never below 0:
     f + (regrowth * f * (1 - f / capacity) + immigration * capacity)."""
-    growth = f * fields[FB_REGROWTH, r, c] * (1.0 - f * fields[FB_INV_CAPACITY, r, c])
-    f = f + (growth + fields[FB_IMMIGRATION, r, c])
+    growth = f * regrowth * (1.0 - f * inv_capacity)
+    f = f + (growth + immigration)
     if f < 0.0:
         f = 0.0
     return f
 
 
 @njit(cache=True, error_model="numpy")
-def update_fish(night, kind, weather, fish, box, fwtab, fbox, scratch):
-    """`_update_fish` for every world (night: (B,) bool)."""
+def update_fish(night, kind, weather, fish, box, ftab, scratch):
+    """`_update_fish` for every world (night: (B,) bool; ftab: the fish records per kind)."""
     for b in range(fish.shape[0]):
-        _update_fish(b, kind[b], night[b], weather[b], fish, box, fwtab, fbox, scratch)
+        _update_fish(b, night[b], weather[b], fish, box, ftab[kind[b]], scratch)
 
 
 # ------------------------------------------------------------------------------------------------ fishers
-# columns of the fisher table `ftab` (kinds, N_F) float64 (sim.fishers.kernel_table)
-(F_HUNGER_RATE, F_STORM_MULTIPLIER, F_EAT_THRESHOLD, F_MEAL, F_SPAWN_HUNGER_LOW, F_SPAWN_HUNGER_HIGH,
- F_SETTLE, F_BITE_WINDOW, F_P_BITE, F_CAST_REACH, F_INVENTORY_MAX, F_SPAWN_INVENTORY, F_MEAL_REWARD,
- F_DENSITY_REF, F_P_LOSE_LINE, F_P_LOSE_FISH, F_STARVE_AT) = range(17)
-N_F = 17
 # bits of the padded map `pmap` (kinds, H + 2 pad, W + 2 pad) uint8 (nothing in the padding)
 M_WALKABLE, M_WATER, M_FISHABLE_FROM, M_SHELTER = 1, 2, 4, 8
 
 
 @njit(cache=True, error_model="numpy")
-def _spawn(ftab, spawn_cells, spawn_count, width, k, b, f, u0, u1, u2, row, col, facing, hunger, inventory,
-           alive, lives, line, line_age, bite, lifetime, meals, catches, line_row, line_col):
-    """A new life in slot (b, f) of a world of kind k: a spawn cell (u0), some hunger (u1), a
-    facing (u2), the spawn inventory; the line, bite and the life's counters cleared."""
-    count = spawn_count[k]
+def _spawn(fr, cells, count, width, s, b, f, u0, u1, u2):
+    """A new life in slot (b, f) (fr: the fishers record of the world's kind, cells and count
+    its spawn cells): a spawn cell (u0), some hunger (u1), a facing (u2), the spawn inventory;
+    the line, bite and the life's counters cleared."""
     i = min(np.int64(u0 * count), count - 1)
-    cell = spawn_cells[k, i]
-    row[b, f] = cell // width
-    col[b, f] = cell % width
-    facing[b, f] = np.int64(u2 * 4)
-    low = ftab[k, F_SPAWN_HUNGER_LOW]
-    hunger[b, f] = low + u1 * (ftab[k, F_SPAWN_HUNGER_HIGH] - low)
-    inventory[b, f] = np.int64(ftab[k, F_SPAWN_INVENTORY])
-    line[b, f] = False
-    line_age[b, f] = 0
-    bite[b, f] = 0
-    lifetime[b, f] = 0
-    meals[b, f] = 0
-    catches[b, f] = 0
-    line_row[b, f] = 0
-    line_col[b, f] = 0
-    alive[b, f] = True
-    lives[b, f] += 1
+    cell = cells[i]
+    s.row[b, f] = cell // width
+    s.col[b, f] = cell % width
+    s.facing[b, f] = np.int64(u2 * 4)
+    low = fr.spawn_hunger_low
+    s.hunger[b, f] = low + u1 * (fr.spawn_hunger_high - low)
+    s.inventory[b, f] = np.int64(fr.spawn_inventory)
+    s.line[b, f] = False
+    s.line_age[b, f] = 0
+    s.bite[b, f] = 0
+    s.lifetime[b, f] = 0
+    s.meals[b, f] = 0
+    s.catches[b, f] = 0
+    s.line_row[b, f] = 0
+    s.line_col[b, f] = 0
+    s.alive[b, f] = True
+    s.lives[b, f] += 1
 
 
 @njit(cache=True, error_model="numpy")
-def spawn_slots(slots, u, kind, ftab, spawn_cells, spawn_count, width, row, col, facing, hunger, inventory,
-                alive, lives, line, line_age, bite, lifetime, meals, catches, line_row, line_col):
+def spawn_slots(slots, u, kind, ftab, spawn_cells, spawn_count, width, state):
     """`_spawn` for the flat slots (indices into B * F) with their three uniforms u (n, 3)."""
-    n_fishers = row.shape[1]
+    s = StateArrays(*state)
+    n_fishers = s.row.shape[1]
     for i in range(slots.shape[0]):
         b, f = slots[i] // n_fishers, slots[i] % n_fishers
-        _spawn(ftab, spawn_cells, spawn_count, width, kind[b], b, f, u[i, 0], u[i, 1], u[i, 2], row, col,
-               facing, hunger, inventory, alive, lives, line, line_age, bite, lifetime, meals, catches,
-               line_row, line_col)
+        k = kind[b]
+        _spawn(ftab[k], spawn_cells[k], spawn_count[k], width, s, b, f, u[i, 0], u[i, 1], u[i, 2])
+
+
+# ------------------------------------------------------------------------------------------------ step
+# One helper per phase of sim.step, each over every world in turn; `step` runs them in order.
+# A world never reads another world's data, so phase by phase over all worlds computes what
+# world by world would. Each helper names the arrays it uses once, at its top: an array read
+# from a tuple inside a loop costs a reference count there (several times slower).
 
 
 @njit(cache=True, error_model="numpy")
-def step(act, codes, moves, kind, wtab, ftab, fwtab, fbox, box, pmap, spawn_cells, spawn_count, scratch,
-         keys, tick, respawn, weather, next_weather, change_at, cue_at, barometer, baro_hist, cloud, fish,
-         row, col, facing, alive, hunger, inventory, line, line_row, line_col, line_age, bite, lives,
-         lifetime, meals, catches, senses,
-         reward, events, starved, final_meals, final_catches, final_lifetime):
-    """One tick of every world, in place (see sim.step for the phases and why in this order).
+def _sky(t, s):
+    """Phase 1: the weather, and what fish and fishers sense of it this tick (t.senses)."""
+    c, kind, wtab, senses = t.codes[0], t.kind, t.weather, t.senses
+    for b in range(kind.shape[0]):
+        w = wtab[kind[b]]
+        _advance_weather(c.stream_weather, w, b, s)
+        _world_senses(c.rain, w, b, s, senses)
 
-    Returns 0, or 1 (nothing changed) if an action is outside [0, N_ACTIONS) or a fisher
-    stands off the map.
-    """
-    n_worlds, n_fishers = row.shape
-    height, width = fish.shape[1], fish.shape[2]
-    pad = (pmap.shape[1] - height) // 2
-    for b in range(n_worlds):
-        for f in range(n_fishers):
-            if act[b, f] < 0 or act[b, f] >= codes[C_N_ACTIONS]:
-                return 1
-            if row[b, f] < 0 or row[b, f] >= height or col[b, f] < 0 or col[b, f] >= width:
-                return 1
-    north, west = codes[C_NORTH], codes[C_WEST]
-    cast_, reel_, eat_ = codes[C_CAST], codes[C_REEL], codes[C_EAT]
-    for b in range(n_worlds):
-        t = tick[b]
+
+@njit(cache=True, error_model="numpy")
+def _clear(o):
+    """The tick's report starts empty: no events, no reward, nobody starved."""
+    o.events[:] = 0
+    o.reward[:] = 0.0
+    o.starved[:] = False
+    o.final_meals[:] = 0
+    o.final_catches[:] = 0
+    o.final_lifetime[:] = 0
+
+
+@njit(cache=True, error_model="numpy")
+def _actions(act, t, s, o, pad):
+    """Phase 2: one action per living fisher: move, cast, reel in or eat (see sim.fishers).
+    Reeling lowers the fish at once; the cells reeled from never go below
+    0 (after all of a world's catches)."""
+    c, kind, moves, pmap, fishers = t.codes[0], t.kind, t.moves, t.pmap, t.fishers
+    row, col, facing, alive, fish = s.row, s.col, s.facing, s.alive, s.fish
+    line, line_row, line_col, line_age, bite = s.line, s.line_row, s.line_col, s.line_age, s.bite
+    hunger, inventory, meals, catches = s.hunger, s.inventory, s.meals, s.catches
+    reward, events = o.reward, o.events
+    north, west = c.north, c.west
+    for b in range(row.shape[0]):
         k = kind[b]
-        # 1. weather, and what fish and fishers sense of it this tick
-        _advance_weather(codes, wtab, k, b, keys, tick, weather, next_weather, change_at, cue_at, barometer,
-                         baro_hist, cloud)
-        _world_senses(codes[C_RAIN], wtab, k, b, tick, weather, next_weather, cue_at, barometer, baro_hist,
-                      senses)
-        night = senses[b, K_NIGHT] != 0.0
-        for f in range(n_fishers):
-            events[b, f] = 0
-            reward[b, f] = 0.0
-            starved[b, f] = False
-            final_meals[b, f] = 0
-            final_catches[b, f] = 0
-            final_lifetime[b, f] = 0
-        # 2. actions: move, cast, reel in, eat (one per fisher; reeling lowers the fish at once)
+        fr = fishers[k]
         landed_any = False
-        for f in range(n_fishers):
+        for f in range(row.shape[1]):
             a = act[b, f]
             if not alive[b, f]:
                 continue
@@ -394,22 +442,22 @@ def step(act, codes, moves, kind, wtab, ftab, fwtab, fbox, box, pmap, spawn_cell
                 direction = a - north
                 facing[b, f] = direction
                 if line[b, f]:
-                    events[b, f] |= codes[C_EV_LINE_DROPPED]
+                    events[b, f] |= c.ev_line_dropped
                 line[b, f] = False
                 bite[b, f] = 0
-                r, c = row[b, f] + moves[direction, 0], col[b, f] + moves[direction, 1]
-                if pmap[k, r + pad, c + pad] & M_WALKABLE:
-                    row[b, f], col[b, f] = r, c
-            elif a == cast_:  # the line lands on the farthest cell, up to cast_reach, of unbroken water ahead
+                r, cc = row[b, f] + moves[direction, 0], col[b, f] + moves[direction, 1]
+                if pmap[k, r + pad, cc + pad] & M_WALKABLE:
+                    row[b, f], col[b, f] = r, cc
+            elif a == c.cast:  # the line lands on the farthest cell, up to cast_reach, of water ahead
                 if line[b, f] or not (pmap[k, row[b, f] + pad, col[b, f] + pad] & M_FISHABLE_FROM):
                     continue
                 direction = facing[b, f]
                 dr, dc = moves[direction, 0], moves[direction, 1]
-                reach = ftab[k, F_CAST_REACH]
-                r, c = row[b, f] + pad, col[b, f] + pad
+                reach = fr.cast_reach
+                r, cc = row[b, f] + pad, col[b, f] + pad
                 land = 0
                 while land < pad and land + 1 <= reach:
-                    if not pmap[k, r + (land + 1) * dr, c + (land + 1) * dc] & M_WATER:
+                    if not pmap[k, r + (land + 1) * dr, cc + (land + 1) * dc] & M_WATER:
                         break
                     land += 1
                 if land > 0:
@@ -418,96 +466,137 @@ def step(act, codes, moves, kind, wtab, ftab, fwtab, fbox, box, pmap, spawn_cell
                     line_col[b, f] = col[b, f] + land * dc
                     line_age[b, f] = 0
                     bite[b, f] = 0
-                    events[b, f] |= codes[C_EV_CAST]
-            elif a == reel_:
+                    events[b, f] |= c.ev_cast
+            elif a == c.reel:
                 if not line[b, f]:
                     continue
                 hooked = bite[b, f] > 0
-                room = inventory[b, f] < ftab[k, F_INVENTORY_MAX]
+                room = inventory[b, f] < fr.inventory_max
                 if hooked and room:
-                    events[b, f] |= codes[C_EV_CATCH]
+                    events[b, f] |= c.ev_catch
                     inventory[b, f] += 1
                     catches[b, f] += 1
                     fish[b, line_row[b, f], line_col[b, f]] -= 1.0
                     landed_any = True
                 elif hooked:
-                    events[b, f] |= codes[C_EV_RELEASED]
+                    events[b, f] |= c.ev_released
                 else:
-                    events[b, f] |= codes[C_EV_REELED_EMPTY]
+                    events[b, f] |= c.ev_reeled_empty
                 line[b, f] = False
                 bite[b, f] = 0
-            elif a == eat_:
+            elif a == c.eat:
                 if inventory[b, f] <= 0:
                     continue
-                if hunger[b, f] >= ftab[k, F_EAT_THRESHOLD]:  # only a meal is ever rewarded
-                    events[b, f] |= codes[C_EV_ATE]
+                if hunger[b, f] >= fr.eat_threshold:  # only a meal is ever rewarded
+                    events[b, f] |= c.ev_ate
                     inventory[b, f] -= 1
                     meals[b, f] += 1
-                    h = hunger[b, f] - ftab[k, F_MEAL]
+                    h = hunger[b, f] - fr.meal
                     hunger[b, f] = h if not h < 0.0 else 0.0
-                    reward[b, f] = np.float32(ftab[k, F_MEAL_REWARD])
+                    reward[b, f] = np.float32(fr.meal_reward)
                 else:
-                    events[b, f] |= codes[C_EV_REFUSED]
-        if landed_any:  # fish cells reeled from never go below 0 (after all of the world's catches)
-            for f in range(n_fishers):
-                if act[b, f] == reel_ and events[b, f] & codes[C_EV_CATCH]:
-                    r, c = line_row[b, f], line_col[b, f]
-                    if fish[b, r, c] < 0.0:
-                        fish[b, r, c] = 0.0
-        # 3. bites: lines age; a showing bite counts down (missed at 0, no new bite this tick);
-        # a line past its settle time with no bite showing may get one
-        factor = senses[b, K_BITE_FACTOR]
-        bite_base = stream_base(keys[b], codes[C_STREAM_BITE], t)
-        for f in range(n_fishers):
+                    events[b, f] |= c.ev_refused
+        if landed_any:
+            for f in range(row.shape[1]):
+                if act[b, f] == c.reel and events[b, f] & c.ev_catch:
+                    r, cc = line_row[b, f], line_col[b, f]
+                    if fish[b, r, cc] < 0.0:
+                        fish[b, r, cc] = 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def _bites(t, s, o):
+    """Phase 3: lines age; a showing bite counts down (missed at 0, no new bite this tick); a
+    line past its settle time with no bite showing may get one."""
+    c, kind, fishers, senses = t.codes[0], t.kind, t.fishers, t.senses
+    keys, tick, fish, line, line_row, line_col = s.keys, s.tick, s.fish, s.line, s.line_row, s.line_col
+    line_age, bite, events = s.line_age, s.bite, o.events
+    for b in range(line.shape[0]):
+        fr = fishers[kind[b]]
+        factor = senses[b].bite_factor
+        base = stream_base(keys[b], c.stream_bite, tick[b])
+        for f in range(line.shape[1]):
             if not line[b, f]:
                 continue
             line_age[b, f] += 1
             if bite[b, f] != 0:
                 bite[b, f] -= 1
                 if bite[b, f] == 0:
-                    events[b, f] |= codes[C_EV_MISSED]
-            elif line_age[b, f] > ftab[k, F_SETTLE]:
-                density = fish[b, line_row[b, f], line_col[b, f]] / ftab[k, F_DENSITY_REF]
+                    events[b, f] |= c.ev_missed
+            elif line_age[b, f] > fr.settle:
+                density = fish[b, line_row[b, f], line_col[b, f]] / fr.density_ref
                 if density > 2.0:
                     density = 2.0
-                if draw(bite_base, f) < ftab[k, F_P_BITE] * density * factor:
-                    bite[b, f] = np.int64(ftab[k, F_BITE_WINDOW])
-                    events[b, f] |= codes[C_EV_BITE]
-        # 4. storm: exposed fishers may lose their line or a fish; sheltered ones are safe
-        exposed_any = weather[b] == codes[C_STORM]
-        if exposed_any:
-            storm_base = stream_base(keys[b], codes[C_STREAM_STORM], t)
-            for f in range(n_fishers):
-                if not alive[b, f]:
-                    continue
-                if pmap[k, row[b, f] + pad, col[b, f] + pad] & M_SHELTER:
-                    events[b, f] |= codes[C_EV_SHELTERED]
-                    continue
-                if line[b, f] and draw(storm_base, 2 * f) < ftab[k, F_P_LOSE_LINE]:
-                    line[b, f] = False
-                    bite[b, f] = 0
-                    events[b, f] |= codes[C_EV_LINE_SWEPT]
-                if inventory[b, f] > 0 and draw(storm_base, 2 * f + 1) < ftab[k, F_P_LOSE_FISH]:
-                    inventory[b, f] -= 1
-                    events[b, f] |= codes[C_EV_FISH_SWEPT]
-        # 5. fish: movement and regrowth
-        _update_fish(b, k, night, weather[b], fish, box, fwtab, fbox, scratch)
-        # 6. hunger rises (faster when exposed to a storm); at 1 the fisher starves and, in
-        # respawning worlds, a new fisher takes the slot
-        spawn_base = stream_base(keys[b], codes[C_STREAM_SPAWN], t)
-        for f in range(n_fishers):
+                if draw(base, f) < fr.p_bite * density * factor:
+                    bite[b, f] = np.int64(fr.bite_window)
+                    events[b, f] |= c.ev_bite
+
+
+@njit(cache=True, error_model="numpy")
+def _storm(t, s, o, pad):
+    """Phase 4: in a storm, exposed fishers may lose their line or a fish; sheltered ones are safe."""
+    c, kind, fishers, pmap = t.codes[0], t.kind, t.fishers, t.pmap
+    keys, tick, weather, row, col, alive = s.keys, s.tick, s.weather, s.row, s.col, s.alive
+    line, bite, inventory, events = s.line, s.bite, s.inventory, o.events
+    for b in range(row.shape[0]):
+        if weather[b] != c.storm:
+            continue
+        k = kind[b]
+        fr = fishers[k]
+        base = stream_base(keys[b], c.stream_storm, tick[b])
+        for f in range(row.shape[1]):
             if not alive[b, f]:
                 continue
-            rate = ftab[k, F_HUNGER_RATE]
+            if pmap[k, row[b, f] + pad, col[b, f] + pad] & M_SHELTER:
+                events[b, f] |= c.ev_sheltered
+                continue
+            if line[b, f] and draw(base, 2 * f) < fr.p_lose_line:
+                line[b, f] = False
+                bite[b, f] = 0
+                events[b, f] |= c.ev_line_swept
+            if inventory[b, f] > 0 and draw(base, 2 * f + 1) < fr.p_lose_fish:
+                inventory[b, f] -= 1
+                events[b, f] |= c.ev_fish_swept
+
+
+@njit(cache=True, error_model="numpy")
+def _fish(t, s):
+    """Phase 5: the fish of every world move and regrow (`_update_fish`)."""
+    kind, senses, fish_tab, box, scratch = t.kind, t.senses, t.fish, t.box, t.scratch
+    weather, fish = s.weather, s.fish
+    for b in range(kind.shape[0]):
+        _update_fish(b, senses[b].night != 0.0, weather[b], fish, box, fish_tab[kind[b]], scratch)
+
+
+@njit(cache=True, error_model="numpy")
+def _hunger(t, s, o, pad):
+    """Phase 6: hunger rises (faster when exposed to a storm); at 1 the fisher starves and, in
+    respawning worlds, a new fisher takes the slot."""
+    c, kind, fishers, pmap = t.codes[0], t.kind, t.fishers, t.pmap
+    keys, tick, weather, respawn = s.keys, s.tick, s.weather, s.respawn
+    row, col, alive = s.row, s.col, s.alive
+    hunger, lifetime, meals, catches, line, bite = s.hunger, s.lifetime, s.meals, s.catches, s.line, s.bite
+    events, starved = o.events, o.starved
+    final_meals, final_catches, final_lifetime = o.final_meals, o.final_catches, o.final_lifetime
+    width = s.fish.shape[2]
+    for b in range(row.shape[0]):
+        k = kind[b]
+        fr = fishers[k]
+        exposed_any = weather[b] == c.storm
+        base = stream_base(keys[b], c.stream_spawn, tick[b])
+        for f in range(row.shape[1]):
+            if not alive[b, f]:
+                continue
+            rate = fr.hunger_rate
             if exposed_any and not pmap[k, row[b, f] + pad, col[b, f] + pad] & M_SHELTER:
-                rate = rate * ftab[k, F_STORM_MULTIPLIER]
+                rate = rate * fr.storm_multiplier
             h = hunger[b, f] + rate
             hunger[b, f] = h if not h > 1.0 else 1.0
             lifetime[b, f] += 1
             # a tolerance, so that summing an inexact rate (10 x 0.1) starves on the intended tick
-            if hunger[b, f] >= ftab[k, F_STARVE_AT]:
+            if hunger[b, f] >= fr.starve_at:
                 hunger[b, f] = 1.0
-                events[b, f] |= codes[C_EV_STARVED]
+                events[b, f] |= c.ev_starved
                 alive[b, f] = False
                 line[b, f] = False
                 bite[b, f] = 0
@@ -516,12 +605,39 @@ def step(act, codes, moves, kind, wtab, ftab, fwtab, fbox, box, pmap, spawn_cell
                 final_catches[b, f] = catches[b, f]
                 final_lifetime[b, f] = lifetime[b, f]
                 if respawn[b]:
-                    _spawn(ftab, spawn_cells, spawn_count, width, k, b, f, draw(spawn_base, 3 * f),
-                           draw(spawn_base, 3 * f + 1), draw(spawn_base, 3 * f + 2), row, col, facing,
-                           hunger, inventory, alive, lives, line, line_age, bite, lifetime, meals, catches,
-                           line_row, line_col)
-                    events[b, f] |= codes[C_EV_SPAWNED]
-        tick[b] = t + 1
+                    _spawn(fr, t.spawn_cells[k], t.spawn_count[k], width, s, b, f, draw(base, 3 * f),
+                           draw(base, 3 * f + 1), draw(base, 3 * f + 2))
+                    events[b, f] |= c.ev_spawned
+
+
+@njit(cache=True, error_model="numpy")
+def step(act, tables, state, out):
+    """One tick of every world, in place: the phases of sim.step, in its order.
+
+    tables, state, out: plain tuples in the field order of StepTables, StateArrays, StepOut.
+    Returns 0, or 1 (nothing changed) if an action is outside [0, n_actions) or a fisher
+    stands off the map.
+    """
+    t, s, o = StepTables(*tables), StateArrays(*state), StepOut(*out)
+    row, col, tick = s.row, s.col, s.tick
+    height, width = s.fish.shape[1], s.fish.shape[2]
+    n_actions = t.codes[0].n_actions
+    for b in range(row.shape[0]):
+        for f in range(row.shape[1]):
+            if act[b, f] < 0 or act[b, f] >= n_actions:
+                return 1
+            if row[b, f] < 0 or row[b, f] >= height or col[b, f] < 0 or col[b, f] >= width:
+                return 1
+    pad = (t.pmap.shape[1] - height) // 2  # the map's padding: no move or cast looks outside it
+    _sky(t, s)
+    _clear(o)
+    _actions(act, t, s, o, pad)
+    _bites(t, s, o)
+    _storm(t, s, o, pad)
+    _fish(t, s)
+    _hunger(t, s, o, pad)
+    for b in range(tick.shape[0]):
+        tick[b] += 1
     return 0
 
 
@@ -530,58 +646,46 @@ def step(act, codes, moves, kind, wtab, ftab, fwtab, fbox, box, pmap, spawn_cell
 # sim.observe checks at import that VIEW_RADIUS, VIEW_CHANNELS and RIPPLE_LEVELS agree
 OBS_RADIUS, OBS_CHANNELS, OBS_LEVELS = 3, 8, 3
 _OBS_VIEW = 2 * OBS_RADIUS + 1
-# positions in the int64 `layout` array (sim.observe): two view channels and each scalar sense
-(O_FISHER, O_RIPPLES) = range(2)
-(P_HUNGER, P_INVENTORY, P_LINE_OUT, P_LINE_AGE, P_BITE, P_BAROMETER, P_BAROMETER_TREND, P_CLOUD, P_RAINING,
- P_STORM, P_DAY_SIN, P_DAY_COS, P_NIGHT, P_IN_SHELTER, P_SHELTER_NORTH, P_SHELTER_SOUTH, P_SHELTER_EAST,
- P_SHELTER_WEST, P_SHELTER_DISTANCE, P_FACING_NORTH, P_FACING_SOUTH, P_FACING_EAST, P_FACING_WEST,
- P_FACING_WATER, P_HUNGRY_ENOUGH) = range(2, 27)
-N_LAYOUT = 27
-# positions in the float64 `oconst` array: scales of the scalar senses
-Q_SCALE_TICKS, Q_INVENTORY_FULL, Q_TREND_GAIN = range(3)
 # bits of the padded view grid `vgrid` (kinds, H + 2 r, W + 2 r) uint8: the terrain channel in bits
 # 0-3 (the padding is channel 0, "blocked"), water in bit 4, a shelter in bit 5
 V_CHANNEL, V_WATER, V_SHELTER = 15, 16, 32
 
 
+class ObserveTables(NamedTuple):
+    """A batch's static tables and scratch for `observe` (sim.observe builds them, once per batch)."""
+
+    layout: np.ndarray        # (1,) record: where each sense goes and the senses' scales (sim.observe)
+    codes: np.ndarray         # (1,) record: as StepTables.codes
+    moves: np.ndarray         # (4, 2) int64
+    kind: np.ndarray          # (B,) int64
+    weather: np.ndarray       # (kinds,) record: as StepTables.weather
+    fishers: np.ndarray       # (kinds,) record: as StepTables.fishers
+    thresholds: np.ndarray    # (kinds, OBS_LEVELS) float64: the fish at which each ripple level begins
+    ripple_value: np.ndarray  # (OBS_LEVELS + 1,) float32: the ripples channel's value per level
+    vgrid: np.ndarray         # (kinds, H + 2 r, W + 2 r) uint8: bits V_*
+    shelter_dir: np.ndarray   # (kinds, H, W) int8: the first move toward the nearest shelter
+    shelter_dist: np.ndarray  # (kinds, H, W) int32: its walking distance (-1: none)
+    senses: np.ndarray        # (B,) record SENSES of the state observed (`world_senses`)
+    day_sin: np.ndarray       # (B,) float64: sin and cos of 2 pi senses.day
+    day_cos: np.ndarray
+
+
 @njit(cache=True, error_model="numpy")
-def observe(layout, oconst, codes, kind, wtab, thresholds, ripple_value, vgrid, shelter_dir, shelter_dist,
-            moves, eat_threshold, row, col, facing, alive, hunger, inventory, line, line_age, bite,
-            weather, barometer, cloud, fish, senses, day_sin, day_cos, out):
-    """Every slot's observation (B, F, OBS_SIZE) float32, every value written: the egocentric
-    view (terrain one-hot, other living fishers, ripples: the level of a water cell's fish is
-    the number of the world's level thresholds at or below it) and the scalar senses.
-    senses: `world_senses` of this state. Returns 1 (nothing written) if a fisher stands off
-    the map."""
-    n_worlds, n_fishers = row.shape
-    height, width = fish.shape[1], fish.shape[2]
+def _views(t, s, out):
+    """Every slot's egocentric view: terrain one-hot, ripples (the level of a water cell's fish
+    is the number of the world's level thresholds at or below it), other living fishers."""
+    lay, kind, thresholds, ripple_value, vgrid = t.layout[0], t.kind, t.thresholds, t.ripple_value, t.vgrid
+    row, col, alive, fish = s.row, s.col, s.alive, s.fish
     radius, view, channels = OBS_RADIUS, _OBS_VIEW, OBS_CHANNELS
-    ch_fisher, ch_ripples = layout[O_FISHER], layout[O_RIPPLES]
-    scale, full = oconst[Q_SCALE_TICKS], oconst[Q_INVENTORY_FULL]
-    for b in range(n_worlds):
-        for f in range(n_fishers):
-            if row[b, f] < 0 or row[b, f] >= height or col[b, f] < 0 or col[b, f] >= width:
-                return 1
+    ch_fisher, ch_ripples = lay.fisher, lay.ripples
+    n_worlds, n_fishers = row.shape
     for b in range(n_worlds):
         k = kind[b]
-        # the world's senses, as float32
-        s_barometer = np.float32(barometer[b])
-        trend = senses[b, K_TREND] * oconst[Q_TREND_GAIN]
-        if trend < -1.0:
-            trend = -1.0
-        if trend > 1.0:
-            trend = 1.0
-        s_trend = np.float32(trend)
-        s_cloud = np.float32(cloud[b])
-        s_rain = np.float32(weather[b] >= codes[C_RAIN])
-        s_storm = np.float32(weather[b] == codes[C_STORM])
-        s_sin, s_cos = np.float32(day_sin[b]), np.float32(day_cos[b])
-        s_night = np.float32(senses[b, K_DAY] >= wtab[k, W_NIGHT_FROM])
         t1, t2, t3 = thresholds[k, 0], thresholds[k, 1], thresholds[k, 2]
         for f in range(n_fishers):
             o = out[b, f]
             r, c = row[b, f], col[b, f]
-            # the view: the window's top-left is (r, c) in the grid padded by the radius
+            # the window's top-left is (r, c) in the grid padded by the radius
             for dy in range(view):
                 for dx in range(view):
                     code = vgrid[k, r + dy, c + dx]
@@ -599,35 +703,84 @@ def observe(layout, oconst, codes, kind, wtab, thresholds, ripple_value, vgrid, 
                 dy, dx = row[b, g] - r, col[b, g] - c
                 if -radius <= dy <= radius and -radius <= dx <= radius:
                     o[((dy + radius) * view + dx + radius) * channels + ch_fisher] = 1.0
-            # the scalar senses
-            o[layout[P_HUNGER]] = hunger[b, f]
-            o[layout[P_INVENTORY]] = min(inventory[b, f], full) / full
-            o[layout[P_LINE_OUT]] = line[b, f]
-            o[layout[P_LINE_AGE]] = min(line_age[b, f] * line[b, f], scale) / scale
-            o[layout[P_BITE]] = bite[b, f] > 0
-            o[layout[P_BAROMETER]] = s_barometer
-            o[layout[P_BAROMETER_TREND]] = s_trend
-            o[layout[P_CLOUD]] = s_cloud
-            o[layout[P_RAINING]] = s_rain
-            o[layout[P_STORM]] = s_storm
-            o[layout[P_DAY_SIN]] = s_sin
-            o[layout[P_DAY_COS]] = s_cos
-            o[layout[P_NIGHT]] = s_night
+
+
+@njit(cache=True, error_model="numpy")
+def _senses(t, s, out):
+    """Every slot's scalar senses: the world's (barometer, trend, cloud, rain, storm, time of
+    day, night, as float32) and the fisher's own (hunger, bag, line, bite, shelter, facing)."""
+    lay, cd, kind, wtab, fishers, moves = t.layout[0], t.codes[0], t.kind, t.weather, t.fishers, t.moves
+    senses, day_sin, day_cos, vgrid = t.senses, t.day_sin, t.day_cos, t.vgrid
+    shelter_dir, shelter_dist = t.shelter_dir, t.shelter_dist
+    row, col, facing, hunger, inventory = s.row, s.col, s.facing, s.hunger, s.inventory
+    line, line_age, bite = s.line, s.line_age, s.bite
+    weather, barometer, cloud = s.weather, s.barometer, s.cloud
+    radius = OBS_RADIUS
+    scale, full = lay.scale_ticks, lay.inventory_full
+    n_worlds, n_fishers = row.shape
+    for b in range(n_worlds):
+        k = kind[b]
+        sense = senses[b]
+        s_barometer = np.float32(barometer[b])
+        trend = sense.trend * lay.trend_gain
+        if trend < -1.0:
+            trend = -1.0
+        if trend > 1.0:
+            trend = 1.0
+        s_trend = np.float32(trend)
+        s_cloud = np.float32(cloud[b])
+        s_rain = np.float32(weather[b] >= cd.rain)
+        s_storm = np.float32(weather[b] == cd.storm)
+        s_sin, s_cos = np.float32(day_sin[b]), np.float32(day_cos[b])
+        s_night = np.float32(sense.day >= wtab[k].night_from)
+        eat_threshold = fishers[k].eat_threshold
+        for f in range(n_fishers):
+            o = out[b, f]
+            r, c = row[b, f], col[b, f]
+            o[lay.hunger] = hunger[b, f]
+            o[lay.inventory] = min(inventory[b, f], full) / full
+            o[lay.line_out] = line[b, f]
+            o[lay.line_age] = min(line_age[b, f] * line[b, f], scale) / scale
+            o[lay.bite] = bite[b, f] > 0
+            o[lay.barometer] = s_barometer
+            o[lay.barometer_trend] = s_trend
+            o[lay.cloud] = s_cloud
+            o[lay.raining] = s_rain
+            o[lay.storm] = s_storm
+            o[lay.day_sin] = s_sin
+            o[lay.day_cos] = s_cos
+            o[lay.night] = s_night
             sheltered = (vgrid[k, r + radius, c + radius] & V_SHELTER) != 0
-            o[layout[P_IN_SHELTER]] = sheltered
+            o[lay.in_shelter] = sheltered
             direction = shelter_dir[k, r, c]
-            o[layout[P_SHELTER_NORTH]] = direction == 0 and not sheltered
-            o[layout[P_SHELTER_SOUTH]] = direction == 1 and not sheltered
-            o[layout[P_SHELTER_EAST]] = direction == 2 and not sheltered
-            o[layout[P_SHELTER_WEST]] = direction == 3 and not sheltered
+            o[lay.shelter_north] = direction == 0 and not sheltered
+            o[lay.shelter_south] = direction == 1 and not sheltered
+            o[lay.shelter_east] = direction == 2 and not sheltered
+            o[lay.shelter_west] = direction == 3 and not sheltered
             dist = shelter_dist[k, r, c]
-            o[layout[P_SHELTER_DISTANCE]] = 1.0 if dist < 0 else min(dist, scale) / scale
+            o[lay.shelter_distance] = 1.0 if dist < 0 else min(dist, scale) / scale
             fc = facing[b, f]
-            o[layout[P_FACING_NORTH]] = fc == 0
-            o[layout[P_FACING_SOUTH]] = fc == 1
-            o[layout[P_FACING_EAST]] = fc == 2
-            o[layout[P_FACING_WEST]] = fc == 3
+            o[lay.facing_north] = fc == 0
+            o[lay.facing_south] = fc == 1
+            o[lay.facing_east] = fc == 2
+            o[lay.facing_west] = fc == 3
             ahead = vgrid[k, r + radius + moves[fc, 0], c + radius + moves[fc, 1]]
-            o[layout[P_FACING_WATER]] = (ahead & V_WATER) != 0
-            o[layout[P_HUNGRY_ENOUGH]] = hunger[b, f] >= eat_threshold[k]
+            o[lay.facing_water] = (ahead & V_WATER) != 0
+            o[lay.hungry_enough] = hunger[b, f] >= eat_threshold
+
+
+@njit(cache=True, error_model="numpy")
+def observe(tables, state, out):
+    """Every slot's observation (B, F, OBS_SIZE) float32, every value written: the egocentric
+    view, then the scalar senses. tables, state: plain tuples in the field order of
+    ObserveTables and StateArrays. Returns 1 (nothing written) if a fisher stands off the map."""
+    t, s = ObserveTables(*tables), StateArrays(*state)
+    row, col = s.row, s.col
+    height, width = s.fish.shape[1], s.fish.shape[2]
+    for b in range(row.shape[0]):
+        for f in range(row.shape[1]):
+            if row[b, f] < 0 or row[b, f] >= height or col[b, f] < 0 or col[b, f] >= width:
+                return 1
+    _views(t, s, out)
+    _senses(t, s, out)
     return 0

@@ -10,18 +10,20 @@ are never observed; the barometer, its trend, cloud cover, rain and lightning ar
 How it is computed: `kernels.observe` writes every value of every slot's row directly
 (terrain one-hot from a padded per-batch grid, other fishers from the slots of the world,
 ripples from the fish through each world's exact level thresholds, then the scalars); this
-module defines the layout and builds the tables it reads.
+module defines the layout and builds the tables it reads (`kernels.ObserveTables`), the
+layout as one record whose fields are named by `SCALARS`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from sim import fishers as FS
 from sim import kernels as K
 from sim import terrain as T
 from sim import tide
 from sim import weather as W
-from sim.batch import WorldBatch, per_kind
+from sim.batch import WorldBatch, per_kind, records
 from sim.state import State
 from sim.step import kernel_codes
 
@@ -88,64 +90,50 @@ def _level_thresholds(density_ref: np.ndarray) -> np.ndarray:
     return out
 
 
-class _ViewTables:
-    """Per-batch tables of `kernels.observe` (built on first use, then cached): they depend on
-    the batch only, so any state of the batch can be observed."""
-
-    def __init__(self, batch: WorldBatch):
-        r = VIEW_RADIUS
-        h, w = batch.height, batch.width
-        channel = np.zeros(T.N_TERRAIN, dtype=np.uint8)
-        for code, ch in _TERRAIN_CHANNEL.items():
-            channel[code] = ch
-        if channel.max() > K.V_CHANNEL or len(VIEW_CHANNELS) < N_STATIC:
-            raise AssertionError("observe: the terrain channels do not fit the view grid's bits")
-        # per kind of world (`WorldBatch.kind`): the terrain channel of every cell, water and
-        # shelter bits, padded by the radius with "blocked" (0)
-        def grid(b: WorldBatch) -> np.ndarray:
-            out = np.zeros((b.n, h + 2 * r, w + 2 * r), dtype=np.uint8)
-            out[:, r:r + h, r:r + w] = (channel[b.terrain] + b.water * K.V_WATER + b.is_shelter * K.V_SHELTER)
-            return out
-
-        self.grid = per_kind(batch, grid)
-        self.thresholds = _level_thresholds(per_kind(batch, lambda b: b.p.fish_density_ref))
-        self.ripple_value = (np.arange(RIPPLE_LEVELS + 1) / RIPPLE_LEVELS).astype(np.float32)
-        self.eat_threshold = per_kind(batch, lambda b: b.p.hunger_eat_threshold.astype(np.float64))
-        self.senses = np.zeros((batch.n, K.N_K))
-        self.day_sin = np.zeros(batch.n)
-        self.day_cos = np.zeros(batch.n)
-        self.weather_table = W.kernel_table(batch)
-        self.static = (_LAYOUT_CODES, _OBS_CONSTANTS, kernel_codes(), batch.kind, self.weather_table,
-                       self.thresholds, self.ripple_value, self.grid,
-                       per_kind(batch, lambda b: b.shelter_dir), per_kind(batch, lambda b: b.shelter_dist),
-                       T.MOVES, self.eat_threshold)
-
-
-def _layout_codes() -> np.ndarray:
-    """Where the kernel writes what: positions kernels.O_* and kernels.P_* (one per scalar sense)."""
+def _layout() -> np.ndarray:
+    """Where the kernel writes what, by name: the fisher and ripples channels, the position of
+    every scalar sense (`SCALARS`), and the senses' scales; one record."""
     if (VIEW_RADIUS, len(VIEW_CHANNELS), RIPPLE_LEVELS) != (K.OBS_RADIUS, K.OBS_CHANNELS, K.OBS_LEVELS):
         raise AssertionError("observe: set kernels.OBS_RADIUS, OBS_CHANNELS and OBS_LEVELS to VIEW_RADIUS, "
                              "len(VIEW_CHANNELS) and RIPPLE_LEVELS")
-    out = np.zeros(K.N_LAYOUT, dtype=np.int64)
-    out[K.O_FISHER], out[K.O_RIPPLES] = _FISHER, _RIPPLES
-    kernel_scalars = {name[2:].lower() for name in dir(K) if name.startswith("P_")}
-    if kernel_scalars != set(SCALARS):  # every scalar is written, and only those
-        raise AssertionError(f"observe: kernels and SCALARS disagree: {kernel_scalars ^ set(SCALARS)}")
-    for name in SCALARS:
-        out[getattr(K, f"P_{name.upper()}")] = _S[name]
-    return out
+    positions = {"fisher": _FISHER, "ripples": _RIPPLES, **_S}
+    scales = {"scale_ticks": SCALE_TICKS, "inventory_full": INVENTORY_FULL, "trend_gain": TREND_GAIN}
+    return records({**{name: np.array([at], dtype=np.int64) for name, at in positions.items()},
+                    **{name: np.array([value], dtype=np.float64) for name, value in scales.items()}})
 
 
-_LAYOUT_CODES = _layout_codes()
-_OBS_CONSTANTS = np.zeros(3)
-_OBS_CONSTANTS[[K.Q_SCALE_TICKS, K.Q_INVENTORY_FULL, K.Q_TREND_GAIN]] = (SCALE_TICKS, INVENTORY_FULL,
-                                                                        TREND_GAIN)
+_LAYOUT = _layout()
 
 
-def _tables(batch: WorldBatch) -> _ViewTables:
+def _tables(batch: WorldBatch) -> K.ObserveTables:
+    """A batch's `kernels.ObserveTables` (built on first use, then cached): they depend on the
+    batch only, so any state of the batch can be observed."""
     tables = batch.cache.get("view")
-    if tables is None:
-        tables = batch.cache["view"] = _ViewTables(batch)
+    if tables is not None:
+        return tables
+    r = VIEW_RADIUS
+    h, w = batch.height, batch.width
+    channel = np.zeros(T.N_TERRAIN, dtype=np.uint8)
+    for code, ch in _TERRAIN_CHANNEL.items():
+        channel[code] = ch
+    if channel.max() > K.V_CHANNEL or len(VIEW_CHANNELS) < N_STATIC:
+        raise AssertionError("observe: the terrain channels do not fit the view grid's bits")
+
+    # per kind of world (`WorldBatch.kind`): the terrain channel of every cell, water and
+    # shelter bits, padded by the radius with "blocked" (0)
+    def grid(b: WorldBatch) -> np.ndarray:
+        out = np.zeros((b.n, h + 2 * r, w + 2 * r), dtype=np.uint8)
+        out[:, r:r + h, r:r + w] = (channel[b.terrain] + b.water * K.V_WATER + b.is_shelter * K.V_SHELTER)
+        return out
+
+    tables = batch.cache["view"] = K.ObserveTables(
+        layout=_LAYOUT, codes=kernel_codes(), moves=T.MOVES, kind=batch.kind, weather=W.kernel_table(batch),
+        fishers=FS.kernel_table(batch),
+        thresholds=_level_thresholds(per_kind(batch, lambda b: b.p.fish_density_ref)),
+        ripple_value=(np.arange(RIPPLE_LEVELS + 1) / RIPPLE_LEVELS).astype(np.float32),
+        vgrid=per_kind(batch, grid), shelter_dir=per_kind(batch, lambda b: b.shelter_dir),
+        shelter_dist=per_kind(batch, lambda b: b.shelter_dist), senses=np.zeros(batch.n, dtype=K.SENSES),
+        day_sin=np.zeros(batch.n), day_cos=np.zeros(batch.n))
     return tables
 
 
@@ -160,14 +148,11 @@ def observe(state: State, batch: WorldBatch, out: np.ndarray | None = None) -> n
         out = np.empty(shape, dtype=np.float32)
     elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise ValueError(f"out: expected a C-contiguous float32 array of shape {shape}")
-    senses = t.senses
-    K.world_senses(W.RAIN, t.weather_table, batch.kind, s.tick, s.weather, s.next_weather, s.cue_at,
-                   s.barometer, s.baro_hist, senses)
-    phase = 2 * np.pi * senses[:, K.K_DAY]
+    arrays = s.arrays()
+    K.world_senses(W.RAIN, t.weather, batch.kind, arrays, t.senses)
+    phase = 2 * np.pi * t.senses["day"]
     np.sin(phase, out=t.day_sin)
     np.cos(phase, out=t.day_cos)
-    err = K.observe(*t.static, s.row, s.col, s.facing, s.alive, s.hunger, s.inventory, s.line, s.line_age,
-                    s.bite, s.weather, s.barometer, s.cloud, s.fish, senses, t.day_sin, t.day_cos, out)
-    if err:
+    if K.observe(tuple(t), arrays, out):
         raise ValueError("state: a fisher stands off the map (row, col outside the world)")
     return out

@@ -12,15 +12,17 @@ Order of phases in a tick, and why:
 7. tide (tidal worlds only, `sim.tide`): when the new tick turns the tide, the flats
    flood or fall dry, and what stood or lay on them moves or is lost.
 
-The rules of each phase are described in `sim.weather`, `sim.fishers` and `sim.fish`; the
-tick runs compiled in `kernels.step`, one world after the other (a world never reads
-another's data). A random draw depends only on (world key, stream, tick, index)
+The rules of each phase are described in `sim.weather`, `sim.fishers` and `sim.fish`.
+Phases 1-6 run compiled in `kernels.step`, one helper per phase, each over every world in
+turn: `_sky` (1), `_actions` (2), `_bites` (3), `_storm` (4), `_fish` (5), `_hunger` (6);
+a world never reads another's data, so this computes what world by world would. The tide
+(7) runs here, in numpy. A random draw depends only on (world key, stream, tick, index)
 (`sim.rng`), so it is drawn where it is needed: which draws go unused changes nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -29,7 +31,7 @@ from sim import fishers as FS
 from sim import kernels as K
 from sim import rng, tide
 from sim import weather as W
-from sim.batch import WorldBatch
+from sim.batch import WorldBatch, records
 from sim.events import BIT
 from sim.state import State
 from sim.terrain import MOVES
@@ -45,24 +47,22 @@ class StepResult:
     final_lifetime: np.ndarray  # (B, F)
 
 
+if tuple(f.name for f in fields(StepResult)) != K.StepOut._fields:
+    raise AssertionError("sim.step: StepResult and kernels.StepOut must list the same fields in one order")
+
+
 def kernel_codes() -> np.ndarray:
-    """The rule modules' codes (streams, weather states, actions, event bits) as the kernels
-    read them: int64, positions kernels.C_*."""
-    codes = np.zeros(K.N_CODES, dtype=np.int64)
-    for at, value in (
-        (K.C_STREAM_WEATHER, rng.STREAM_WEATHER), (K.C_STREAM_BITE, rng.STREAM_BITE),
-        (K.C_STREAM_STORM, rng.STREAM_STORM), (K.C_STREAM_SPAWN, rng.STREAM_SPAWN),
-        (K.C_RAIN, W.RAIN), (K.C_STORM, W.STORM),
-        (K.C_NORTH, FS.NORTH), (K.C_WEST, FS.WEST), (K.C_CAST, FS.CAST), (K.C_REEL, FS.REEL),
-        (K.C_EAT, FS.EAT), (K.C_N_ACTIONS, FS.N_ACTIONS),
-    ):
-        codes[at] = value
-    kernel_events = {name[5:].lower() for name in dir(K) if name.startswith("C_EV_")}
-    if kernel_events != set(BIT):
-        raise AssertionError(f"kernels and sim.events disagree on the events: {kernel_events ^ set(BIT)}")
-    for name in BIT:
-        codes[getattr(K, f"C_EV_{name.upper()}")] = BIT[name]
-    return codes
+    """The rule modules' codes (streams, weather states, actions, event bits ``ev_<event>``) as
+    the kernels read them: one record of int64 fields."""
+    codes = {
+        "stream_weather": rng.STREAM_WEATHER, "stream_bite": rng.STREAM_BITE,
+        "stream_storm": rng.STREAM_STORM, "stream_spawn": rng.STREAM_SPAWN,
+        "rain": W.RAIN, "storm": W.STORM,
+        "north": FS.NORTH, "west": FS.WEST, "cast": FS.CAST, "reel": FS.REEL, "eat": FS.EAT,
+        "n_actions": FS.N_ACTIONS,
+        **{f"ev_{name}": bit for name, bit in BIT.items()},
+    }
+    return records({name: np.array([value], dtype=np.int64) for name, value in codes.items()})
 
 
 # the moves are the actions NORTH..WEST in the order of terrain.MOVES (direction = action - NORTH)
@@ -71,20 +71,17 @@ if (FS.SOUTH, FS.EAST, FS.WEST) != (FS.NORTH + 1, FS.NORTH + 2, FS.NORTH + 3) or
 _CODES = kernel_codes()
 
 
-class _StepTables:
-    """A batch's tables and scratch for `kernels.step` (built on first use, then cached)."""
-
-    def __init__(self, batch: WorldBatch):
-        lay = FI._layout(batch)
-        self.static = (_CODES, MOVES, batch.kind, W.kernel_table(batch), FS.kernel_table(batch), lay.world,
-                       lay.fields, lay.box, FS.padded_map(batch), *FS.spawn_tables(batch), lay.scratch)
-        self.senses = np.zeros((batch.n, K.N_K))
-
-
-def _tables(batch: WorldBatch) -> _StepTables:
+def _tables(batch: WorldBatch) -> tuple[np.ndarray, ...]:
+    """A batch's `kernels.StepTables`, as the plain tuple the kernel takes (built on first use)."""
     tables = batch.cache.get("step")
     if tables is None:
-        tables = batch.cache["step"] = _StepTables(batch)
+        box = FI.water_box(batch)
+        cells, counts = FS.spawn_tables(batch)
+        tables = batch.cache["step"] = tuple(K.StepTables(
+            codes=_CODES, moves=MOVES, kind=batch.kind, weather=W.kernel_table(batch),
+            fishers=FS.kernel_table(batch), fish=FI.kernel_table(batch), box=box.corner,
+            pmap=FS.padded_map(batch), spawn_cells=cells, spawn_count=counts, scratch=box.scratch,
+            senses=np.zeros(batch.n, dtype=K.SENSES)))
     return tables
 
 
@@ -95,24 +92,18 @@ def step(state: State, batch: WorldBatch, actions: np.ndarray) -> StepResult:
     if act.dtype.kind not in "iu":
         raise ValueError(f"actions: expected integers in [0, {FS.N_ACTIONS}), got {act.dtype}")
     act = np.ascontiguousarray(act.reshape(b, f), dtype=np.int64)
-    t = _tables(batch)
-    s = state
-    tide.sync(s, batch)
+    tables = _tables(batch)
+    tide.sync(state, batch)
     shape = (b, f)
-    result = StepResult(reward=np.empty(shape, np.float32), events=np.empty(shape, np.int64),
-                        starved=np.empty(shape, bool), final_meals=np.empty(shape, np.int64),
-                        final_catches=np.empty(shape, np.int64), final_lifetime=np.empty(shape, np.int64))
-    err = K.step(act, *t.static, s.keys, s.tick, s.respawn, s.weather, s.next_weather, s.change_at, s.cue_at,
-                 s.barometer, s.baro_hist, s.cloud, s.fish, s.row, s.col, s.facing, s.alive, s.hunger,
-                 s.inventory, s.line, s.line_row, s.line_col, s.line_age, s.bite, s.lives, s.lifetime,
-                 s.meals, s.catches, t.senses, result.reward, result.events, result.starved,
-                 result.final_meals, result.final_catches, result.final_lifetime)
-    if err:
+    out = (np.empty(shape, np.float32), np.empty(shape, np.int64), np.empty(shape, bool),
+           np.empty(shape, np.int64), np.empty(shape, np.int64), np.empty(shape, np.int64))
+    if K.step(act, tables, state.arrays(), out):
         if act.size and (act.min() < 0 or act.max() >= FS.N_ACTIONS):
             raise ValueError(f"actions: expected integers in [0, {FS.N_ACTIONS}), got {act.dtype} "
                              f"in [{act.min()}, {act.max()}]")
         raise ValueError("state: a fisher stands off the map (row, col outside the world)")
-    turned = tide.sync(s, batch)
+    result = StepResult(*out)
+    turned = tide.sync(state, batch)
     if turned is not None and turned.any():
-        tide.turn(s, batch, turned, result.events)
+        tide.turn(state, batch, turned, result.events)
     return result

@@ -20,16 +20,12 @@ kind of every tidal world from its tick, so it runs before anything reads the ma
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from sim import terrain as T
+from sim.batch import WorldBatch
 from sim.events import BIT
-
-if TYPE_CHECKING:
-    from sim.batch import WorldBatch
-    from sim.state import State
+from sim.state import State
 
 
 def low_tide(tick: np.ndarray, batch: WorldBatch) -> np.ndarray:
