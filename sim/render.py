@@ -480,8 +480,8 @@ def _front(img: np.ndarray, scene: Scene, map_px: int, ox: int) -> None:
     bulge = (3 + 3 * np.abs(np.sin((yy + 0.5) * np.pi / max(hgt / 12, 1)))).astype(int)
     for k in range(int(bulge.max())):
         xs = edge - ox - k
-        on = (bulge > k) & (0 <= xs) & (xs < wid)
-        img[yy[on], xs] = FRONT_EDGE_RGB
+        if 0 <= xs < wid:  # (a zoomed window may not hold the edge)
+            img[yy[bulge > k], xs] = FRONT_EDGE_RGB
 
 
 def _stamp(img: np.ndarray, y0: int, x0: int, mask: np.ndarray, colour) -> None:

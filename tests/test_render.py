@@ -355,3 +355,13 @@ def test_the_front_sweeps_in_as_it_nears(sim):
     assert far < 8 < half < near
     assert abs(half - width / 2) < 8 and near > 0.9 * width
     assert np.array_equal(draw_scene(dataclasses.replace(base, front_in=5), CELL), plain)  # only if asked
+
+
+def test_a_window_holds_the_front_as_that_part_of_the_whole(sim):
+    from sim.render import FRONT_SHOWN
+
+    scene = dataclasses.replace(scene_of(sim), front_in=FRONT_SHOWN // 3, front_to=W.RAIN)
+    whole = draw_scene(scene, CELL, show_front=True)
+    for r0, c0, r1, c1 in [(0, 0, 16, 22), (2, 3, 9, 12), (5, 0, 16, 4), (0, 18, 3, 22)]:
+        part = draw_scene(scene, CELL, window=(r0, c0, r1, c1), show_front=True)
+        assert np.array_equal(part, whole[r0 * CELL:r1 * CELL, c0 * CELL:c1 * CELL])
