@@ -251,7 +251,8 @@ def _tile(kind: int, variant: int, cell: int) -> np.ndarray:
     if kind == T.LAND:  # two grass tufts
         for cy, cx in ((sy, sx), _SPOTS[(variant + 2) % 4]):
             tuft = _segment(y, x, cy, cx - 0.07, cy - 0.12, cx - 0.1, w) | \
-                _segment(y, x, cy, cx, cy - 0.14, cx + 0.01, w) | _segment(y, x, cy, cx + 0.07, cy - 0.12, cx + 0.11, w)
+                _segment(y, x, cy, cx, cy - 0.14, cx + 0.01, w) | \
+                _segment(y, x, cy, cx + 0.07, cy - 0.12, cx + 0.11, w)
             img[tuft] = (84, 134, 56)
     elif kind == T.SHORE:  # pebbles
         for k, (cy, cx) in enumerate(_SPOTS):
@@ -334,10 +335,12 @@ def _sprites(cell: int) -> dict[str, np.ndarray]:
     heart = _disc(y, x, 0.38, 0.36, 0.16) | _disc(y, x, 0.38, 0.64, 0.16) | \
         ((y >= 0.38) & (np.abs(x - 0.5) < (0.86 - y) * 0.95))
     out["ate"] = heart
-    out["missed"] = _segment(y, x, 0.22, 0.22, 0.78, 0.78, w * 1.6) | _segment(y, x, 0.22, 0.78, 0.78, 0.22, w * 1.6)
+    out["missed"] = _segment(y, x, 0.22, 0.22, 0.78, 0.78, w * 1.6) | \
+        _segment(y, x, 0.22, 0.78, 0.78, 0.22, w * 1.6)
     stone = ((x > 0.24) & (x < 0.76) & (y > 0.4) & (y < 0.92)) | _disc(y, x, 0.4, 0.5, 0.26)
     out["starved"] = stone
-    out["starved_cross"] = stone & (_segment(y, x, 0.3, 0.5, 0.74, 0.5, w) | _segment(y, x, 0.46, 0.36, 0.46, 0.64, w))
+    out["starved_cross"] = stone & (_segment(y, x, 0.3, 0.5, 0.74, 0.5, w) |
+                                    _segment(y, x, 0.46, 0.36, 0.46, 0.64, w))
     for name in ("catch", "ate", "missed", "starved"):
         # the mark's outline: the ring of pixels just outside it (dark, so it reads on any tile)
         pad = np.pad(out[name], 1)
@@ -521,7 +524,8 @@ def _fishers(img: np.ndarray, scene: Scene, cell: int, oy: int, ox: int) -> None
         if sp is None:  # small cells: a square bobber, large and yellow during a bite
             size = max(2, cell // 2) if biting else max(1, cell // 4)
             off = (cell - size) // 2
-            _paint(img, by + off, by + off + size, bx + off, bx + off + size, BITE_RGB if biting else BOBBER_RGB)
+            _paint(img, by + off, by + off + size, bx + off, bx + off + size,
+                   BITE_RGB if biting else BOBBER_RGB)
         elif biting:  # the dip: the bobber pulled under, a splash around it
             _stamp(img, by, bx, sp["splash"], BITE_RGB)
             _stamp(img, by, bx, sp["dip"], BOBBER_RGB)

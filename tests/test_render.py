@@ -288,7 +288,8 @@ def test_ripples_show_only_where_a_fisher_sees(sim):
     plain = render_rgb(sim, 0, CELL)
     ref = float(sim.batch.p.fish_density_ref[0])
     s.fish[0, 5, 8] = s.fish[0, 7, 12] = 3 * ref  # full ripples in view, and out of every view
-    assert sim.batch.terrain[0, 7, 12] in (T.SHALLOW, T.DEEP) and sim.batch.terrain[0, 5, 8] in (T.SHALLOW, T.DEEP)
+    water = (T.SHALLOW, T.DEEP)
+    assert sim.batch.terrain[0, 7, 12] in water and sim.batch.terrain[0, 5, 8] in water
     assert changed_cells(plain, render_rgb(sim, 0, CELL)) == {(5, 8)}
     place(sim, 1, 9, 14, 0)  # now a fisher sees (7, 12) too
     moved = render_rgb(sim, 0, CELL)
@@ -318,7 +319,8 @@ def test_event_marks_float_up_where_it_happened_and_fade():
     tops = []
     for age in range(ticks):
         mark = np.array([[names.index("catch"), 2, 3, age]], np.int32)
-        rows, cols = np.nonzero((draw_scene(dataclasses.replace(scene, marks=mark), cell) != plain).any(axis=2))
+        marked = draw_scene(dataclasses.replace(scene, marks=mark), cell)
+        rows, cols = np.nonzero((marked != plain).any(axis=2))
         assert rows.size > 20 and 3 * cell <= cols.min() and cols.max() < 5 * cell
         assert cell <= rows.min() and rows.max() < 3 * cell
         tops.append(int(rows.min()))

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from sim.events import EVENTS
-from sim.record import PER_FISHER, PER_WORLD, Episode, EpisodeRecorder
 from sim.observe import ripple_level
+from sim.record import PER_FISHER, PER_WORLD, Episode, EpisodeRecorder
 from sim.render import MARK_TICKS, NO_MARKS, Scene, event_marks, night_at
 from sim.terrain import SHORE
 from sim.weather import STORM
@@ -150,7 +150,7 @@ class Track:
             found = event_marks(b["events"][back], b["row"][before], b["col"][before], b["line_row"][before],
                                 b["line_col"][before], self.meta["events"])
         front = int(b["front_in"][i])
-        to = int(b["weather"][i + front + 1]) if 0 <= front and i + front + 1 < self.n_frames else -1
+        to = int(b["weather"][i + front + 1]) if front >= 0 and i + front + 1 < self.n_frames else -1
         return Scene(terrain=self.terrain_at(i), tick=tick, weather=int(b["weather"][i]),
                      cloud=float(b["cloud"][i]), night=night_at(tick, self.day_length, self.night_fraction),
                      row=b["row"][i], col=b["col"][i], facing=b["facing"][i], alive=b["alive"][i],
