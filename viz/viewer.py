@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pygame
 
-from sim.render import FRONT_SHOWN, Scene, draw_scene
+from sim.render import FRONT_SHOWN, Scene, draw_scene, front_edge
 from sim.terrain import WATER
 from viz import hud, legend
 from viz.hud import ACCENT, BG, DIM, HIDDEN, PANEL, TEXT, Text, Timeline
@@ -235,9 +235,7 @@ class Viewer:
             return
         names = self.track.meta["weather_states"]
         what = names[scene.front_to] if scene.front_to >= 0 else "front"
-        map_px = scene.terrain.shape[1] * lay.cell
-        edge = int(round(map_px * (1.0 - scene.front_in / FRONT_SHOWN)))  # as sim.render draws it
-        edge += lay.map_rect.x - lay.window[1] * lay.cell
+        edge = lay.map_rect.x + (front_edge(scene, scene.terrain.shape[1]) - lay.window[1]) * lay.cell
         label = self.text.render(f"{what} in {scene.front_in} ticks", lay.font, hud.HIDDEN)
         x = int(np.clip(edge + 6, lay.map_rect.x + 2, lay.map_rect.right - label.get_width() - 2))
         box = pygame.Rect(x - 3, lay.map_rect.y + 3, label.get_width() + 6, label.get_height() + 2)
