@@ -231,6 +231,11 @@ def _segment(y, x, y0, x0, y1, x1, width):
     return np.hypot(y - (y0 + t * dy), x - (x0 + t * dx)) <= width
 
 
+def _roof(y, x):
+    """The shelter's roof (drawn again over a fisher inside, who is then seen in the doorway)."""
+    return (y > 0.1) & (y < 0.52) & (np.abs(x - 0.5) < (y - 0.1) * 1.05)
+
+
 def _disc(y, x, cy, cx, r, ry=None):
     return ((y - cy) / (ry or r)) ** 2 + ((x - cx) / r) ** 2 <= 1.0
 
@@ -282,7 +287,7 @@ def _tile(kind: int, variant: int, cell: int) -> np.ndarray:
         img[walls] = (196, 140, 80)
         img[walls & ~((x > 0.2 + w) & (x < 0.8 - w) & (y < 0.9 - w))] = (70, 40, 20)
         img[(x > 0.42) & (x < 0.58) & (y > 0.62) & (y < 0.9)] = (70, 40, 20)
-        roof = (y > 0.1) & (y < 0.52) & (np.abs(x - 0.5) < (y - 0.1) * 1.05)
+        roof = _roof(y, x)
         img[roof] = (176, 44, 36)
         img[roof & (np.abs(x - 0.5) > (y - 0.1) * 1.05 - w * 1.6)] = (90, 20, 16)
     elif kind == T.ICE:  # cracks
@@ -310,6 +315,7 @@ def _sprites(cell: int) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     body = _disc(y, x, 0.5, 0.5, 0.34)
     out["body"] = body
+    out["roof"] = _roof(y, x)
     out["body_edge"] = body & ~_disc(y, x, 0.5, 0.5, 0.34 - w * 1.2)
     for facing, (dy, dx) in enumerate(T.MOVES):
         cy, cx = 0.5 + 0.2 * dy, 0.5 + 0.2 * dx
@@ -477,7 +483,8 @@ def draw_scene(scene: Scene, cell: int = 16, window: tuple[int, int, int, int] |
     if edge is not None:
         _front_line(img, edge * cell - ox, oy)
     _rain(img, scene, oy, ox)
-    _fishers(img, scene, cell, oy, ox)
+    roof = atlas[(0,) * (atlas.ndim - 5) + (T.SHELTER, 0)]  # the sky-tinted shelter tile (unwashed)
+    _fishers(img, scene, cell, oy, ox, roof)
     _marks(img, scene, cell, oy, ox)
     return img
 
@@ -523,14 +530,18 @@ def _front_line(img: np.ndarray, x: int, y0: int) -> None:
 
 
 def _stamp(img: np.ndarray, y0: int, x0: int, mask: np.ndarray, colour) -> None:
-    """Paint `mask`'s pixels (a (cell, cell) bool array placed at (y0, x0)) in one colour,
-    clipped to the image (a fisher half outside a zoomed window is half drawn)."""
+    """Paint `mask`'s pixels (a (cell, cell) bool array placed at (y0, x0)) in one colour, or
+    with a (cell, cell, 3) picture's own pixels, clipped to the image (a fisher half outside a
+    zoomed window is half drawn)."""
     h, w = img.shape[:2]
     n, m = mask.shape
     ya, xa = max(y0, 0), max(x0, 0)
     yb, xb = min(y0 + n, h), min(x0 + m, w)
     if ya < yb and xa < xb:
-        img[ya:yb, xa:xb][mask[ya - y0:yb - y0, xa - x0:xb - x0]] = colour
+        part = mask[ya - y0:yb - y0, xa - x0:xb - x0]
+        if np.ndim(colour) == 3:  # a picture of the mask's size: its own pixels
+            colour = colour[ya - y0:yb - y0, xa - x0:xb - x0][part]
+        img[ya:yb, xa:xb][part] = colour
 
 
 def _paint(img: np.ndarray, y0: int, y1: int, x0: int, x1: int, colour: np.ndarray) -> None:
@@ -542,8 +553,9 @@ def _paint(img: np.ndarray, y0: int, y1: int, x0: int, x1: int, colour: np.ndarr
         img[y0:y1, x0:x1] = colour
 
 
-def _fishers(img: np.ndarray, scene: Scene, cell: int, oy: int, ox: int) -> None:
-    """Lines and bobbers first (a fisher stands over its own line), then the fishers."""
+def _fishers(img: np.ndarray, scene: Scene, cell: int, oy: int, ox: int, shelter: np.ndarray) -> None:
+    """Lines and bobbers first (a fisher stands over its own line), then the fishers; a fisher in
+    a shelter under its roof (`shelter`: the shelter's tile as drawn), so sheltering shows."""
     half = cell // 2
     thick = max(1, cell // 14)
     sp = _sprites(cell) if cell >= GLYPH_MIN_CELL else None
@@ -584,6 +596,8 @@ def _fishers(img: np.ndarray, scene: Scene, cell: int, oy: int, ox: int) -> None
             _stamp(img, y0, x0, sp["body_edge"], edge)
             _stamp(img, y0, x0, sp[f"head{facing}"], SKIN_RGB)
             _stamp(img, y0, x0, sp[f"head_edge{facing}"], edge)
+            if scene.terrain[r, c] == T.SHELTER:
+                _stamp(img, y0, x0, sp["roof"], shelter)
             continue
         # small cells: a square with a mark on the side it faces
         size = cell - 2 * margin

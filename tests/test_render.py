@@ -367,3 +367,23 @@ def test_a_window_holds_the_front_as_that_part_of_the_whole(sim):
     for r0, c0, r1, c1 in [(0, 0, 16, 22), (2, 3, 9, 12), (5, 0, 16, 4), (0, 18, 3, 22)]:
         part = draw_scene(scene, CELL, window=(r0, c0, r1, c1), show_front=True)
         assert np.array_equal(part, whole[r0 * CELL:r1 * CELL, c0 * CELL:c1 * CELL])
+
+
+def test_a_sheltered_fisher_is_drawn_under_the_roof(sim):
+    """Sheltering shows: over a fisher inside a shelter the hut's roof is drawn again."""
+    from sim.render import _sprites
+
+    s = sim.state
+    s.line[:] = False
+    rows, cols = np.nonzero(sim.batch.terrain[0] == T.SHELTER)
+    r, c = int(rows[0]), int(cols[0])
+    place(sim, 1, 14, 20, 0)
+    place(sim, 2, 14, 18, 0)
+    s.alive[0, 0] = False
+    hut = cell_of(render_rgb(sim, 0, 16), r, c, 16)
+    s.alive[0, 0] = True
+    place(sim, 0, r, c, 1)
+    inside = cell_of(render_rgb(sim, 0, 16), r, c, 16)
+    roof = _sprites(16)["roof"]
+    assert np.array_equal(inside[roof], hut[roof])  # the roof is whole
+    assert not np.array_equal(inside, hut)  # and the fisher shows below it
