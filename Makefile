@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(VENV)/bin/pip install -q --upgrade pip
 	# torch first, exactly this spec: it takes the CPU build on disk.
 	$(VENV)/bin/pip install -q torch==2.13.0
-	$(VENV)/bin/pip install -q -e '.[dev,bench,video,cluster]'
+	$(VENV)/bin/pip install -q -e '.[dev,bench,video,cluster,web]'
 	touch $(STAMP)
 
 run: $(STAMP)

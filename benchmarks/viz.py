@@ -9,7 +9,7 @@ What is measured (headless: SDL's dummy video driver, so no window is shown, but
 
 - playback: `viz.playback.Playback.draw` on the display surface plus `display.flip()`,
   one frame per tick, at 1280x720, with every overlay on (the true fish heat map, the
-  hidden weather with the next front, a followed fisher), on the lake (16x22) and on a
+  hidden weather with the next front on the map, a followed fisher), on the lake (16x22) and on a
   128x128 generated world (`generated:7:128`), both recorded with 4 expert fishers.
   The 128x128 world is measured whole (about 5 pixels a cell) and zoomed x4 around the
   followed fisher. Each tick differs from the last (new positions, weather, fish), so
@@ -18,7 +18,8 @@ What is measured (headless: SDL's dummy video driver, so no window is shown, but
   1,000-tick lake episode: drawing, palette mapping and writing, end to end.
 
 Figures are the best of a few repeats (the least disturbed by other load on a shared
-machine); no assertion is made on them.
+machine), with the CPU time a frame took (the process's own, so less moved by other load
+than frames per second); no assertion is made on them.
 """
 
 from __future__ import annotations
@@ -66,10 +67,10 @@ def playback_fps(path: Path, size: tuple[int, int], seconds: float, repeats: int
     track = load_track(path)
     pb = Playback(track)
     pb.apply({"fish_overlay": True, "weather_overlay": True, "follow": 0, "zoom": zoom, "paused": True})
-    rates = []
+    rates, cpu = [], []
     frame = 0
     for _ in range(repeats):
-        n, start = 0, time.perf_counter()
+        n, start, cpu0 = 0, time.perf_counter(), time.process_time()
         while time.perf_counter() - start < seconds:
             pb.seek(frame % track.n_frames)
             pb.draw(screen)
@@ -77,9 +78,12 @@ def playback_fps(path: Path, size: tuple[int, int], seconds: float, repeats: int
             frame += 1
             n += 1
         rates.append(n / (time.perf_counter() - start))
+        cpu.append((time.process_time() - cpu0) / n * 1000)
     close_window()
+    # CPU milliseconds per frame: what the drawing costs, much less moved by other load than fps
     return {"fps": round(max(rates), 1), "median_fps": round(float(np.median(rates)), 1),
-            "size": list(size), "map_cell_px": pb.layout.cell, "zoom": zoom}
+            "cpu_ms_per_frame": round(min(cpu), 2), "size": list(size), "map_cell_px": pb.layout.cell,
+            "zoom": zoom}
 
 
 def export_seconds(path: Path, out: Path, repeats: int) -> dict:
@@ -129,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in results.items():
         if isinstance(r, dict) and "fps" in r:
             print(f"{name:40s} {r['fps']:7.1f} fps (median {r['median_fps']}), "
-                  f"map cell {r['map_cell_px']} px")
+                  f"{r['cpu_ms_per_frame']} ms of CPU a frame, map cell {r['map_cell_px']} px")
         elif isinstance(r, dict):
             print(f"{name:40s} {r['seconds']:7.2f} s for {r['frames']} frames ({r['bytes'] / 1e6:.1f} MB)")
     print(f"load average {results['load_average']} on {results['cpus']} cpus")

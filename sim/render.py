@@ -2,41 +2,52 @@
 
 One drawing path: a live `Simulation` (`scene_of`) or a recorded episode frame
 (`scene_of_episode`) becomes a `Scene`, and `draw_scene` draws it. The env's
-``render_mode="rgb_array"`` (`render_rgb`), the pygame live view, playback and video export
-(viz/) all call `draw_scene`, so they show the same picture of the same state; viz/ only
-adds the window, HUD, overlays and text around it.
+``render_mode="rgb_array"`` (`render_rgb`), the pygame live view, playback, video export
+(viz/) and the browser view (viz.web) all call `draw_scene`, so they show the same picture
+of the same state; viz/ only adds the window, HUD and text around it.
 
-`draw_scene` draws terrain from a colour lookup table scaled up with `np.repeat`, tints
-it by cloud cover, rain, storm and night, streaks rain over it, and draws each fisher
-(a coloured square with a dark mark on the side it faces) and its line (a bobber on the
-cast target cell, large and bright yellow while a bite shows). Everything comes from the
-state: the renderer draws no random numbers, so the same state always gives the same
-picture (the rain streak masks are cached, they depend only on the tick's phase and the
-image size). The hidden weather state is shown (this is a view for people, not a sense of
-the fishers). `render_ansi` gives one character per cell, fishers as digits.
+`draw_scene` draws glyphs, not coloured squares, so that a newcomer reads the map at a
+glance (as in Crafter's textures or NetHack's glyphs): every terrain is a small tile made in
+code and cached per cell size: grass tufts on land, pebbles on the shore, wavelets on
+shallow and double waves on deep water, stalks with cattails in the reeds, a boulder for
+rock, a hut with a roof for a shelter, cracks in ice. Fishers are a body in their slot
+colour with the head towards the side they face; a cast shows the rod, the line and a
+red-and-white bobber, and a bite shows as the dip (the bobber under, a bright splash).
+Ripples (the only hint of fish a fisher gets) are rings on the water cells that some
+fisher sees (its 7x7 view). Short-lived marks float up from where a catch, a meal, a missed
+bite or a starvation happened (`event_marks`, from the recorded events). The sky tints the
+tiles (cloud, rain, storm, night) and rain streaks the map; `show_front` adds the hidden
+front as a wash with an edge that sweeps in from the west as the front nears.
+
+Everything comes from the Scene: the renderer draws no random numbers, so the same state
+always gives the same picture (tiles, sprites and rain masks are cached per cell size). The
+hidden weather state is shown (this is a view for people, not a sense of the fishers).
+`render_ansi` gives one character per cell, fishers as digits.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
 from sim import terrain as T
 from sim import weather as W
+from sim.observe import VIEW_RADIUS, ripple_level
 from sim.tide import terrain_now
 
-# Terrain colours, indexed by terrain code (sim.terrain).
+# Terrain colours, indexed by terrain code (sim.terrain): the tiles' ground, and the whole
+# cell when a cell is too small for a glyph.
 TERRAIN_RGB = np.zeros((T.N_TERRAIN, 3), dtype=np.float32)
 TERRAIN_RGB[T.VOID] = (18, 18, 22)
 TERRAIN_RGB[T.LAND] = (118, 168, 78)
 TERRAIN_RGB[T.SHORE] = (214, 196, 138)
 TERRAIN_RGB[T.SHALLOW] = (96, 172, 222)
 TERRAIN_RGB[T.DEEP] = (28, 78, 168)
-TERRAIN_RGB[T.REEDS] = (62, 132, 104)
-TERRAIN_RGB[T.ROCK] = (122, 118, 114)
-TERRAIN_RGB[T.SHELTER] = (146, 88, 48)
+TERRAIN_RGB[T.REEDS] = (70, 142, 132)
+TERRAIN_RGB[T.ROCK] = (112, 150, 76)
+TERRAIN_RGB[T.SHELTER] = (118, 168, 78)
 TERRAIN_RGB[T.ICE] = (216, 234, 244)
 
 # Terrain characters for text output (the lake's legend; ice '#', void blank).
@@ -48,16 +59,36 @@ FISHER_RGB = np.array([
     (232, 52, 44), (250, 150, 24), (214, 60, 214), (248, 232, 40), (250, 250, 250),
     (150, 40, 40), (255, 120, 170), (120, 40, 200), (40, 40, 40), (0, 230, 200),
 ], dtype=np.uint8)
-FACING_MARK = np.array((16, 16, 16), dtype=np.uint8)
-FACING_MARK_ON_DARK = np.array((240, 240, 240), dtype=np.uint8)
+OUTLINE_RGB = np.array((20, 20, 24), dtype=np.uint8)
+OUTLINE_ON_DARK = np.array((240, 240, 240), dtype=np.uint8)
+SKIN_RGB = np.array((244, 206, 166), dtype=np.uint8)
+ROD_RGB = np.array((112, 70, 34), dtype=np.uint8)
 LINE_RGB = np.array((236, 236, 236), dtype=np.uint8)
 BOBBER_RGB = np.array((210, 30, 30), dtype=np.uint8)
-BITE_RGB = np.array((255, 255, 40), dtype=np.uint8)
+BOBBER_LOW_RGB = np.array((250, 250, 250), dtype=np.uint8)
+BITE_RGB = np.array((255, 255, 160), dtype=np.uint8)
+RIPPLE_RGB = np.array((236, 246, 255), dtype=np.float32)
+
+# Marks for events, drawn where they happened for a few ticks: (name, colour, ticks shown).
+MARKS: tuple[tuple[str, tuple[int, int, int], int], ...] = (
+    ("catch", (70, 220, 110), 4),
+    ("ate", (90, 220, 255), 4),
+    ("missed", (255, 150, 40), 3),
+    ("starved", (255, 60, 60), 8),
+)
+MARK_TICKS = max(ticks for _, _, ticks in MARKS)  # how many frames back `event_marks` looks
+NO_MARKS = np.zeros((0, 4), dtype=np.int32)
 
 OVERCAST_RGB = np.array((150, 150, 160), dtype=np.float32)
 NIGHT_RGB = np.array((16, 24, 70), dtype=np.float32)
 RAIN_RGB = np.array((176, 196, 228), dtype=np.float32)
+FRONT_RGB = {W.RAIN: np.array((70, 96, 170), dtype=np.float32),
+             W.STORM: np.array((96, 40, 140), dtype=np.float32)}
+FRONT_EDGE_RGB = np.array((236, 120, 236), dtype=np.uint8)  # the HUD's colour for hidden things
+FRONT_SHOWN = 60  # ticks: a front further away than this is not on the map yet
 GRID_SHADE = 0.86  # brightness of the last pixel row/column of each cell (cell >= 6)
+GLYPH_MIN_CELL = 8  # smaller cells are plain colours (a 128x128 world seen whole)
+VARIANTS = 4  # tiles per terrain, picked by the cell's position, so the map does not look stamped
 
 
 def _check(sim, world: int, cell: int | None = None) -> tuple[int, int]:
@@ -78,7 +109,8 @@ class Scene:
 
     A live `Simulation` (`scene_of`) and a recorded episode frame (`scene_of_episode`) both
     become a Scene, so the env's rgb_array, the live view, playback and export draw through
-    the one function `draw_scene`.
+    the one function `draw_scene`. `ripples`, `marks` and the front are optional: a live
+    state has no events of past ticks, so the env's picture shows no event marks.
     """
 
     terrain: np.ndarray   # (H, W) terrain codes (the world's own map, no batch padding)
@@ -94,6 +126,13 @@ class Scene:
     line_row: np.ndarray  # (F,) where it lies
     line_col: np.ndarray
     bite: np.ndarray      # (F,) ticks left of a showing bite
+    ripples: np.ndarray | None = None  # (H, W) ripple level 0..RIPPLE_LEVELS of each cell
+    marks: np.ndarray = field(default_factory=lambda: NO_MARKS)  # (M, 4): kind, row, col, age
+    front_in: int = -1    # ticks until the next front (rain or storm); -1: none coming
+    front_to: int = -1    # the weather it brings (-1: not known)
+
+
+_FISHER_FIELDS = ("row", "col", "facing", "alive", "line", "line_row", "line_col", "bite")
 
 
 def scene_of(sim, world: int = 0) -> Scene:
@@ -101,11 +140,15 @@ def scene_of(sim, world: int = 0) -> Scene:
     h, w = _check(sim, world)
     world = int(world)
     s = sim.state
+    front = int(W.front_in(s)[world])
     return Scene(
         terrain=np.asarray(terrain_now(s, sim.batch, world)[:h, :w]).copy(), tick=int(s.tick[world]),
         weather=int(s.weather[world]), cloud=float(s.cloud[world]),
         night=bool(W.is_night(s, sim.batch)[world]),
         **{k: getattr(s, k)[world].copy() for k in _FISHER_FIELDS},
+        ripples=ripple_level(np.asarray(s.fish[world, :h, :w], np.float32),
+                             np.float32(sim.batch.p.fish_density_ref[world])),
+        front_in=front, front_to=int(s.next_weather[world]) if front >= 0 else -1,
     )
 
 
@@ -115,42 +158,237 @@ def night_at(tick: int, day_length: int, night_fraction: float) -> bool:
     return bool(day >= 1.0 - float(night_fraction))
 
 
-def scene_of_episode(episode, frame: int) -> Scene:
+def event_marks(events: np.ndarray, row: np.ndarray, col: np.ndarray, line_row: np.ndarray,
+                line_col: np.ndarray, names: list[str] | tuple[str, ...]) -> np.ndarray:
+    """The marks of the last ticks' events: (M, 4) int32 rows (kind, row, col, age).
+
+    Row a of each (A, F) argument is a ticks ago (0: the step into the frame drawn):
+    `events` of that step (bits in the order of `names`, the episode's meta["events"]), and
+    the fishers' place and line *before* it (where the event happened: a starved fisher's
+    slot may already hold a newcomer elsewhere). A kind is kept for its MARKS ticks; a missed
+    bite is marked at the bobber, the others at the fisher.
+    """
+    out = []
+    ages = np.arange(events.shape[0])[:, None] + np.zeros(events.shape, dtype=np.int64)
+    for kind, (name, _, ticks) in enumerate(MARKS):
+        hit = ((np.asarray(events, np.int64) >> names.index(name)) & 1).astype(bool)
+        hit[ticks:] = False
+        r, c = (line_row, line_col) if name == "missed" else (row, col)
+        a, f = np.nonzero(hit)
+        if a.size:
+            out.append(np.stack([np.full(a.size, kind), r[a, f], c[a, f], ages[a, f]], axis=1))
+    return np.concatenate(out).astype(np.int32) if out else NO_MARKS
+
+
+def scene_of_episode(episode, frame: int, marks: bool = True) -> Scene:
     """The Scene of frame `frame` of a recorded episode (`sim.record.Episode` or anything with its
-    arrays and meta["params"]["time"])."""
+    arrays and meta["params"]), with its ripples (from the latest fish snapshot at or before
+    the frame) and, if `marks`, the marks of the events of the frames up to it."""
     n = int(episode.tick.shape[0])
     if not -n <= int(frame) < n:
         raise IndexError(f"frame: expected an index in [0, {n}), got {frame}")
-    i = int(frame)
+    i = int(frame) % n
     tick = int(episode.tick[i])
-    time = episode.meta["params"]["time"]
+    params = episode.meta["params"]
+    time = params["time"]
+    lo = max(1, i - MARK_TICKS + 1)
+    back = slice(i, lo - 1, -1)  # frames i, i-1, ..., lo (a row per age); positions one frame earlier
+    before = slice(i - 1, lo - 2 if lo >= 2 else None, -1)
+    found = event_marks(episode.events[back], episode.row[before], episode.col[before],
+                        episode.line_row[before], episode.line_col[before],
+                        episode.meta["events"]) if marks and i >= 1 else NO_MARKS
+    front = int(episode.front_in[i]) if hasattr(episode, "front_in") else -1
     return Scene(
         terrain=episode.terrain_at(i) if hasattr(episode, "terrain_at") else episode.terrain, tick=tick,
         weather=int(episode.weather[i]),
         cloud=float(episode.cloud[i]), night=night_at(tick, time["day_length"], time["night_fraction"]),
         **{k: getattr(episode, k)[i] for k in _FISHER_FIELDS},
+        ripples=ripple_level(np.asarray(episode.fish_at(tick), np.float32),
+                             np.float32(params["fish"]["density_ref"])),
+        marks=found, front_in=front, front_to=_front_to(episode.weather, i, front),
     )
 
 
-_FISHER_FIELDS = ("row", "col", "facing", "alive", "line", "line_row", "line_col", "bite")
+def _front_to(weather: np.ndarray, i: int, front: int) -> int:
+    """The weather a front brings, if the frames reach its arrival (else -1: not known)."""
+    if front < 0 or i + front + 1 >= len(weather):
+        return -1
+    return int(weather[i + front + 1])  # the frame after the tick of the change
 
 
-def _tint(base: np.ndarray, scene: Scene) -> np.ndarray:
-    """Sky over the map (float32 (H, W, 3)): cloud greys it, rain and storm darken, night blues."""
-    cloud = float(np.clip(np.float32(scene.cloud), 0.0, 1.0))  # float32: a recorded frame tints alike
-    out = base + 0.35 * cloud * (OVERCAST_RGB - base)
-    if scene.weather == W.RAIN:
-        out *= 0.82
-    elif scene.weather == W.STORM:
-        out *= 0.6
-    if scene.night:
-        out = 0.45 * out + 0.25 * NIGHT_RGB
+# --- tiles and sprites (made in code, cached per cell size) --------------------------------------
+
+def _unit(cell: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel centres of a cell in unit coordinates: (y, x), each (cell, cell) in [0, 1)."""
+    c = (np.arange(cell, dtype=np.float32) + 0.5) / cell
+    return np.meshgrid(c, c, indexing="ij")
+
+
+def _segment(y, x, y0, x0, y1, x1, width):
+    """Pixels within `width` of the segment (y0, x0)-(y1, x1) (unit coordinates)."""
+    dy, dx = y1 - y0, x1 - x0
+    t = np.clip(((y - y0) * dy + (x - x0) * dx) / max(dy * dy + dx * dx, 1e-9), 0.0, 1.0)
+    return np.hypot(y - (y0 + t * dy), x - (x0 + t * dx)) <= width
+
+
+def _roof(y, x):
+    """The shelter's roof (drawn again over a fisher inside, who is then seen in the doorway)."""
+    return (y > 0.1) & (y < 0.52) & (np.abs(x - 0.5) < (y - 0.1) * 1.05)
+
+
+def _disc(y, x, cy, cx, r, ry=None):
+    return ((y - cy) / (ry or r)) ** 2 + ((x - cx) / r) ** 2 <= 1.0
+
+
+# where the small things of a tile go, per variant (unit coordinates, hand-placed)
+_SPOTS = ((0.25, 0.3), (0.7, 0.68), (0.35, 0.78), (0.72, 0.22))
+
+
+def _tile(kind: int, variant: int, cell: int) -> np.ndarray:
+    """One terrain tile (cell, cell, 3) float32: its ground colour and its glyph."""
+    img = np.empty((cell, cell, 3), np.float32)
+    img[:] = TERRAIN_RGB[kind]
+    if cell < GLYPH_MIN_CELL:
+        return img
+    y, x = _unit(cell)
+    w = max(0.045, 1.0 / cell)
+    sy, sx = _SPOTS[variant]
+    if kind == T.LAND:  # two grass tufts
+        for cy, cx in ((sy, sx), _SPOTS[(variant + 2) % 4]):
+            tuft = _segment(y, x, cy, cx - 0.07, cy - 0.12, cx - 0.1, w) | \
+                _segment(y, x, cy, cx, cy - 0.14, cx + 0.01, w) | \
+                _segment(y, x, cy, cx + 0.07, cy - 0.12, cx + 0.11, w)
+            img[tuft] = (84, 134, 56)
+    elif kind == T.SHORE:  # pebbles
+        for k, (cy, cx) in enumerate(_SPOTS):
+            if k != variant:
+                img[_disc(y, x, cy, cx, 0.06, 0.045)] = (176, 160, 116) if k % 2 else (236, 224, 184)
+    elif kind in (T.SHALLOW, T.DEEP):  # wavelets; deep water has two rows of them, darker
+        rows = (0.38, 0.74) if kind == T.DEEP else (0.3 + 0.4 * (variant % 2),)
+        colour = (64, 112, 196) if kind == T.DEEP else (156, 208, 240)
+        for k, cy in enumerate(rows):
+            phase = 0.25 * ((variant + k) % 4)
+            crest = np.abs(y - cy - 0.06 * np.sin(2 * np.pi * (1.6 * x + phase))) <= w * 0.9
+            img[crest & (x > 0.12) & (x < 0.88)] = colour
+    elif kind == T.REEDS:  # stalks with cattails
+        for k, cx in enumerate((0.22, 0.44, 0.64, 0.82)):
+            top = 0.3 + 0.1 * ((k + variant) % 3)
+            img[_segment(y, x, 0.92, cx - 0.03, top, cx, w)] = (34, 96, 44)
+            img[_disc(y, x, top, cx, 0.05, 0.1)] = (120, 78, 40)
+    elif kind == T.ROCK:  # a boulder: shadow, body, highlight, outline
+        body = _disc(y, x, 0.56, 0.5, 0.4, 0.33)
+        img[_disc(y, x, 0.62, 0.54, 0.42, 0.33) & ~body] = (70, 100, 52)  # its shadow on the grass
+        img[body] = (150, 148, 142)
+        img[body & (x + y > 1.18)] = (112, 110, 106)
+        img[_disc(y, x, 0.45, 0.38, 0.12, 0.08)] = (196, 194, 188)
+        img[body & ~_disc(y, x, 0.56, 0.5, 0.4 - w * 1.3, 0.33 - w * 1.3)] = (62, 60, 58)
+    elif kind == T.SHELTER:  # a hut: walls, a door and a roof
+        walls = (x > 0.2) & (x < 0.8) & (y > 0.46) & (y < 0.9)
+        img[walls] = (196, 140, 80)
+        img[walls & ~((x > 0.2 + w) & (x < 0.8 - w) & (y < 0.9 - w))] = (70, 40, 20)
+        img[(x > 0.42) & (x < 0.58) & (y > 0.62) & (y < 0.9)] = (70, 40, 20)
+        roof = _roof(y, x)
+        img[roof] = (176, 44, 36)
+        img[roof & (np.abs(x - 0.5) > (y - 0.1) * 1.05 - w * 1.6)] = (90, 20, 16)
+    elif kind == T.ICE:  # cracks
+        img[_segment(y, x, 0.2 + 0.1 * variant, 0.15, 0.5, 0.55, w * 0.8)
+            | _segment(y, x, 0.5, 0.55, 0.8, 0.5 + 0.08 * variant, w * 0.8)] = (170, 198, 222)
+    if cell >= 6:  # the grid: the last pixel row and column of each cell are darker
+        img[-1] *= GRID_SHADE
+        img[:-1, -1] *= GRID_SHADE
+    return img
+
+
+@lru_cache(maxsize=16)
+def _atlas(cell: int) -> np.ndarray:
+    """Every tile: (N_TERRAIN, VARIANTS, cell, cell, 3) float32, read-only."""
+    out = np.stack([np.stack([_tile(k, v, cell) for v in range(VARIANTS)]) for k in range(T.N_TERRAIN)])
+    out.flags.writeable = False
     return out
+
+
+@lru_cache(maxsize=16)
+def _sprites(cell: int) -> dict[str, np.ndarray]:
+    """Boolean (cell, cell) masks of the fisher, bobber, ripple and mark glyphs, read-only."""
+    y, x = _unit(cell)
+    w = max(0.05, 1.0 / cell)
+    out: dict[str, np.ndarray] = {}
+    body = _disc(y, x, 0.5, 0.5, 0.34)
+    out["body"] = body
+    out["roof"] = _roof(y, x)
+    out["body_edge"] = body & ~_disc(y, x, 0.5, 0.5, 0.34 - w * 1.2)
+    for facing, (dy, dx) in enumerate(T.MOVES):
+        cy, cx = 0.5 + 0.2 * dy, 0.5 + 0.2 * dx
+        head = _disc(y, x, cy, cx, 0.17)
+        out[f"head{facing}"] = head
+        out[f"head_edge{facing}"] = head & ~_disc(y, x, cy, cx, 0.17 - w)
+        out[f"rod{facing}"] = _segment(y, x, cy, cx, 0.5 + 0.5 * dy, 0.5 + 0.5 * dx, w * 0.7)
+    bob = _disc(y, x, 0.5, 0.5, 0.17)
+    out["bobber_edge"] = bob & ~_disc(y, x, 0.5, 0.5, 0.17 - w)
+    out["bobber_top"] = bob & (y < 0.5)
+    out["bobber_low"] = bob & (y >= 0.5)
+    r = np.hypot(y - 0.5, x - 0.5)
+    out["dip"] = _disc(y, x, 0.56, 0.5, 0.09)  # the bobber pulled under: only its tip shows
+    out["splash"] = (np.abs(r - 0.26) <= w * 1.1) | (np.abs(r - 0.42) <= w)
+    for level in range(1, 4):  # ripples: one ring per level, broken like wind on water
+        rings = np.zeros_like(body)
+        for k in range(level):
+            rings |= np.abs(r - (0.14 + 0.12 * k)) <= w * 0.6
+        out[f"ripples{level}"] = rings & ((np.arctan2(y - 0.5, x - 0.5) * 3 / np.pi) % 2 < 1.4)
+    # marks (drawn in the upper right of the cell, floating up as they age)
+    fish = _disc(y, x, 0.5, 0.44, 0.3, 0.15) | (np.abs(y - 0.5) < (x - 0.7) * 0.9) & (x < 0.92)
+    out["catch"] = fish & ~_disc(y, x, 0.46, 0.26, 0.04)  # an eye
+    heart = _disc(y, x, 0.38, 0.36, 0.16) | _disc(y, x, 0.38, 0.64, 0.16) | \
+        ((y >= 0.38) & (np.abs(x - 0.5) < (0.86 - y) * 0.95))
+    out["ate"] = heart
+    out["missed"] = _segment(y, x, 0.22, 0.22, 0.78, 0.78, w * 1.6) | \
+        _segment(y, x, 0.22, 0.78, 0.78, 0.22, w * 1.6)
+    stone = ((x > 0.24) & (x < 0.76) & (y > 0.4) & (y < 0.92)) | _disc(y, x, 0.4, 0.5, 0.26)
+    out["starved"] = stone
+    out["starved_cross"] = stone & (_segment(y, x, 0.3, 0.5, 0.74, 0.5, w) |
+                                    _segment(y, x, 0.46, 0.36, 0.46, 0.64, w))
+    for name in ("catch", "ate", "missed", "starved"):
+        # the mark's outline: the ring of pixels just outside it (dark, so it reads on any tile)
+        pad = np.pad(out[name], 1)
+        near = pad[:-2, 1:-1] | pad[2:, 1:-1] | pad[1:-1, :-2] | pad[1:-1, 2:]
+        out[f"{name}_edge"] = near & ~out[name]
+    for mask in out.values():
+        mask.flags.writeable = False
+    return out
+
+
+def _sky(scene: Scene) -> tuple[float, np.ndarray]:
+    """The sky's tint as an affine map of colours, (a, b): colour * a + b, b (3,) float32.
+    Cloud greys the map, rain and storm darken it, night blues it; one map for every tile, so
+    tinting costs a pass over the tiles, not over the picture."""
+    cloud = float(np.clip(np.float32(scene.cloud), 0.0, 1.0))  # float32: a recorded frame tints alike
+    k = 0.35 * cloud
+    a, b = 1.0 - k, k * OVERCAST_RGB
+    dim = {W.RAIN: 0.82, W.STORM: 0.6}.get(int(scene.weather), 1.0)
+    a, b = a * dim, b * dim
+    if scene.night:
+        a, b = 0.45 * a, 0.45 * b + 0.25 * NIGHT_RGB
+    return a, b.astype(np.float32)
+
+
+def _tinted_atlas(scene: Scene, cell: int, front: np.ndarray | None) -> np.ndarray:
+    """The tiles under this sky, uint8; with `front` (a colour), a second set washed with it
+    (the cells the hidden front covers), stacked on a leading axis of 2."""
+    # (numpy broadcasts a (3,) colour over a last axis of 3 slowly: the colour is tiled over a
+    # whole tile's pixels instead, 10x faster)
+    a, b = _sky(scene)
+    flat = _atlas(cell).reshape(T.N_TERRAIN * VARIANTS, -1)
+    atlas = flat * np.float32(a) + np.tile(b, cell * cell)  # never above 255: a + b / 255 <= 1
+    if front is not None:
+        atlas = np.stack([atlas, atlas * np.float32(0.62) + np.tile(front * np.float32(0.38), cell * cell)])
+    shape = (T.N_TERRAIN, VARIANTS, cell, cell, 3)
+    return atlas.astype(np.uint8).reshape(shape if front is None else (2, *shape))
 
 
 @lru_cache(maxsize=96)
 def _rain_pixels(h: int, w: int, y0: int, x0: int, period: int, shift: int) -> np.ndarray:
-    """Flat indices of the rain streak pixels of an (h, w) image whose top-left pixel is (y0, x0)
+    """Flat offsets (of the red bytes) of the rain streak pixels of an (h, w) image whose top-left
+    pixel is (y0, x0)
     of the whole map's picture. The pattern repeats every 12 * period of `shift`, so a handful
     of masks serve a whole episode (computing one over a large image costs tens of ms)."""
     yy = np.arange(y0, y0 + h, dtype=np.int64)[:, None]
@@ -158,7 +396,7 @@ def _rain_pixels(h: int, w: int, y0: int, x0: int, period: int, shift: int) -> n
     v = xx + yy // 3 + shift
     lane = v // period  # slanted lanes, one streak of dashes each
     streak = (v % period == 0) & ((yy + 7 * lane + 2 * shift) % 12 < 5)
-    out = np.flatnonzero(streak)
+    out = 3 * np.flatnonzero(streak)  # offsets of the red channel in the flat RGB bytes
     out.flags.writeable = False
     return out
 
@@ -171,20 +409,47 @@ def _rain(img: np.ndarray, scene: Scene, y0: int = 0, x0: int = 0) -> None:
     h, w = img.shape[:2]
     shift = (int(scene.tick) * 3) % (12 * period)
     idx = _rain_pixels(h, w, y0, x0, period, shift)
-    strength = 0.45 if scene.weather == W.RAIN else 0.6
-    flat = img.reshape(-1, 3)
-    flat[idx] = (flat[idx] * (1 - strength) + RAIN_RGB * strength).astype(np.uint8)
+    keep = 141 if scene.weather == W.RAIN else 102  # of 256: the streak's strength 0.45 or 0.6
+    flat = img.reshape(-1)  # a channel at a time, with scalars: 3 times faster than (n, 3) rows
+    for ch in range(3):
+        at = idx + ch
+        streak = int(RAIN_RGB[ch] * (256 - keep))
+        flat[at] = ((flat[at].astype(np.uint16) * keep + streak) >> 8).astype(np.uint8)
+
+
+def _blend_cells(cells: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """(k, cell, cell, 3) uint8 cells washed with one colour each ((k, 3), alpha (k,) in 0..255)."""
+    k = cells.shape[0]
+    a = alpha.astype(np.uint16)[:, None]
+    mixed = cells.reshape(k, -1).astype(np.uint16)
+    mixed *= 255 - a
+    add = rgb.astype(np.uint16) * a + 128
+    by_channel = mixed.reshape(k, -1, 3)
+    for ch in range(3):  # a column per channel (see _tinted_atlas on broadcasting over 3)
+        by_channel[..., ch] += add[:, ch:ch + 1]
+    mixed += mixed >> 8
+    mixed >>= 8  # (x + 128) / 255 rounded, without a division
+    return mixed.astype(np.uint8).reshape(cells.shape)
+
+
+def _seen(scene: Scene, h: int, w: int) -> np.ndarray:
+    """(H, W) bool: the cells inside some living fisher's view (where ripples can be seen)."""
+    seen = np.zeros((h, w), dtype=bool)
+    for f in np.flatnonzero(scene.alive):
+        r, c = int(scene.row[f]), int(scene.col[f])
+        seen[max(r - VIEW_RADIUS, 0):r + VIEW_RADIUS + 1, max(c - VIEW_RADIUS, 0):c + VIEW_RADIUS + 1] = True
+    return seen
 
 
 def draw_scene(scene: Scene, cell: int = 16, window: tuple[int, int, int, int] | None = None,
-               overlay: np.ndarray | None = None) -> np.ndarray:
+               overlay: np.ndarray | None = None, show_front: bool = False) -> np.ndarray:
     """A Scene as an RGB image (rows*cell, cols*cell, 3) uint8: a pure function of its arguments.
 
     `window` = (row0, col0, row1, col1) draws only those map cells (a viewer zoomed into a
     large world); the picture of a window is the same as that part of the whole map's.
     `overlay` (H, W, 4) uint8 is an RGBA wash per map cell (a viewer's heat map or mask),
-    blended over the sky-tinted terrain under the rain, lines and fishers: blending one
-    colour per cell costs nothing next to blending every pixel.
+    blended over the tiles and ripples, under the rain, lines, fishers and marks.
+    `show_front`: the hidden front (a view for people: fishers only sense its cues).
     """
     _check_cell(cell)
     cell = int(cell)
@@ -192,60 +457,91 @@ def draw_scene(scene: Scene, cell: int = 16, window: tuple[int, int, int, int] |
     r0, c0, r1, c1 = (0, 0, h, w) if window is None else (int(v) for v in window)
     if not (0 <= r0 < r1 <= h and 0 <= c0 < c1 <= w):
         raise ValueError(f"window: expected (row0, col0, row1, col1) inside the {h}x{w} map, got {window}")
-    base = TERRAIN_RGB[scene.terrain[r0:r1, c0:c1]]
-    small = np.clip(_tint(base, scene), 0, 255)
+    if overlay is not None and overlay.shape != (h, w, 4):
+        raise ValueError(f"overlay: expected shape ({h}, {w}, 4) (RGBA per map cell), got {overlay.shape}")
+    # tiles, tinted by the sky once per tile (not per pixel), then one per map cell: the cells
+    # stay a (rows, cols, cell, cell, 3) array until per-cell washes are done
+    edge = front_edge(scene, w) if show_front else None
+    colour = FRONT_RGB.get(scene.front_to, FRONT_RGB[W.RAIN])
+    atlas = _tinted_atlas(scene, cell, None if edge is None else colour)
+    rr = np.arange(r0, r1)[:, None]
+    cc = np.arange(c0, c1)[None, :]
+    index = (scene.terrain[r0:r1, c0:c1], (rr * 7 + cc * 3 + (rr // 2) * (cc // 3)) % VARIANTS)
+    if edge is not None:  # the cells west of the front's edge take the washed tiles
+        index = (np.broadcast_to(cc < edge, index[0].shape).astype(np.intp), *index)
+    cells = atlas[index]
+    if scene.ripples is not None and cell >= GLYPH_MIN_CELL:
+        _ripples(cells, scene, h, w, (r0, c0, r1, c1), cell)
     if overlay is not None:
-        if overlay.shape != (h, w, 4):
-            raise ValueError(f"overlay: expected shape ({h}, {w}, 4) (RGBA per map cell), "
-                             f"got {overlay.shape}")
-        wash = overlay[r0:r1, c0:c1].astype(np.float32)
-        alpha = wash[..., 3:] / 255.0
-        small = small * (1.0 - alpha) + wash[..., :3] * alpha
-    small = small.astype(np.uint8)
-    rows, cols = small.shape[:2]
-    # widen each map row once, then copy it down the cell's pixel rows: the same picture as
-    # np.repeat on both axes, about 15x faster at 40 pixels a cell
-    img = np.empty((rows, cell, cols * cell, 3), dtype=np.uint8)
-    img[:] = np.repeat(small, cell, axis=1)[:, None]
-    img = img.reshape(rows * cell, cols * cell, 3)
-    if cell >= 6:
-        img[cell - 1::cell] = (img[cell - 1::cell] * GRID_SHADE).astype(np.uint8)
-        img[:, cell - 1::cell] = (img[:, cell - 1::cell] * GRID_SHADE).astype(np.uint8)
-    _rain(img, scene, r0 * cell, c0 * cell)
-
-    # fishers and lines in window pixel coordinates; slices clip what lies outside
+        wash = overlay[r0:r1, c0:c1]
+        hit = wash[..., 3] > 0
+        if hit.any():
+            cells[hit] = _blend_cells(cells[hit], wash[hit][:, :3], wash[hit][:, 3])
+    rows, cols = cells.shape[:2]
+    img = np.ascontiguousarray(cells.transpose(0, 2, 1, 3, 4)).reshape(rows * cell, cols * cell, 3)
     oy, ox = r0 * cell, c0 * cell
-    half = cell // 2
-    thick = max(1, cell // 16)
-    for f in np.flatnonzero(scene.alive & scene.line):
-        r, c = int(scene.row[f]), int(scene.col[f])
-        lr, lc = int(scene.line_row[f]), int(scene.line_col[f])
-        y0, y1 = sorted((r * cell + half - oy, lr * cell + half - oy))
-        x0, x1 = sorted((c * cell + half - ox, lc * cell + half - ox))
-        if r == lr or c == lc:  # casts are straight ahead, so the line is a row or a column
-            _paint(img, y0, y1 + thick, x0, x1 + thick, LINE_RGB)
-        biting = int(scene.bite[f]) > 0
-        size = max(2, cell // 2) if biting else max(1, cell // 4)
-        by, bx = lr * cell + (cell - size) // 2 - oy, lc * cell + (cell - size) // 2 - ox
-        _paint(img, by, by + size, bx, bx + size, BITE_RGB if biting else BOBBER_RGB)
-
-    margin = max(1, cell // 6) if cell >= 4 else 0
-    mark = max(1, cell // 4)
-    for f in np.flatnonzero(scene.alive):
-        r, c = int(scene.row[f]), int(scene.col[f])
-        colour = FISHER_RGB[f % len(FISHER_RGB)]
-        y0, x0 = r * cell + margin - oy, c * cell + margin - ox
-        size = cell - 2 * margin
-        _paint(img, y0, y0 + size, x0, x0 + size, colour)
-        if size < 3:
-            continue
-        facing = int(scene.facing[f])
-        mid = (size - mark) // 2
-        dy, dx = {0: (0, mid), 1: (size - mark, mid), 2: (mid, size - mark), 3: (mid, 0)}[facing]
-        dark = int(colour.astype(np.int32).sum()) < 200
-        _paint(img, y0 + dy, y0 + dy + mark, x0 + dx, x0 + dx + mark,
-               FACING_MARK_ON_DARK if dark else FACING_MARK)
+    if edge is not None:
+        _front_line(img, edge * cell - ox, oy)
+    _rain(img, scene, oy, ox)
+    roof = atlas[(0,) * (atlas.ndim - 5) + (T.SHELTER, 0)]  # the sky-tinted shelter tile (unwashed)
+    _fishers(img, scene, cell, oy, ox, roof)
+    _marks(img, scene, cell, oy, ox)
     return img
+
+
+def _ripples(cells: np.ndarray, scene: Scene, h: int, w: int, window: tuple[int, int, int, int],
+             cell: int) -> None:
+    """Rings on the water cells some fisher sees, one per ripple level (in place, cell layout)."""
+    r0, c0, r1, c1 = window
+    level = np.where(_seen(scene, h, w), scene.ripples, 0)[r0:r1, c0:c1]
+    sprites = _sprites(cell)
+    for lv in range(1, 4):
+        hit = level == lv
+        if not hit.any():
+            continue
+        sel = cells[hit]  # (k, cell, cell, 3)
+        mask = sprites[f"ripples{lv}"]
+        for ch in range(3):
+            plane = sel[..., ch]
+            ring = np.float32(RIPPLE_RGB[ch] * 0.55)
+            plane[:, mask] = (plane[:, mask] * np.float32(0.45) + ring).astype(np.uint8)
+        cells[hit] = sel
+
+
+def front_edge(scene: Scene, cols: int) -> int | None:
+    """The map column the hidden front has reached (its wash covers the columns west of it), or
+    None when no front is within FRONT_SHOWN ticks: it sweeps in from the west as it nears and
+    covers the map when it arrives. Whole cells, so the wash is a choice of tiles, not a blend."""
+    if not 0 <= scene.front_in <= FRONT_SHOWN:
+        return None
+    return int(round(cols * (1.0 - scene.front_in / FRONT_SHOWN)))
+
+
+def _front_line(img: np.ndarray, x: int, y0: int) -> None:
+    """The front's edge at pixel column x: a band of bulges, 3-6 pixels wide, in the colour the
+    HUD gives hidden things. (y0: the image's first row in the whole map's picture.)"""
+    hgt, wid = img.shape[:2]
+    yy = np.arange(hgt)
+    bulge = (3 + 3 * np.abs(np.sin((yy + y0 + 0.5) * np.pi / 24))).astype(int)
+    for k in range(int(bulge.max())):
+        xs = x - 1 - k
+        if 0 <= xs < wid:  # (a zoomed window may not hold the edge)
+            img[yy[bulge > k], xs] = FRONT_EDGE_RGB
+
+
+def _stamp(img: np.ndarray, y0: int, x0: int, mask: np.ndarray, colour) -> None:
+    """Paint `mask`'s pixels (a (cell, cell) bool array placed at (y0, x0)) in one colour, or
+    with a (cell, cell, 3) picture's own pixels, clipped to the image (a fisher half outside a
+    zoomed window is half drawn)."""
+    h, w = img.shape[:2]
+    n, m = mask.shape
+    ya, xa = max(y0, 0), max(x0, 0)
+    yb, xb = min(y0 + n, h), min(x0 + m, w)
+    if ya < yb and xa < xb:
+        part = mask[ya - y0:yb - y0, xa - x0:xb - x0]
+        if np.ndim(colour) == 3:  # a picture of the mask's size: its own pixels
+            colour = colour[ya - y0:yb - y0, xa - x0:xb - x0][part]
+        img[ya:yb, xa:xb][part] = colour
 
 
 def _paint(img: np.ndarray, y0: int, y1: int, x0: int, x1: int, colour: np.ndarray) -> None:
@@ -255,6 +551,80 @@ def _paint(img: np.ndarray, y0: int, y1: int, x0: int, x1: int, colour: np.ndarr
     y1, x1 = min(y1, h), min(x1, w)
     if y0 < y1 and x0 < x1:
         img[y0:y1, x0:x1] = colour
+
+
+def _fishers(img: np.ndarray, scene: Scene, cell: int, oy: int, ox: int, shelter: np.ndarray) -> None:
+    """Lines and bobbers first (a fisher stands over its own line), then the fishers; a fisher in
+    a shelter under its roof (`shelter`: the shelter's tile as drawn), so sheltering shows."""
+    half = cell // 2
+    thick = max(1, cell // 14)
+    sp = _sprites(cell) if cell >= GLYPH_MIN_CELL else None
+    for f in np.flatnonzero(scene.alive & scene.line):
+        r, c = int(scene.row[f]), int(scene.col[f])
+        lr, lc = int(scene.line_row[f]), int(scene.line_col[f])
+        y0, y1 = sorted((r * cell + half - oy, lr * cell + half - oy))
+        x0, x1 = sorted((c * cell + half - ox, lc * cell + half - ox))
+        if r == lr or c == lc:  # casts are straight ahead, so the line is a row or a column
+            _paint(img, y0, y1 + thick, x0, x1 + thick, LINE_RGB)
+        biting = int(scene.bite[f]) > 0
+        by, bx = lr * cell - oy, lc * cell - ox
+        if sp is None:  # small cells: a square bobber, large and yellow during a bite
+            size = max(2, cell // 2) if biting else max(1, cell // 4)
+            off = (cell - size) // 2
+            _paint(img, by + off, by + off + size, bx + off, bx + off + size,
+                   BITE_RGB if biting else BOBBER_RGB)
+        elif biting:  # the dip: the bobber pulled under, a splash around it
+            _stamp(img, by, bx, sp["splash"], BITE_RGB)
+            _stamp(img, by, bx, sp["dip"], BOBBER_RGB)
+        else:
+            _stamp(img, by, bx, sp["bobber_top"], BOBBER_RGB)
+            _stamp(img, by, bx, sp["bobber_low"], BOBBER_LOW_RGB)
+            _stamp(img, by, bx, sp["bobber_edge"], OUTLINE_RGB)
+    margin = max(1, cell // 6) if cell >= 4 else 0
+    mark = max(1, cell // 4)
+    for f in np.flatnonzero(scene.alive):
+        r, c = int(scene.row[f]), int(scene.col[f])
+        colour = FISHER_RGB[f % len(FISHER_RGB)]
+        dark = int(colour.astype(np.int32).sum()) < 200
+        facing = int(scene.facing[f])
+        y0, x0 = r * cell - oy, c * cell - ox
+        if sp is not None:  # a body in the slot colour, the head towards the facing side
+            edge = OUTLINE_ON_DARK if dark else OUTLINE_RGB
+            if scene.line[f]:
+                _stamp(img, y0, x0, sp[f"rod{facing}"], ROD_RGB)
+            _stamp(img, y0, x0, sp["body"], colour)
+            _stamp(img, y0, x0, sp["body_edge"], edge)
+            _stamp(img, y0, x0, sp[f"head{facing}"], SKIN_RGB)
+            _stamp(img, y0, x0, sp[f"head_edge{facing}"], edge)
+            if scene.terrain[r, c] == T.SHELTER:
+                _stamp(img, y0, x0, sp["roof"], shelter)
+            continue
+        # small cells: a square with a mark on the side it faces
+        size = cell - 2 * margin
+        _paint(img, y0 + margin, y0 + margin + size, x0 + margin, x0 + margin + size, colour)
+        if size < 3:
+            continue
+        mid = (size - mark) // 2
+        dy, dx = {0: (0, mid), 1: (size - mark, mid), 2: (mid, size - mark), 3: (mid, 0)}[facing]
+        _paint(img, y0 + margin + dy, y0 + margin + dy + mark, x0 + margin + dx, x0 + margin + dx + mark,
+               OUTLINE_ON_DARK if dark else OUTLINE_RGB)
+
+
+def _marks(img: np.ndarray, scene: Scene, cell: int, oy: int, ox: int) -> None:
+    """Each event mark, at 60% of a cell over the upper right of its cell, rising as it ages."""
+    if not len(scene.marks) or cell < GLYPH_MIN_CELL:
+        return
+    size = max(GLYPH_MIN_CELL, int(cell * 0.6))
+    sp = _sprites(size)
+    for kind, r, c, age in scene.marks.tolist():
+        name, colour, _ = MARKS[kind]
+        y0 = r * cell - oy - size // 3 - age * max(1, cell // 8)
+        x0 = c * cell - ox + cell - size + size // 4
+        _stamp(img, y0, x0, sp[f"{name}_edge"], OUTLINE_RGB)
+        _stamp(img, y0, x0, sp[name], colour)
+        if name == "starved":
+            _stamp(img, y0, x0, sp["starved"], (200, 200, 206))
+            _stamp(img, y0, x0, sp["starved_cross"], colour)
 
 
 def render_rgb(sim, world: int = 0, cell: int = 16) -> np.ndarray:

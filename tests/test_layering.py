@@ -51,7 +51,9 @@ ONLY_IN: dict[str, tuple[str, ...]] = {
     "pettingzoo": ("sim/env.py", "agents/"),
     # benchmarks/training.py builds a null VecEnv with the same spaces, to measure SB3's ceiling
     "gymnasium": ("sim/env.py", "agents/", "benchmarks/"),
-    "mesa": ("sim/model.py", "benchmarks/", "experiments/"),
+    # viz/web.py: the browser view for modellers is Mesa's own SolaraViz (the optional extra web)
+    "mesa": ("sim/model.py", "benchmarks/", "experiments/", "viz/web"),
+    "solara": ("viz/web",),  # only the browser view; nothing else may need the web extra
     "pygame": ("viz/",),
 }
 # package -> places (path prefixes) that must never import it

@@ -179,12 +179,16 @@ def test_ansi_shows_the_bobber_and_bite(sim):
 # --- one drawing path: a Scene from a live simulation or from a recorded frame -------------------
 
 def test_a_recorded_frame_draws_like_the_live_state(tmp_path):
-    """Playback and export (a recorded frame) show exactly what the env's rgb_array showed."""
+    """Playback and export (a recorded frame) show exactly what the env's rgb_array showed.
+
+    Two things the live state cannot show are left out of the comparison: the marks of past
+    events (a state holds no events; see the next test), and ripples between fish snapshots
+    (the file keeps the fish every `fish_every` ticks, so this recording keeps every tick's)."""
     from sim.record import EpisodeRecorder, load_episode
     from sim.render import scene_of_episode
 
     sim = Simulation("lake", n_fishers=3, seeds=[7])
-    rec = EpisodeRecorder(sim)
+    rec = EpisodeRecorder(sim, fish_every=1)
     rec.capture_initial()
     live = [render_rgb(sim, 0, CELL)]
     rng = np.random.default_rng(1)
@@ -194,7 +198,7 @@ def test_a_recorded_frame_draws_like_the_live_state(tmp_path):
         live.append(render_rgb(sim, 0, CELL))
     ep = load_episode(rec.save(tmp_path / "ep.npz"))
     for i in range(0, ep.n_frames, 7):
-        assert np.array_equal(draw_scene(scene_of_episode(ep, i), CELL), live[i]), i
+        assert np.array_equal(draw_scene(scene_of_episode(ep, i, marks=False), CELL), live[i]), i
 
 
 def test_night_at_follows_the_step_function(sim):
@@ -253,3 +257,133 @@ def test_an_overlay_washes_cells_under_the_fishers(sim):
     assert s.alive[0, 0]
     with pytest.raises(ValueError, match="overlay"):
         draw_scene(scene, CELL, overlay=wash[:-1])
+
+
+# --- glyphs, ripples, event marks and the front ---------------------------------------------------
+
+def test_rock_and_shelter_differ_in_shape_not_only_in_colour():
+    """Told apart in grey too: the tiles' brightness patterns are far from each other and from land's."""
+    from sim.render import _atlas
+
+    tiles = _atlas(16)[:, 0].mean(axis=-1)  # grey
+
+    def corr(a: int, b: int) -> float:
+        x, y = tiles[a].ravel(), tiles[b].ravel()
+        return float(np.corrcoef(x - x.mean(), y - y.mean())[0, 1])
+
+    assert corr(T.ROCK, T.SHELTER) < 0.5
+    for kind in (T.ROCK, T.SHELTER, T.REEDS, T.DEEP):
+        assert tiles[kind].std() > 8, kind  # a glyph, not a flat square
+    assert abs(tiles[T.DEEP].mean() - tiles[T.SHALLOW].mean()) > 40  # depth reads as darker water
+
+
+def test_ripples_show_only_where_a_fisher_sees(sim):
+    s = sim.state
+    s.line[:] = False
+    s.weather[:] = W.CLEAR
+    place(sim, 0, 3, 8, 1)  # sees rows 0-6, cols 5-11
+    place(sim, 1, 14, 20, 0)
+    place(sim, 2, 14, 18, 0)
+    s.fish[0] = 0.0
+    plain = render_rgb(sim, 0, CELL)
+    ref = float(sim.batch.p.fish_density_ref[0])
+    s.fish[0, 5, 8] = s.fish[0, 7, 12] = 3 * ref  # full ripples in view, and out of every view
+    water = (T.SHALLOW, T.DEEP)
+    assert sim.batch.terrain[0, 7, 12] in water and sim.batch.terrain[0, 5, 8] in water
+    assert changed_cells(plain, render_rgb(sim, 0, CELL)) == {(5, 8)}
+    place(sim, 1, 9, 14, 0)  # now a fisher sees (7, 12) too
+    moved = render_rgb(sim, 0, CELL)
+    s.fish[0, 7, 12] = 0.0
+    assert (7, 12) in changed_cells(moved, render_rgb(sim, 0, CELL))
+
+
+def test_event_marks_float_up_where_it_happened_and_fade():
+    """A catch is marked at the fisher for its MARKS ticks, then gone; a starvation at the
+    place the fisher died, even when its slot holds a newcomer elsewhere."""
+    from sim.events import EVENTS
+    from sim.record import load_episode
+    from sim.render import MARKS, event_marks, scene_of_episode
+
+    names = [name for name, _, _ in MARKS]
+    ep = load_episode(_data_dir() / "pier_episode.npz")
+    i, f = (int(v[0]) for v in np.nonzero(ep.event_mask("catch")))
+    r, c = int(ep.row[i - 1, f]), int(ep.col[i - 1, f])
+    ticks = MARKS[names.index("catch")][2]
+    for k in range(ticks + 1):
+        marks = scene_of_episode(ep, i + k).marks.tolist()
+        assert ([names.index("catch"), r, c, k] in marks) == (k < ticks), k
+    # drawn over the upper right of its cell, rising a little each tick
+    cell = 16
+    scene = dataclasses.replace(scene_of_episode(ep, i, marks=False), alive=np.zeros(3, bool))
+    plain = draw_scene(scene, cell)
+    tops = []
+    for age in range(ticks):
+        mark = np.array([[names.index("catch"), 2, 3, age]], np.int32)
+        marked = draw_scene(dataclasses.replace(scene, marks=mark), cell)
+        rows, cols = np.nonzero((marked != plain).any(axis=2))
+        assert rows.size > 20 and 3 * cell <= cols.min() and cols.max() < 5 * cell
+        assert cell <= rows.min() and rows.max() < 3 * cell
+        tops.append(int(rows.min()))
+    assert tops == sorted(tops, reverse=True) and tops[0] > tops[-1]
+    # starvation: marked where the fisher was before the step it starved in
+    events = np.zeros((2, 1), np.int64)
+    events[1, 0] = 1 << EVENTS.index("starved")
+    rows, cols = np.array([[9], [4]]), np.array([[9], [5]])
+    assert event_marks(events, rows, cols, rows, cols, EVENTS).tolist() == [[names.index("starved"), 4, 5, 1]]
+
+
+def _data_dir():
+    from helpers import TINY_DIR
+
+    return TINY_DIR.parent / "viz"
+
+
+def test_the_front_sweeps_in_as_it_nears(sim):
+    from sim.render import FRONT_SHOWN
+
+    s = sim.state
+    s.alive[:] = False
+    s.weather[:] = W.CLOUDY
+    base = dataclasses.replace(scene_of(sim), front_to=W.STORM)
+    width = base.terrain.shape[1] * CELL
+    plain = draw_scene(base, CELL)
+
+    def washed_columns(front_in: int) -> int:
+        img = draw_scene(dataclasses.replace(base, front_in=front_in), CELL, show_front=True)
+        return int((img != plain).any(axis=(0, 2)).sum())
+
+    assert washed_columns(-1) == 0 and washed_columns(FRONT_SHOWN + 1) == 0
+    far, half, near = washed_columns(FRONT_SHOWN), washed_columns(FRONT_SHOWN // 2), washed_columns(2)
+    assert far < 8 < half < near
+    assert abs(half - width / 2) < 8 and near > 0.9 * width
+    assert np.array_equal(draw_scene(dataclasses.replace(base, front_in=5), CELL), plain)  # only if asked
+
+
+def test_a_window_holds_the_front_as_that_part_of_the_whole(sim):
+    from sim.render import FRONT_SHOWN
+
+    scene = dataclasses.replace(scene_of(sim), front_in=FRONT_SHOWN // 3, front_to=W.RAIN)
+    whole = draw_scene(scene, CELL, show_front=True)
+    for r0, c0, r1, c1 in [(0, 0, 16, 22), (2, 3, 9, 12), (5, 0, 16, 4), (0, 18, 3, 22)]:
+        part = draw_scene(scene, CELL, window=(r0, c0, r1, c1), show_front=True)
+        assert np.array_equal(part, whole[r0 * CELL:r1 * CELL, c0 * CELL:c1 * CELL])
+
+
+def test_a_sheltered_fisher_is_drawn_under_the_roof(sim):
+    """Sheltering shows: over a fisher inside a shelter the hut's roof is drawn again."""
+    from sim.render import _sprites
+
+    s = sim.state
+    s.line[:] = False
+    rows, cols = np.nonzero(sim.batch.terrain[0] == T.SHELTER)
+    r, c = int(rows[0]), int(cols[0])
+    place(sim, 1, 14, 20, 0)
+    place(sim, 2, 14, 18, 0)
+    s.alive[0, 0] = False
+    hut = cell_of(render_rgb(sim, 0, 16), r, c, 16)
+    s.alive[0, 0] = True
+    place(sim, 0, r, c, 1)
+    inside = cell_of(render_rgb(sim, 0, 16), r, c, 16)
+    roof = _sprites(16)["roof"]
+    assert np.array_equal(inside[roof], hut[roof])  # the roof is whole
+    assert not np.array_equal(inside, hut)  # and the fisher shows below it

@@ -268,3 +268,39 @@ def test_the_tide_shows_in_playback_as_in_the_live_render(tmp_path):
     assert not np.array_equal(track.terrain_at(40), track.terrain_at(95))
     for tick, picture in live.items():
         assert np.array_equal(draw_scene(track.scene(tick), 6), picture), tick
+
+
+def test_the_legend_names_every_glyph():
+    """Key H: every terrain, the fisher, line, bite, ripples, every event mark and the front,
+    each a picture from sim.render that differs from every other."""
+    from sim import terrain as T
+    from sim.render import MARKS
+    from viz.legend import glyphs
+
+    entries = glyphs(16)
+    labels = " | ".join(label for _, label in entries)
+    names = ["land", "shore", "shallow", "deep", "reeds", "rock", "shelter", "ice", "fisher", "line", "bite",
+             "ripples", "front", "catch", "meal", "missed", "starved"]
+    assert all(name in labels for name in names), labels
+    assert len(entries) == (T.N_TERRAIN - 1) + 4 + len(MARKS) + 1  # all but void; fisher, line, bite, ripples
+    pictures = [pic.tobytes() for pic, _ in entries]
+    assert len(set(pictures)) == len(pictures)
+
+
+@pytest.mark.parametrize("size", [(640, 360), (1280, 720)])
+def test_text_is_never_smaller_than_a_gif_can_show(track, size):
+    """At 640x360 (the smallest GIF the docs make) no label is under 13 px; text grows with the size."""
+    pygame.font.init()
+    viewer = Viewer(track, ViewState(frame=30, follow=0, fish_overlay=True, weather_overlay=True, help=True))
+    sizes = []
+    render = viewer.text.render
+
+    def spy(text, size_px, colour=(0, 0, 0)):
+        sizes.append(size_px)
+        return render(text, size_px, colour)
+
+    viewer.text.render = spy
+    viewer.draw(pygame.Surface(size))
+    assert min(sizes) >= 13
+    if size[1] >= 720:
+        assert viewer.layout.font >= 20 and min(sizes) >= 17

@@ -147,25 +147,42 @@ HELP_LINES: tuple[tuple[str, str], ...] = (
     ("W", "overlay: hidden weather state and the next front"),
     ("N / B", "next / previous episode of a run folder"),
     ("S or F12", "screenshot (PNG)"),
-    ("H or ?", "this help"),
+    ("H or ?", "these keys and the legend of the map's glyphs"),
     ("Q or Esc", "quit"),
 )
 
 
 def help_box(surface: pygame.Surface, text: Text, lines: tuple[tuple[str, str], ...], size: int,
-             title: str = "Keys") -> None:
-    """A translucent box over the middle of the surface listing keys and what they do."""
+             title: str = "Keys", glyphs: list[tuple[pygame.Surface, str]] | None = None) -> None:
+    """A translucent box over the middle of the surface listing keys and what they do, and beside
+    them the legend: every glyph of the map (pictures from sim.render) and what it means."""
     key_w = max(text.render(k, size, ACCENT).get_width() for k, _ in lines)
     what_w = max(text.render(w, size).get_width() for _, w in lines)
     line_h = int(size * 1.15)
-    w = min(surface.get_width() - 20, key_w + what_w + 3 * size)
-    h = min(surface.get_height() - 20, (len(lines) + 2) * line_h + size)
+    glyphs = glyphs or []
+    pic_w = max((g.get_width() for g, _ in glyphs), default=0)
+    heights = [max(line_h, g.get_height() + 2) for g, _ in glyphs]
+    label_w = max((text.render(label, size).get_width() for _, label in glyphs), default=0)
+    keys_w = key_w + what_w + 3 * size
+    legend_w = pic_w + label_w + 2 * size if glyphs else 0
+    w = min(surface.get_width() - 8, keys_w + legend_w)
+    h = min(surface.get_height() - 8, max(len(lines) * line_h, sum(heights)) + 2 * line_h + size)
     box = pygame.Surface((w, h), pygame.SRCALPHA)
-    box.fill((12, 14, 20, 225))
+    box.fill((12, 14, 20, 232))
     x0, y0 = (surface.get_width() - w) // 2, (surface.get_height() - h) // 2
     surface.blit(box, (x0, y0))
     text.draw(surface, title, (x0 + size, y0 + size // 2), size + 4, ACCENT)
+    if glyphs:
+        text.draw(surface, "Legend", (x0 + keys_w, y0 + size // 2), size + 4, ACCENT)
+    top = y0 + size // 2 + line_h + size // 3
     for i, (key, what) in enumerate(lines):
-        y = y0 + size // 2 + (i + 1) * line_h + size // 3
+        y = top + i * line_h
         text.draw(surface, key, (x0 + size, y), size, ACCENT)
         text.draw(surface, what, (x0 + 2 * size + key_w, y), size)
+    y = top
+    for (pic, label), height in zip(glyphs, heights, strict=True):
+        if y + height > y0 + h:
+            break
+        surface.blit(pic, (x0 + keys_w, y))
+        text.draw(surface, label, (x0 + keys_w + pic_w + size // 2, y + (pic.get_height() - size) // 2), size)
+        y += height

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from sim.events import EVENTS
+from sim.observe import ripple_level
 from sim.record import PER_FISHER, PER_WORLD, Episode, EpisodeRecorder
-from sim.render import Scene, night_at
+from sim.render import MARK_TICKS, NO_MARKS, Scene, event_marks, night_at
 from sim.terrain import SHORE
 from sim.weather import STORM
 
@@ -49,6 +50,7 @@ class Track:
         self.day_length = int(time["day_length"])
         self.night_fraction = float(time["night_fraction"])
         self.fish_norm = 1.0  # fish per cell shown as the hottest colour of the heat map
+        self.density_ref = np.float32(meta["params"]["fish"]["density_ref"])  # ripples' scale
 
     # --- building ------------------------------------------------------------------------------
 
@@ -134,16 +136,27 @@ class Track:
         low = self._buf.get("low_tide")
         return self.low_tide_terrain if low is not None and low[self.clamp(frame)] else self.terrain
 
-    def scene(self, frame: int) -> Scene:
-        """What `sim.render.draw_scene` draws for this frame."""
+    def scene(self, frame: int, marks: bool = True) -> Scene:
+        """What `sim.render.draw_scene` draws for this frame (as `sim.render.scene_of_episode`
+        draws the same frame of the file): ripples from the latest fish snapshot, the marks of
+        the last ticks' events (if `marks`), the next front and what it brings if recorded."""
         i = self.clamp(frame)
         b = self._buf
         tick = int(b["tick"][i])
+        lo = max(1, i - MARK_TICKS + 1)
+        found = NO_MARKS
+        if marks and i >= 1:
+            back, before = slice(i, lo - 1, -1), slice(i - 1, lo - 2 if lo >= 2 else None, -1)
+            found = event_marks(b["events"][back], b["row"][before], b["col"][before], b["line_row"][before],
+                                b["line_col"][before], self.meta["events"])
+        front = int(b["front_in"][i])
+        to = int(b["weather"][i + front + 1]) if front >= 0 and i + front + 1 < self.n_frames else -1
         return Scene(terrain=self.terrain_at(i), tick=tick, weather=int(b["weather"][i]),
                      cloud=float(b["cloud"][i]), night=night_at(tick, self.day_length, self.night_fraction),
                      row=b["row"][i], col=b["col"][i], facing=b["facing"][i], alive=b["alive"][i],
                      line=b["line"][i], line_row=b["line_row"][i], line_col=b["line_col"][i],
-                     bite=b["bite"][i])
+                     bite=b["bite"][i], ripples=ripple_level(self.fish_at(i), self.density_ref),
+                     marks=found, front_in=front, front_to=to)
 
     def fish_at(self, frame: int) -> np.ndarray:
         """The latest fish snapshot at or before this frame's tick, (H, W) float32."""

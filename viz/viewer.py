@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pygame
 
-from sim.render import Scene, draw_scene
+from sim.render import FRONT_SHOWN, Scene, draw_scene, front_edge
 from sim.terrain import WATER
-from viz import hud
+from viz import hud, legend
 from viz.hud import ACCENT, BG, DIM, HIDDEN, PANEL, TEXT, Text, Timeline
 from viz.track import MARKS, Track
 
@@ -172,9 +172,11 @@ class Viewer:
 
     def compute_layout(self, size: tuple[int, int]) -> Layout:
         w, h = size
-        font = int(np.clip(h // 44, 11, 22))
-        side_w = int(np.clip(w * 0.25, 150, 330))
-        tl_h = int(np.clip(h * 0.09, 28, 72))
+        # text and panel grow with the window or video (13 px text is the smallest that reads in
+        # a 640x360 GIF; 21 px at 1280x720)
+        font = int(np.clip(round(h / 34), 13, 26))
+        side_w = int(np.clip(w * 0.3, 180, 420))
+        tl_h = int(np.clip(h * 0.1, 32, 90))
         area = pygame.Rect(0, 0, max(w - side_w, 16), max(h - tl_h, 16))
         rows, cols = self.track.terrain.shape
         z = self.state.zoom
@@ -204,19 +206,41 @@ class Viewer:
         surface.fill(BG)
         i = self.track.clamp(self.state.frame)
         scene = self.scene(i)
-        img = draw_scene(scene, lay.cell, lay.window, overlay=self.map_overlay(i))
+        front = self.state.weather_overlay and self.weather_band
+        img = draw_scene(scene, lay.cell, lay.window, overlay=self.map_overlay(i), show_front=front)
         surface.blit(pygame.image.frombuffer(img.tobytes(), (img.shape[1], img.shape[0]), "RGB"),
                      lay.map_rect.topleft)
         self.draw_map_extras(surface, lay, i)
         self.draw_fisher_labels(surface, lay, scene)
+        if front:
+            self.draw_front_label(surface, lay, scene)
         self.draw_side(surface, lay, i)
         self.draw_timeline(surface, lay, i)
         if self.state.help:
-            hud.help_box(surface, self.text, self.help_lines, lay.font)
+            # the legend's cell: as large as the text, smaller if its 17 rows (marks 1.5 cells
+            # high) would not fit the window's height
+            room = surface.get_height() - 8 - 3 * int(lay.font * 1.15) - 34
+            cell = int(np.clip(min(lay.font * 1.3, room / 19), 10, 40))
+            glyphs = [(pygame.image.frombuffer(g.tobytes(), (g.shape[1], g.shape[0]), "RGB"), label)
+                      for g, label in legend.glyphs(cell)]
+            hud.help_box(surface, self.text, self.help_lines, lay.font, glyphs=glyphs)
 
     def scene(self, i: int) -> Scene:
         """What the map shows of frame i (human play hides fishers its fisher cannot see)."""
         return self.track.scene(i)
+
+    def draw_front_label(self, surface: pygame.Surface, lay: Layout, scene: Scene) -> None:
+        """What the sweeping edge on the map is: "storm in 23 ticks", beside the edge, at the top."""
+        if not 0 <= scene.front_in <= FRONT_SHOWN:
+            return
+        names = self.track.meta["weather_states"]
+        what = names[scene.front_to] if scene.front_to >= 0 else "front"
+        edge = lay.map_rect.x + (front_edge(scene, scene.terrain.shape[1]) - lay.window[1]) * lay.cell
+        label = self.text.render(f"{what} in {scene.front_in} ticks", lay.font, hud.HIDDEN)
+        x = int(np.clip(edge + 6, lay.map_rect.x + 2, lay.map_rect.right - label.get_width() - 2))
+        box = pygame.Rect(x - 3, lay.map_rect.y + 3, label.get_width() + 6, label.get_height() + 2)
+        pygame.draw.rect(surface, (20, 16, 28), box)
+        surface.blit(label, (x, lay.map_rect.y + 4))
 
     def draw_map_extras(self, surface: pygame.Surface, lay: Layout, i: int) -> None:
         """A hook for subclasses (human play masks what the fisher cannot see)."""
@@ -313,7 +337,7 @@ class Viewer:
         y += line
         self.text.draw(surface, f"day {day}  {clock}{'  night' if night else ''}", (x, y), fs)
         y += line
-        self.text.draw(surface, self.status_line(), (x, y), fs - 2, DIM)
+        self.text.draw(surface, self.status_line(), (x, y), _small(fs), DIM)
         y += line + 4
         baro = tr["barometer"]
         lo = max(0, i - SPARK_FRAMES + 1)
@@ -336,11 +360,11 @@ class Viewer:
             self.text.draw(surface, title, (x, y), fs, HIDDEN if hidden else ACCENT)
             y += line
             for text, colour in lines:
-                self.text.draw(surface, text[:60], (x + fs // 2, y), fs - 2, colour)
+                self.text.draw(surface, text[:60], (x + fs // 2, y), _small(fs), colour)
                 y += line
-        self.draw_legend(surface, x, side.bottom - 2 * line - 2, width, fs - 3)
-        foot = self.state.message or "H: keys"
-        self.text.draw(surface, foot[-60:], (x, side.bottom - line), fs - 3, DIM)
+        self.draw_legend(surface, x, side.bottom - 2 * line - 2, width, _small(fs))
+        foot = self.state.message or "H: keys and legend"
+        self.text.draw(surface, foot[-60:], (x, side.bottom - line), _small(fs), DIM)
 
     def draw_legend(self, surface: pygame.Surface, x: int, y: int, width: int, size: int) -> None:
         """The timeline's lanes, top to bottom, in their colours (the band above them is the weather)."""
@@ -361,10 +385,11 @@ class Viewer:
         hunger, alive, inv = tr["hunger"][i], tr["alive"][i], tr["inventory"][i]
         line, bite = tr["line"][i], tr["bite"][i]
         meals, catches = tr["ate_total"][i], tr["catch_total"][i]
-        row_h = int(fs * 2.3)
+        small = _small(fs)
+        row_h = fs + small + 6
         for shown, f in enumerate(range(tr.n_fishers)):
             if y + row_h > bottom:
-                self.text.draw(surface, f"+{tr.n_fishers - shown} more", (x, y), fs - 2, DIM)
+                self.text.draw(surface, f"+{tr.n_fishers - shown} more", (x, y), small, DIM)
                 return y + int(fs * 1.2)
             colour = tuple(int(c) for c in FISHER_RGB[f % len(FISHER_RGB)])
             if f == self.state.follow:
@@ -377,14 +402,13 @@ class Viewer:
                 hud.bar(surface, pygame.Rect(bx, y + 3, width - 2 * fs, fs - 6), float(hunger[f]),
                         hud.hunger_colour(float(hunger[f])))
                 state = "bite!" if bite[f] > 0 else ("line out" if line[f] else "")
-                info = f"hunger {float(hunger[f]):.2f}  fish {int(inv[f])}  meals {int(meals[f])}  " \
-                       f"caught {int(catches[f])}"
-                self.text.draw(surface, info, (bx, y + fs), fs - 4, TEXT)
-                if state:
-                    self.text.draw(surface, state, (bx + width - 2 * fs - 5 * fs // 2, y - 1), fs - 4,
-                                   (255, 230, 40) if bite[f] else DIM)
+                info = f"fish {int(inv[f])}  meals {int(meals[f])}  caught {int(catches[f])}"
+                self.text.draw(surface, info, (bx, y + fs), small, TEXT)
+                if state:  # on the hunger bar's right end
+                    label = self.text.render(state, small, (255, 230, 40) if bite[f] else TEXT)
+                    surface.blit(label, (x + width - label.get_width(), y + fs))
             else:
-                self.text.draw(surface, f"starved (meals {int(meals[f])})", (bx, y), fs - 2, hud.HUNGER_BAD)
+                self.text.draw(surface, f"starved (meals {int(meals[f])})", (bx, y), small, hud.HUNGER_BAD)
             y += row_h
         return y
 
@@ -400,6 +424,11 @@ class Viewer:
                 pygame.draw.line(surface, HIDDEN, (fx, rect.y), (fx, rect.bottom), 2)
         px = Timeline.x_of(rect, n, i)
         pygame.draw.line(surface, (255, 255, 255), (px, rect.y - 3), (px, rect.bottom + 2), 2)
+
+
+def _small(fs: int) -> int:
+    """The size of secondary text: smaller than the main text, never below what a GIF can show."""
+    return max(13, fs - 3)
 
 
 def _slug(text: str) -> str:
