@@ -56,21 +56,19 @@ def _blob_lakes(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 
 def _distance_to(mask: np.ndarray) -> np.ndarray:
-    """Manhattan-step distance of every cell to the nearest True cell (BFS)."""
+    """Manhattan-step distance of every cell to the nearest True cell (BFS over flat lists)."""
     h, w = mask.shape
-    dist = np.full((h, w), 10**6, dtype=np.int64)
-    queue = deque()
-    for r, c in zip(*np.nonzero(mask), strict=True):
-        dist[r, c] = 0
-        queue.append((r, c))
+    far = 10**6
+    dist = [0 if m else far for m in mask.ravel().tolist()]
+    queue = deque(i for i, d in enumerate(dist) if d == 0)
     while queue:
-        r, c = queue.popleft()
-        for dr, dc in ((-1, 0), (1, 0), (0, 1), (0, -1)):
-            rr, cc = r + dr, c + dc
-            if 0 <= rr < h and 0 <= cc < w and dist[rr, cc] > dist[r, c] + 1:
-                dist[rr, cc] = dist[r, c] + 1
-                queue.append((rr, cc))
-    return dist
+        i = queue.popleft()
+        c, step = i % w, dist[i] + 1
+        for j in (i - w, i + w, i + 1 if c + 1 < w else -1, i - 1 if c > 0 else -1):
+            if 0 <= j < h * w and dist[j] > step:
+                dist[j] = step
+                queue.append(j)
+    return np.array(dist, dtype=np.int64).reshape(h, w)
 
 
 def generate_map(rng: np.random.Generator, h: int, w: int) -> str:

@@ -11,8 +11,8 @@ terrain codes below it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from worlds.schema import (
     Transitions,
     WorldParams,
 )
-from worlds.terrain import FISHABLE_FROM, SHALLOW, SPAWNABLE, WALKABLE, WATER
+from worlds.terrain import FISHABLE_FROM, SHALLOW, SPAWNABLE, WALKABLE, WATER, beside, reachable
 
 WORLDS_DIR = Path(__file__).resolve().parent
 TOP_KEYS = {"name", "description", "map", "legend", *SECTIONS}
@@ -173,11 +173,16 @@ def parse_map(text: str, legend: dict[str, int], path: Path | str) -> np.ndarray
     return codes[at]
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, object]:
+    return typing.get_type_hints(cls)
+
+
 def _build(cls: type, data: object, where: str, path: Path | str):
     """Build a frozen dataclass from a TOML table, checking keys and types."""
     if not isinstance(data, dict):
         raise WorldFileError(path, where, "a table")
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = set(data) - set(names)
     if unknown:
@@ -296,28 +301,13 @@ def _check_semantics(p: WorldParams, path: Path | str) -> None:
 
 def _check_reachable_water(terrain: np.ndarray, path: Path | str) -> None:
     """Some cell a fisher can fish from must be reachable from where fishers spawn."""
-    walk = np.isin(terrain, WALKABLE)
     spawn = np.isin(terrain, SPAWNABLE)
     if not spawn.any():
         raise WorldFileError(path, "map", "at least one land, shore or ice cell where fishers can spawn")
-    water = np.isin(terrain, WATER)
-    seen = spawn.copy()
-    queue = deque(zip(*np.nonzero(spawn), strict=True))
-    h, w = terrain.shape
-    while queue:
-        r, c = queue.popleft()
-        if terrain[r, c] in FISHABLE_FROM:
-            for dr, dc in ((-1, 0), (1, 0), (0, 1), (0, -1)):
-                rr, cc = r + dr, c + dc
-                if 0 <= rr < h and 0 <= cc < w and water[rr, cc]:
-                    return
-        for dr, dc in ((-1, 0), (1, 0), (0, 1), (0, -1)):
-            rr, cc = r + dr, c + dc
-            if 0 <= rr < h and 0 <= cc < w and walk[rr, cc] and not seen[rr, cc]:
-                seen[rr, cc] = True
-                queue.append((rr, cc))
-    raise WorldFileError(path, "map", "water that fishers can reach: a walkable cell beside water, "
-                         "reachable from a spawn cell")
+    fishing = np.isin(terrain, FISHABLE_FROM) & beside(np.isin(terrain, WATER))
+    if not (reachable(spawn, np.isin(terrain, WALKABLE)) & fishing).any():
+        raise WorldFileError(path, "map", "water that fishers can reach: a walkable cell beside water, "
+                             "reachable from a spawn cell")
 
 
 def override_world(world: World, overrides: dict[str, object]) -> World:
