@@ -26,6 +26,7 @@ from worlds import generator
 from worlds.loader import WorldFileError, load_world
 from worlds.playable import check_playable
 from worlds.schema import MAX_MAP_SIDE, RIPPLE_FIRST_DENSITY, SECTIONS, Bounds
+from worlds.terrain import beside, reachable
 from worlds.world import WORLDS_DIR, world_from_data
 
 LAKE_DATA = tomllib.loads(LAKE_TOML)
@@ -62,6 +63,8 @@ ABSURD = {
                                         "fishing.inventory_max"),
     "an integer beyond any float": (_edit("fishing", "meal_reward", f"meal_reward = {10**400}"),
                                     "fishing.meal_reward"),
+    "immigration without regrowth (fish grow without end)": (
+        _edit("fish", "regrowth", "regrowth = 0.0"), "fish.immigration"),
     "weather.initial nan": (_edit("weather", "initial", "initial = { clear = nan, cloudy = 0.5 }"),
                             "weather.initial.clear"),
 }
@@ -302,3 +305,22 @@ def test_the_core_reads_the_terrain_codes_of_the_schema():
     for name in ("VOID", "LAND", "SHORE", "SHALLOW", "DEEP", "REEDS", "ROCK", "SHELTER", "ICE"):
         assert getattr(core, name) == getattr(terrain, name) == TERRAIN_NAMES.index(name.lower())
     assert core.WALKABLE is terrain.WALKABLE and core.WATER is terrain.WATER
+
+
+def _walk_reference(start: np.ndarray, through: np.ndarray) -> np.ndarray:
+    """Reachability the slow, obvious way: grow the set one step at a time until it stops."""
+    seen = start & through
+    while True:
+        grown = seen | (beside(seen) & through)
+        if np.array_equal(grown, seen):
+            return seen
+        seen = grown
+
+
+def test_reachable_agrees_with_growing_one_step_at_a_time():
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        h, w = (int(x) for x in rng.integers(1, 30, 2))
+        through = rng.random((h, w)) < rng.uniform(0.3, 0.9)
+        start = rng.random((h, w)) < 0.03
+        assert np.array_equal(reachable(start, through), _walk_reference(start, through))

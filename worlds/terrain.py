@@ -7,8 +7,6 @@ batch and is never walkable nor water. The loader checks maps with these sets an
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
 from worlds.schema import TERRAIN_NAMES
@@ -23,22 +21,40 @@ SPAWNABLE = (LAND, SHORE, ICE)
 FISHABLE_FROM = (LAND, SHORE, ICE)  # no casting from inside a shelter
 
 
+def components(mask: np.ndarray) -> np.ndarray:
+    """(H, W) int64: a label per 4-connected region of `mask` (-1 outside it).
+
+    Runs of cells along each row are the nodes; runs that touch across rows are joined by a
+    union-find over the distinct touching pairs, so the work grows with the map's cells (numpy)
+    and its runs (Python), not with the length of its paths: a 128 x 128 map takes milliseconds.
+    """
+    h, w = mask.shape
+    starts = mask & ~np.pad(mask, ((0, 0), (1, 0)))[:, :w]
+    run = np.where(mask, np.cumsum(starts.ravel()).reshape(h, w) - 1, -1)
+    touch = mask[:-1] & mask[1:]
+    n = int(starts.sum())
+    pairs = np.unique(run[:-1][touch] * n + run[1:][touch])  # one int per touching pair of runs
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for pair in pairs.tolist():
+        ra, rb = root(pair // n), root(pair % n)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    roots = np.array([root(i) for i in range(len(parent))], dtype=np.int64)
+    return np.where(mask, roots[np.maximum(run, 0)], -1)
+
+
 def reachable(start: np.ndarray, through: np.ndarray) -> np.ndarray:
     """(H, W) bool: the cells of `through` that a walk of 4-neighbour steps inside `through`
-    reaches from a `start` cell (start cells themselves included), by one breadth-first search
-    over flat Python lists (numpy element access would cost ten times more per cell)."""
-    h, w = through.shape
-    open_ = through.ravel().tolist()
-    seen = (start & through).ravel().tolist()
-    queue = deque(i for i, s in enumerate(seen) if s)
-    while queue:
-        i = queue.popleft()
-        c = i % w
-        for j in (i - w, i + w, i + 1 if c + 1 < w else -1, i - 1 if c > 0 else -1):
-            if 0 <= j < h * w and open_[j] and not seen[j]:
-                seen[j] = True
-                queue.append(j)
-    return np.array(seen, dtype=bool).reshape(h, w)
+    reaches from a `start` cell (start cells themselves included)."""
+    labels = components(through)
+    return through & np.isin(labels, labels[start & through])
 
 
 def beside(mask: np.ndarray) -> np.ndarray:

@@ -297,6 +297,9 @@ def _check_semantics(p: WorldParams, path: Path | str) -> None:
     if p.fishing.spawn_inventory > p.fishing.inventory_max:
         raise WorldFileError(path, "fishing.spawn_inventory",
                              f"an integer in [0, inventory_max = {p.fishing.inventory_max}]")
+    if p.fish.immigration > 0 and p.fish.regrowth == 0:  # nothing would stop the fish from growing
+        raise WorldFileError(path, "fish.immigration", "0 when fish.regrowth is 0: without the logistic "
+                             "term nothing bounds the fish that immigration adds every tick")
 
 
 def _check_reachable_water(terrain: np.ndarray, path: Path | str) -> None:
