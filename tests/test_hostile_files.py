@@ -204,6 +204,7 @@ def _pickle_zip() -> bytes:
 
 RESUME_CASES = {
     "state file is garbage": ("state", lambda run: b"\x00garbage, not a zip" * 50, "cannot be read"),
+    "state file is a truncated zip": ("state", lambda run: _state_bytes(run)[:300], "cannot be read"),
     "state file holds a pickle": ("state", lambda run: _pickled_state(), "Python objects"),
     "state meta is broken JSON": ("state", lambda run: _state_bytes(run, meta=np.array("{broken")),
                                   "invalid JSON"),
