@@ -28,7 +28,11 @@ from agents.policies import MAX_UNITS, PolicyFileError, load_policy
 from sim import archive
 from sim.core import Simulation
 from sim.record import EpisodeFileError, EpisodeRecorder, load_episode
-from sim.run import main as run_main
+
+try:  # the main job's command line; it moved to app/ on main, sim.run keeps only the entry point
+    from app.run import main as run_main
+except ImportError:
+    from sim.run import main as run_main
 
 
 def write_bomb(path: Path, arrays: dict[str, np.ndarray], name: str, shape: tuple[int, ...],

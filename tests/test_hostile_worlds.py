@@ -21,13 +21,17 @@ import pytest
 from test_loader import LAKE_MAP, LAKE_TOML, _edit, _error, _write
 
 from sim.observe import RIPPLE_FULL, RIPPLE_LEVELS, ripple_level
-from sim.run import main as run_main
 from worlds import generator
 from worlds.loader import WorldFileError, load_world
 from worlds.playable import check_playable
 from worlds.schema import MAX_MAP_SIDE, RIPPLE_FIRST_DENSITY, SECTIONS, Bounds
 from worlds.terrain import beside, reachable
 from worlds.world import WORLDS_DIR, world_from_data
+
+try:  # the main job's command line; it moved to app/ on main, sim.run keeps only the entry point
+    from app.run import main as run_main
+except ImportError:
+    from sim.run import main as run_main
 
 LAKE_DATA = tomllib.loads(LAKE_TOML)
 
@@ -271,7 +275,8 @@ def test_mending_is_a_no_op_on_a_playable_map_and_fixes_a_stranded_pocket():
 # ------------------------------------------------------------------ floors: worlds/ imports only downward
 
 # worlds/ from the bottom floor up: a module may import only from floors below it, never from sim/
-FLOORS = ("schema", "terrain", "world", "playable", "generator", "loader", "suites")
+# (registry: the world specs every command reads, on main since 8d2ce48)
+FLOORS = ("schema", "terrain", "world", "playable", "generator", "loader", "suites", "registry")
 
 
 def _worlds_imports(path: Path) -> set[str]:
@@ -288,9 +293,11 @@ def _worlds_imports(path: Path) -> set[str]:
 
 
 def test_worlds_modules_import_only_from_floors_below_and_nothing_from_sim():
-    modules = sorted(p.stem for p in WORLDS_DIR.glob("*.py") if p.stem != "__init__")
-    assert sorted(FLOORS) == modules, "a new module of worlds/ needs its place in FLOORS"
+    modules = {p.stem for p in WORLDS_DIR.glob("*.py") if p.stem != "__init__"}
+    assert modules <= set(FLOORS), f"give each new module of worlds/ a floor: {modules - set(FLOORS)}"
     for floor, name in enumerate(FLOORS):
+        if name not in modules:
+            continue
         imports = _worlds_imports(WORLDS_DIR / f"{name}.py")
         assert "sim" not in imports, f"worlds/{name}.py imports sim: worlds/ is below the core"
         for imported in (i for i in imports if i.startswith("worlds.")):
