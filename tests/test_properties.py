@@ -74,16 +74,19 @@ def fish_bound(world: World, capacity: np.ndarray) -> float:
     return total * (1 + math.sqrt(1 + 4 * i / r)) / 2
 
 
+def _setting(draw, max_ticks: int, names: tuple[str, ...]) -> tuple[World, int, int, bool, int]:
+    """A world of `names`, a seed, a fisher count, cohort or respawn, and a number of ticks."""
+    name = draw(st.sampled_from(sorted(names)))
+    world = world_of(name, draw(st.integers(0, 10_000)) if name == "generated" else 0)
+    return (world, draw(st.integers(0, 2**32 - 1)), draw(st.integers(1, 3)), draw(st.booleans()),
+            draw(st.integers(1, max_ticks)))
+
+
 @st.composite
 def plays(draw, max_ticks: int = 120, names: tuple[str, ...] = ("lake", "pier")):
     """A world, a seed, a fisher count, cohort or respawn, and an action sequence (T, 1, F), drawn
     action by action (hypothesis can shrink it)."""
-    name = draw(st.sampled_from(sorted(names)))
-    world = world_of(name, draw(st.integers(0, 10_000)) if name == "generated" else 0)
-    seed = draw(st.integers(0, 2**32 - 1))
-    n_fishers = draw(st.integers(1, 3))
-    respawn = draw(st.booleans())
-    ticks = draw(st.integers(1, max_ticks))
+    world, seed, n_fishers, respawn, ticks = _setting(draw, max_ticks, names)
     flat = draw(st.lists(st.integers(0, N_ACTIONS - 1), min_size=ticks * n_fishers,
                          max_size=ticks * n_fishers))
     return world, seed, n_fishers, respawn, np.array(flat, dtype=np.int64).reshape(ticks, 1, n_fishers)
@@ -94,12 +97,7 @@ def long_plays(draw, max_ticks: int, names: tuple[str, ...]):
     """Like `plays`, for runs too long to draw action by action: the actions come from a drawn seed
     and a drawn preference over the actions (a fisher that mostly casts and waits, one that mostly
     walks, ...), so long runs reach the states that patient or restless play leads to."""
-    name = draw(st.sampled_from(sorted(names)))
-    world = world_of(name, draw(st.integers(0, 10_000)) if name == "generated" else 0)
-    seed = draw(st.integers(0, 2**32 - 1))
-    n_fishers = draw(st.integers(1, 3))
-    respawn = draw(st.booleans())
-    ticks = draw(st.integers(1, max_ticks))
+    world, seed, n_fishers, respawn, ticks = _setting(draw, max_ticks, names)
     weights = np.array(draw(st.lists(st.integers(0, 5), min_size=N_ACTIONS, max_size=N_ACTIONS)), float)
     weights += 0.01
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
