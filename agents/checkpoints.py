@@ -32,15 +32,23 @@ import os
 import random
 import re
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sim.archive import ArchiveError, read_npz, zip_members
+
 MANIFEST = "manifest.json"
 CHECKPOINTS = "checkpoints"
 STATE_FORMAT = 1
 _NAME = re.compile(r"^step_(\d{12})\.zip$")
+# What a checkpoint may unpack to: a state holds the VecEnv's worlds (their fish alone take 8 bytes a
+# cell: 134 MB for 1,024 worlds of 128 x 128); a model zip holds weights and optimizer moments.
+MAX_STATE_BYTES = 2 << 30
+MAX_MODEL_BYTES = 1 << 30
 
 
 class ManifestError(ValueError):
@@ -234,18 +242,54 @@ def state_bytes(state: dict[str, np.ndarray]) -> bytes:
 
 
 def read_state(data: bytes, where: str) -> dict[str, np.ndarray]:
+    """A checkpoint's state from its bytes, every problem a one-line ManifestError naming `where`:
+    a garbage or truncated file, one that unpacks to more than MAX_STATE_BYTES, pickled objects,
+    a missing or non-scalar count, or metadata that is no JSON object."""
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
-            state = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as err:
-        raise ManifestError(f"{where} cannot be read ({err})") from None
-    if state.get("format") is None or int(state["format"]) != STATE_FORMAT:
+        state = read_npz(data, MAX_STATE_BYTES)
+    except ArchiveError as err:
+        raise ManifestError(f"{where} cannot be read ({' '.join(str(err).split())})") from None
+    fmt = state.get("format")
+    if fmt is None or fmt.shape != () or fmt.dtype.kind not in "iu" or int(fmt) != STATE_FORMAT:
         raise ManifestError(f"{where}: expected checkpoint state format {STATE_FORMAT}")
+    for key in ("num_timesteps", "n_updates"):
+        value = state.get(key)
+        if value is None or value.shape != () or value.dtype.kind not in "iu" or int(value) < 0:
+            raise ManifestError(f"{where}: key {key!r}: expected an integer >= 0")
+    meta = state.get("meta")
+    if meta is None or meta.shape != () or meta.dtype.kind != "U":
+        raise ManifestError(f"{where}: key 'meta': expected a JSON string")
+    try:
+        parsed = json.loads(str(meta))
+    except json.JSONDecodeError as err:
+        raise ManifestError(f"{where}: key 'meta': invalid JSON ({err})") from None
+    if not isinstance(parsed, dict):
+        raise ManifestError(f"{where}: key 'meta': expected a JSON object")
     return state
 
 
 def state_meta(state: dict[str, np.ndarray]) -> dict[str, Any]:
-    return json.loads(str(state["meta"]))
+    return json.loads(str(state["meta"]))  # a JSON object: read_state checked it
+
+
+def check_model_zip(blob: bytes, where: str) -> None:
+    """Refuse (ManifestError, one line) a model zip that SB3's `set_parameters` could not load safely:
+    not a zip, more than MAX_MODEL_BYTES unpacked, or a .pth member that torch's weights-only loader
+    refuses (a pickle of anything but tensors) or cannot read."""
+    import pickle
+
+    import torch
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+            for member in zip_members(archive, MAX_MODEL_BYTES):
+                if member.filename.endswith(".pth"):
+                    torch.load(io.BytesIO(archive.read(member)), map_location="cpu", weights_only=True)
+    except (ArchiveError, zipfile.BadZipFile, zlib.error, pickle.UnpicklingError, RuntimeError, EOFError,
+            ValueError, OSError, KeyError) as err:
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        raise ManifestError(f"{where} is not a model zip this run can load ({type(err).__name__}: "
+                            f"{first})") from None
 
 
 def restore_state(model, state: dict[str, np.ndarray]) -> None:
@@ -308,6 +352,7 @@ def load_checkpoint(manifest: Manifest, timesteps: int) -> tuple[bytes, dict[str
     """The verified model bytes and state of a listed checkpoint (ManifestError if they do not match)."""
     zip_rel, state_rel = checkpoint_names(timesteps)
     blob = manifest.verified_bytes(zip_rel)
+    check_model_zip(blob, str(manifest.run_dir / zip_rel))
     state = read_state(manifest.verified_bytes(state_rel), str(manifest.run_dir / state_rel))
     if int(state["num_timesteps"]) != timesteps:
         raise ManifestError(f"{manifest.run_dir / state_rel}: holds num_timesteps "

@@ -44,10 +44,13 @@ import os
 import re
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from sim.archive import ArchiveError, read_npz, zip_members
 
 if TYPE_CHECKING:
     import torch as th
@@ -271,19 +274,77 @@ def export_policy(model: object, path: str | os.PathLike) -> tuple[Path, Path]:
 
 # --- rebuilding a policy network ---------------------------------------------------------------------------
 
+# Sizes a policy file may describe, checked before torch allocates anything: a file is data from
+# anywhere, and [100000, 100000] would ask for 40 GB. The project's networks are far smaller
+# (64 x 64 by default; the largest in agents/hyperparams.toml is 256 units).
+MAX_UNITS = 4096          # units of one hidden layer, and of an LSTM
+MAX_LAYERS = 8            # hidden layers of the policy or value net
+MAX_LSTM_LAYERS = 4
+MAX_PARAMETERS = 20_000_000  # all weights together (80 MB of float32)
+MAX_WEIGHTS_BYTES = 1 << 30  # what a weights file (.npz) or a model zip may unpack to
+
+
+def _layers(value: object, what: str, source: Path) -> list[int]:
+    """A list of hidden-layer sizes from a file, each an integer in [1, MAX_UNITS], at most MAX_LAYERS."""
+    if not isinstance(value, list) or len(value) > MAX_LAYERS or not all(
+            isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_UNITS for n in value):
+        raise PolicyFileError(f"{source}: net_arch {what}: expected at most {MAX_LAYERS} layer sizes, each "
+                              f"an integer in [1, {MAX_UNITS}] (got {_one_line(value, 80)})")
+    return value
+
+
+def _count_parameters(net_arch: dict[str, list[int]], lstm: dict[str, Any] | None) -> int:
+    """About how many weights the described network holds (enough to refuse an absurd one)."""
+    obs, _ = _gym_spaces()
+    width = int(obs.shape[0])
+    total = 0
+    if lstm is not None:
+        hidden, layers = lstm["hidden_size"], lstm["n_layers"]
+        one = 4 * hidden * (width + hidden + 2) + 4 * hidden * (2 * hidden + 2) * (layers - 1)
+        total += one * (2 if lstm["enable_critic_lstm"] else 1)
+        width = hidden
+    for key, head in (("pi", 16), ("vf", 1)):
+        prev = width
+        for n in net_arch[key]:
+            total += prev * n + n
+            prev = n
+        total += prev * head + head
+    return total
+
+
+def _check_lstm(lstm: object, source: Path) -> dict[str, Any]:
+    """The LSTM description of a recurrent policy file, its sizes bounded."""
+    if not isinstance(lstm, dict):
+        raise PolicyFileError(f"{source}: lstm: expected a table with hidden_size (a recurrent policy)")
+    hidden, layers = lstm.get("hidden_size"), lstm.get("n_layers", 1)
+    for name, value, high in (("hidden_size", hidden, MAX_UNITS), ("n_layers", layers, MAX_LSTM_LAYERS)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+            raise PolicyFileError(f"{source}: lstm.{name}: expected an integer in [1, {high}] "
+                                  f"(got {_one_line(repr(value), 40)})")
+    return {**lstm, "hidden_size": hidden, "n_layers": layers,
+            "enable_critic_lstm": bool(lstm.get("enable_critic_lstm", True))}
+
+
 def _build_policy(arch: dict[str, Any], source: Path):
-    """An SB3 policy module with the architecture `arch` (the JSON form), on this project's spaces."""
+    """An SB3 policy module with the architecture `arch` (the JSON form), on this project's spaces.
+
+    Every size is bounded (MAX_UNITS, MAX_LAYERS, MAX_LSTM_LAYERS, MAX_PARAMETERS) before torch
+    builds anything, so a hostile file ends in a PolicyFileError, not in an allocation.
+    """
     import torch as th
 
     algo = arch.get("algo")
     if algo not in ALGOS:
         raise PolicyFileError(f"{source}: algo {algo!r} is not one of {', '.join(ALGOS)}")
     net_arch = arch.get("net_arch") or {}
-    try:
-        net_arch = {key: [int(n) for n in net_arch.get(key, [])] for key in ("pi", "vf")}
-    except (AttributeError, TypeError, ValueError):
-        raise PolicyFileError(f"{source}: net_arch {arch.get('net_arch')!r} is not "
-                              "{pi: [...], vf: [...]}") from None
+    if not isinstance(net_arch, dict):
+        raise PolicyFileError(f"{source}: net_arch {_one_line(net_arch, 80)} is not {{pi: [...], vf: [...]}}")
+    net_arch = {key: _layers(net_arch.get(key, []), key, source) for key in ("pi", "vf")}
+    lstm = _check_lstm(arch.get("lstm"), source) if algo == "recurrent_ppo" else None
+    n_parameters = _count_parameters(net_arch, lstm)
+    if n_parameters > MAX_PARAMETERS:
+        raise PolicyFileError(f"{source}: the network it describes holds about {n_parameters:,} weights, "
+                              f"more than the {MAX_PARAMETERS:,} allowed")
     if arch.get("features_extractor", "FlattenExtractor") != "FlattenExtractor":
         raise PolicyFileError(f"{source}: features extractor {arch.get('features_extractor')!r} "
                               "is not supported")
@@ -300,10 +361,10 @@ def _build_policy(arch: dict[str, Any], source: Path):
         else:
             from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 
-            lstm = arch.get("lstm") or {}
+            assert lstm is not None  # checked above for every recurrent policy
             policy = RecurrentActorCriticPolicy(
                 obs_space, act_space, lambda _: 0.0, **kwargs,
-                lstm_hidden_size=int(lstm["hidden_size"]), n_lstm_layers=int(lstm.get("n_layers", 1)),
+                lstm_hidden_size=lstm["hidden_size"], n_lstm_layers=lstm["n_layers"],
                 shared_lstm=bool(lstm.get("shared_lstm", False)),
                 enable_critic_lstm=bool(lstm.get("enable_critic_lstm", True)),
                 lstm_kwargs={} if lstm.get("bias", True) else {"bias": False})
@@ -452,9 +513,8 @@ def _load_policy_json(json_path: Path, deterministic: bool, seed: int, expected_
         raise PolicyFileError(f"{json_path}: sha256 does not match the run folder's {MANIFEST}")
     policy = _build_policy(meta, json_path)
     try:
-        with np.load(npz_path, allow_pickle=False) as z:
-            state = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as err:
+        state = read_npz(npz_path, MAX_WEIGHTS_BYTES)
+    except ArchiveError as err:
         raise PolicyFileError(f"{npz_path}: not a readable weights file ({_one_line(err)})") from None
     _load_state(policy, state, npz_path)
     info = {"algo": meta["algo"], "source": str(json_path), "kind": "policy-file",
@@ -474,7 +534,7 @@ def _zip_contents(zip_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
     try:
         with zipfile.ZipFile(zip_path) as archive:
-            names = archive.namelist()
+            names = [m.filename for m in zip_members(archive, MAX_WEIGHTS_BYTES)]
             if "policy.pth" not in names:
                 raise PolicyFileError(f"{zip_path}: no policy.pth inside (not an SB3 model zip)")
             data = json.loads(archive.read("data").decode()) if "data" in names else {}
@@ -482,7 +542,7 @@ def _zip_contents(zip_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     except PolicyFileError:
         raise
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError, KeyError, UnicodeDecodeError,
-            pickle.UnpicklingError) as err:
+            pickle.UnpicklingError, zlib.error) as err:  # ArchiveError is a ValueError
         raise PolicyFileError(f"{zip_path}: not a readable SB3 model zip ({_one_line(err)})") from None
     if not isinstance(data, dict) or not isinstance(state, dict):
         raise PolicyFileError(f"{zip_path}: not an SB3 model zip (unexpected data or policy.pth)")

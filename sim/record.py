@@ -60,8 +60,6 @@ import importlib.metadata
 import json
 import os
 import uuid
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +68,7 @@ import numpy as np
 
 from sim import tide as T
 from sim import weather as W
+from sim.archive import ArchiveError, Headers, read_headers, read_npz
 from sim.events import EVENTS
 from sim.fishers import ACTION_NAMES
 from worlds.schema import TERRAIN_NAMES, WEATHER_STATES
@@ -78,6 +77,10 @@ FORMAT_NAME = "hungry-fisher-episode"
 FORMAT_VERSION = 2
 READS_VERSIONS = (1, 2)
 NO_ACTION = -1
+# The most bytes an episode file may unpack to (its arrays together): a 1,000-tick episode of 8
+# fishers on the largest map (128 x 128) holds about 10 MB; 100,000 ticks about 660 MB.
+MAX_EPISODE_BYTES = 1 << 30
+MAX_META_BYTES = 1 << 22  # the metadata's JSON (numpy stores it as UTF-32: 4 bytes a character)
 
 # key -> (dimensions, dtype): "N" frames, "F" fishers, "K" fish snapshots, "H"/"W" map
 PER_FISHER = {
@@ -321,8 +324,13 @@ class EpisodeRecorder:
         return path
 
 
-def load_episode(path: str | Path) -> Episode:
-    """Read and check an episode file; every problem is an `EpisodeFileError` naming the file."""
+def load_episode(path: str | Path, max_bytes: int = MAX_EPISODE_BYTES) -> Episode:
+    """Read and check an episode file; every problem is an `EpisodeFileError` naming the file.
+
+    Nothing is unpacked before the archive's declared size (at most `max_bytes`), its metadata
+    and every array's shape and dtype (from the .npy headers) fit the format, so a small file
+    that unpacks to gigabytes is refused at once.
+    """
     path = Path(path)
     if not path.exists():
         raise EpisodeFileError(path, "no such file")
@@ -336,44 +344,49 @@ def load_episode(path: str | Path) -> Episode:
     if magic != b"PK\x03\x04":
         raise EpisodeFileError(path, "not an episode file (not an .npz archive)")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError) as err:
-        raise EpisodeFileError(path, f"truncated or corrupt ({type(err).__name__}: {err})") from None
-    odd = sorted(k for k, v in data.items() if not isinstance(v, np.ndarray))
-    if odd:
-        raise EpisodeFileError(path, f"member(s) {odd} are not .npy arrays")
-    return _check(path, data)
-
-
-def _check(path: Path, data: dict[str, np.ndarray]) -> Episode:
-    if "meta" not in data:
-        raise EpisodeFileError(path, "missing key 'meta' (not an episode file)")
-    meta = _meta(path, data["meta"])
-    if meta["version"] == 1 and "tick" in data and "terrain" in data:  # before tides
+        headers = read_headers(path, max_bytes)
+        if "meta" not in headers:
+            raise EpisodeFileError(path, "missing key 'meta' (not an episode file)")
+        shape, dtype = headers["meta"]
+        if shape != () or dtype.kind != "U" or dtype.itemsize > MAX_META_BYTES:
+            raise EpisodeFileError(path, f"key 'meta': expected a JSON string of at most {MAX_META_BYTES:,} "
+                                         f"bytes, got {dtype} {shape}")
+        meta = _meta(path, read_npz(path, max_bytes, only=("meta",))["meta"])
+        data = read_npz(path, max_bytes, check=lambda h: _check_layout(path, h, meta))
+    except ArchiveError as err:
+        raise EpisodeFileError(path, str(err)) from None
+    if meta["version"] == 1:  # before tides
         data = {**data, "flats": np.zeros(data["terrain"].shape, bool),
                 "low_tide": np.zeros(data["tick"].shape[:1], bool)}
-    missing = [k for k in KEYS if k not in data]
-    if missing:
-        raise EpisodeFileError(path, f"missing key(s) {missing}")
-    n = data["tick"].shape[0] if data["tick"].ndim == 1 else -1
-    if n < 1:
-        raise EpisodeFileError(path, f"key 'tick': expected shape (N,) with N >= 1, got {data['tick'].shape}")
-    h, w = data["terrain"].shape if data["terrain"].ndim == 2 else (-1, -1)
-    dims = {"N": n, "F": meta["n_fishers"], "H": h, "W": w,
-            "K": data["fish_tick"].shape[0] if data["fish_tick"].ndim == 1 else -1}
-    for key, (letters, dtype) in LAYOUT.items():
-        arr = data[key]
-        expected = tuple(dims[c] for c in letters)
-        if arr.shape != expected:
-            shape = "(" + ", ".join(f"{c}={dims[c]}" for c in letters) + ")"
-            raise EpisodeFileError(path, f"key '{key}': inconsistent shape {arr.shape}, expected {shape}")
-        if arr.dtype != np.dtype(dtype):
-            raise EpisodeFileError(path, f"key '{key}': expected dtype {np.dtype(dtype)}, got {arr.dtype}")
-    if dims["K"] < 1:
-        raise EpisodeFileError(path, "key 'fish': expected at least one snapshot")
     extra = {k: v for k, v in data.items() if k not in KEYS}
     return Episode(path=str(path), meta=meta, extra=extra, **{k: data[k] for k in LAYOUT})
+
+
+def _check_layout(path: Path, headers: Headers, meta: dict[str, Any]) -> None:
+    """Every key of the format with a shape and dtype that agree (from the .npy headers alone)."""
+    if meta["version"] == 1 and "tick" in headers and "terrain" in headers:  # before tides
+        headers = {**headers, "flats": (headers["terrain"][0], np.dtype(bool)),
+                   "low_tide": (headers["tick"][0][:1], np.dtype(bool))}
+    missing = [k for k in KEYS if k not in headers]
+    if missing:
+        raise EpisodeFileError(path, f"missing key(s) {missing}")
+    shapes = {k: shape for k, (shape, _) in headers.items()}
+    n = shapes["tick"][0] if len(shapes["tick"]) == 1 else -1
+    if n < 1:
+        raise EpisodeFileError(path, f"key 'tick': expected shape (N,) with N >= 1, got {shapes['tick']}")
+    h, w = shapes["terrain"] if len(shapes["terrain"]) == 2 else (-1, -1)
+    dims = {"N": n, "F": meta["n_fishers"], "H": h, "W": w,
+            "K": shapes["fish_tick"][0] if len(shapes["fish_tick"]) == 1 else -1}
+    for key, (letters, dtype) in LAYOUT.items():
+        expected = tuple(dims[c] for c in letters)
+        if shapes[key] != expected:
+            shape = "(" + ", ".join(f"{c}={dims[c]}" for c in letters) + ")"
+            raise EpisodeFileError(path, f"key '{key}': inconsistent shape {shapes[key]}, expected {shape}")
+        if headers[key][1] != np.dtype(dtype):
+            raise EpisodeFileError(path, f"key '{key}': expected dtype {np.dtype(dtype)}, "
+                                         f"got {headers[key][1]}")
+    if dims["K"] < 1:
+        raise EpisodeFileError(path, "key 'fish': expected at least one snapshot")
 
 
 def _meta(path: Path, arr: np.ndarray) -> dict[str, Any]:

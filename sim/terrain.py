@@ -1,7 +1,7 @@
 """Terrain codes and the static fields derived from a map (numpy only).
 
-Codes index `worlds.schema.TERRAIN_NAMES`. VOID pads maps of different sizes inside
-one batch and is never walkable nor water.
+The codes themselves live in `worlds.terrain` (with the world schema, below the core);
+this module re-exports them beside the fields the core derives from a map.
 """
 
 from __future__ import annotations
@@ -10,13 +10,23 @@ from collections import deque
 
 import numpy as np
 
-VOID, LAND, SHORE, SHALLOW, DEEP, REEDS, ROCK, SHELTER, ICE = range(9)
-N_TERRAIN = 9
-
-WALKABLE = (LAND, SHORE, SHELTER, ICE)
-WATER = (SHALLOW, DEEP, REEDS)
-SPAWNABLE = (LAND, SHORE, ICE)
-FISHABLE_FROM = (LAND, SHORE, ICE)  # no casting from inside a shelter
+# the codes belong to the world schema, below the core (one source for the loader and the core)
+from worlds.terrain import (  # noqa: F401  (re-exported: the core reads them as sim.terrain.X)
+    DEEP,
+    FISHABLE_FROM,
+    ICE,
+    LAND,
+    N_TERRAIN,
+    REEDS,
+    ROCK,
+    SHALLOW,
+    SHELTER,
+    SHORE,
+    SPAWNABLE,
+    VOID,
+    WALKABLE,
+    WATER,
+)
 
 # Moves: north, south, east, west as (row, col) steps; index = action - 1.
 MOVES = np.array([[-1, 0], [1, 0], [0, 1], [0, -1]], dtype=np.int64)

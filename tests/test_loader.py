@@ -123,11 +123,13 @@ def _drop_section(section: str, text: str = LAKE_TOML) -> str:
     return "\n".join(kept) + "\n"
 
 
-def _error(path: Path) -> WorldFileError:
+def _error(path: Path, names: Path | None = None) -> WorldFileError:
+    """The error of loading `path`, which must name the file at fault (`names`, default `path`)."""
     with pytest.raises(WorldFileError) as info:
         load_world(path)
     err = info.value
-    assert err.path == str(path) and str(path) in str(err), "the error does not name the file"
+    names = path if names is None else names
+    assert err.path == str(names) and str(names) in str(err), "the error does not name the file"
     assert err.field in str(err)
     return err
 
@@ -190,9 +192,9 @@ BROKEN_MAPS = {
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN_MAPS))
-def test_a_malformed_map_names_the_world_file_and_the_map_field(tmp_path, case):
+def test_a_malformed_map_names_the_map_file_and_the_map_field(tmp_path, case):
     map_text, field = BROKEN_MAPS[case]
-    err = _error(_write(tmp_path, map_text=map_text))
+    err = _error(_write(tmp_path, map_text=map_text), names=tmp_path / "map.txt")
     assert err.field == field
 
 

@@ -211,7 +211,7 @@ def _bad_files(src: Path, d: Path) -> dict[str, tuple[Path, str]]:
         "empty": (d / "empty.npz", "not an .npz"),
         "zip without arrays": (zip_text, "not .npy arrays"),
         "a .npy, not an .npz": (d / "array.npy", "not an .npz"),
-        "pickled object array": (pickled, "truncated or corrupt"),
+        "pickled object array": (pickled, "Python objects (a pickle)"),
         "missing key": (_rewrite(src, d / "nokey.npz", drop="events"), "missing key(s) ['events']"),
         "missing meta": (_rewrite(src, d / "nometa.npz", drop="meta"), "missing key 'meta'"),
         "wrong version": (_rewrite(src, d / "v99.npz", meta=_meta_with(src, version=99)), "version 99"),

@@ -1,8 +1,10 @@
 """Procedural worlds: unlimited variants of the lake from a seed and a few parameters.
 
 A generated world is built as data (a map text and a parameter table, starting from
-the lake's file) and goes through the same validation as a world file, so it obeys
-every rule a shipped world does. The same (seed, size) always gives the same world.
+the lake's file) and goes through the same validation and playability checks as a world
+file, so it obeys every rule a shipped world does. The same (seed, size) always gives the
+same world. Maps that would fail a playability check are mended without drawing anything
+more (`_mend`), so the worlds of every other seed stay exactly what they were.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from collections import deque
 
 import numpy as np
 
-from worlds.loader import WORLDS_DIR, World, WorldFileError, world_from_data
+from worlds.playable import check_playable, richest_water, ripple_capacity, stranded_spawns
+from worlds.schema import MAX_MAP_SIDE, TERRAIN_NAMES, WATER_KINDS
+from worlds.world import WORLDS_DIR, World, WorldFileError, parse_map, world_from_data
 
 BASE = WORLDS_DIR / "lake" / "world.toml"
 CHARS = {"land": ".", "shore": ":", "shallow": "-", "deep": "=", "reeds": "%", "rock": "^", "shelter": "H"}
-MIN_SIZE, MAX_SIZE = 10, 128
+MIN_SIZE, MAX_SIZE = 10, MAX_MAP_SIDE
 
 
 def parse_generated_spec(text: str) -> dict:
@@ -52,21 +56,19 @@ def _blob_lakes(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 
 def _distance_to(mask: np.ndarray) -> np.ndarray:
-    """Manhattan-step distance of every cell to the nearest True cell (BFS)."""
+    """Manhattan-step distance of every cell to the nearest True cell (BFS over flat lists)."""
     h, w = mask.shape
-    dist = np.full((h, w), 10**6, dtype=np.int64)
-    queue = deque()
-    for r, c in zip(*np.nonzero(mask), strict=True):
-        dist[r, c] = 0
-        queue.append((r, c))
+    far = 10**6
+    dist = [0 if m else far for m in mask.ravel().tolist()]
+    queue = deque(i for i, d in enumerate(dist) if d == 0)
     while queue:
-        r, c = queue.popleft()
-        for dr, dc in ((-1, 0), (1, 0), (0, 1), (0, -1)):
-            rr, cc = r + dr, c + dc
-            if 0 <= rr < h and 0 <= cc < w and dist[rr, cc] > dist[r, c] + 1:
-                dist[rr, cc] = dist[r, c] + 1
-                queue.append((rr, cc))
-    return dist
+        i = queue.popleft()
+        c, step = i % w, dist[i] + 1
+        for j in (i - w, i + w, i + 1 if c + 1 < w else -1, i - 1 if c > 0 else -1):
+            if 0 <= j < h * w and dist[j] > step:
+                dist[j] = step
+                queue.append(j)
+    return np.array(dist, dtype=np.int64).reshape(h, w)
 
 
 def generate_map(rng: np.random.Generator, h: int, w: int) -> str:
@@ -115,6 +117,26 @@ def generate_params(rng: np.random.Generator, base: dict) -> dict:
     return data
 
 
+def _mend(map_text: str, data: dict, spec: str) -> str:
+    """The map unchanged if it is playable; otherwise mended without any random draw: spawn cells
+    with no walk to a shelter or to fishable water (an island, a pocket behind rocks) become rock,
+    and when the richest water could never show a ripple, the first of its cells becomes the
+    kind of water with the largest capacity."""
+    legend = {char: TERRAIN_NAMES.index(name) for name, char in CHARS.items()}
+    terrain = parse_map(map_text, legend, spec)
+    grid = np.array([list(row) for row in map_text.splitlines()], dtype="<U1")
+    no_shelter, no_water = stranded_spawns(terrain)
+    grid[no_shelter | no_water] = CHARS["rock"]
+    capacity = data["fish"]["capacity"]
+    if richest_water(terrain, capacity)[1] < ripple_capacity(data["fish"]["density_ref"]):
+        best = max(WATER_KINDS, key=lambda k: capacity[k])
+        water = np.isin(grid, [CHARS[k] for k in WATER_KINDS])
+        if water.any():
+            r, c = np.argwhere(water)[0]
+            grid[r, c] = CHARS[best]
+    return "\n".join("".join(row) for row in grid) + "\n"
+
+
 def generate_world(seed: int, size: tuple[int, int] | int = (16, 22)) -> World:
     """A procedural world from a seed; validated exactly like a world file."""
     h, w = (size, size) if isinstance(size, int) else size
@@ -129,8 +151,11 @@ def generate_world(seed: int, size: tuple[int, int] | int = (16, 22)) -> World:
                     description=f"Procedural world (seed {seed}, {h}x{w}) around the lake's rules.")
         data["legend"] = {char: name for name, char in CHARS.items()}
         try:
-            return world_from_data(data, generate_map(rng, h, w), spec)
+            world = world_from_data(data, _mend(generate_map(rng, h, w), data, spec), spec)
+            check_playable(world, spec)
+            return world
         except WorldFileError as err:
-            if err.field != "map":
+            if not err.field.startswith("map"):
                 raise
-    raise WorldFileError(spec, "map", "a generated map with reachable water (20 attempts failed)")
+    raise WorldFileError(spec, "map", "a playable generated map: reachable water and shelters "
+                         "(20 attempts failed)")

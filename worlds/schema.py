@@ -10,7 +10,9 @@ the observation layout, the four weather states) is not here: a world cannot cha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import MISSING, dataclass, field
+from typing import Any
 
 # Fixed across all worlds: one observation and action space everywhere.
 WEATHER_STATES: tuple[str, ...] = ("clear", "cloudy", "rain", "storm")
@@ -46,87 +48,147 @@ class Direction(str):
 
 DIRECTIONS: tuple[str, ...] = ("north", "south", "east", "west", "none")
 
+# The largest map, in rows and in columns (the generator's largest size too): the core keeps
+# per-cell arrays for every world of a batch, and a map is a file a person reads.
+MAX_MAP_SIDE = 128
+# The most bytes a world.toml or a map file may hold (a 128 x 128 map with comments is far less).
+MAX_FILE_BYTES = 1 << 20
+# Ripples: a water cell shows its first ripple level at this many fish per density_ref
+# (sim.observe: RIPPLE_FULL / RIPPLE_LEVELS = 2 / 3; a test keeps the two equal).
+RIPPLE_FIRST_DENSITY = 2.0 / 3.0
+# A tick count no world needs more of: longer than any episode (weather spells, leads, horizons).
+MAX_TICKS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The finite range a number of the schema must lie in (each end closed unless marked open).
+
+    Every field of every section carries one (`bounded`), so no field can be added without
+    saying which values make sense; tables and ranges apply it to each of their numbers.
+    """
+
+    low: float
+    high: float
+    open_low: bool = False
+    open_high: bool = False
+
+    def contains(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        above = value > self.low if self.open_low else value >= self.low
+        below = value < self.high if self.open_high else value <= self.high
+        return above and below
+
+    def describe(self, integer: bool = False) -> str:
+        """'a number in [0, 1)', 'an integer in [1, 1000]'."""
+        what = "an integer" if integer else "a finite number"
+        return (f"{what} in {'(' if self.open_low else '['}{self.low:g}, "
+                f"{self.high:g}{')' if self.open_high else ']'}")
+
+
+def bounded(low: float, high: float, *, open_low: bool = False, open_high: bool = False,
+            default: Any = MISSING) -> Any:
+    """A dataclass field whose numbers (each one, for a table or a range) lie within the bounds."""
+    bounds = Bounds(float(low), float(high), open_low, open_high)
+    return field(default=default, metadata={"bounds": bounds})
+
+
+def unbounded(default: Any = MISSING) -> Any:
+    """A field that holds no number (a name from a fixed list): its check is its type's."""
+    return field(default=default, metadata={"bounds": None})
+
+
+UNIT = (0.0, 1.0)  # shares and probabilities
+
 
 @dataclass(frozen=True)
 class TimeParams:
     """Day and night, and the default episode length."""
 
-    day_length: int          # ticks per day
-    night_fraction: float    # share of the day that is night
-    horizon: int             # default episode length (ticks) for the environments
+    day_length: int = bounded(2, 100_000)          # ticks per day
+    night_fraction: float = bounded(0, 1, open_high=True)  # share of the day that is night
+    horizon: int = bounded(1, MAX_TICKS)           # default episode length (ticks) for the environments
 
 
 @dataclass(frozen=True)
 class HungerParams:
     """Hunger rises every tick; a full stomach refuses food; at 1 the fisher starves."""
 
-    rate: float              # hunger added per tick
-    storm_multiplier: float  # rate multiplier when exposed to a storm outside a shelter
-    eat_threshold: float     # eating is possible only at hunger >= this
-    meal: float              # hunger removed by one meal
-    spawn: Range             # a new fisher's hunger is uniform in this range
+    rate: float = bounded(0, 1, open_low=True, open_high=True)  # hunger added per tick
+    storm_multiplier: float = bounded(1, 100)  # rate multiplier when exposed to a storm outside a shelter
+    eat_threshold: float = bounded(0, 1, open_high=True)  # eating is possible only at hunger >= this
+    meal: float = bounded(0, 1, open_low=True)   # hunger removed by one meal
+    spawn: Range = bounded(0, 1, open_high=True)  # a new fisher's hunger is uniform in this range
 
 
 @dataclass(frozen=True)
 class FishingParams:
     """Casting, waiting and reeling in."""
 
-    settle: int              # ticks a new line must be out before any bite can come
-    bite_window: int         # ticks a bite shows (reeling in during them lands the fish)
-    p_bite: float            # bite probability per tick at reference density and weather factor 1
-    cast_reach: int          # the line lands up to this many cells out over water
-    inventory_max: int       # fish a fisher can carry
-    spawn_inventory: int     # fish a new fisher carries (lets "eat" be discovered at once)
-    meal_reward: float       # the taste of fish: the only reward, paid per meal
+    settle: int = bounded(0, 10_000)       # ticks a new line must be out before any bite can come
+    bite_window: int = bounded(1, 10_000)  # ticks a bite shows (reeling in during them lands the fish)
+    # bite probability per tick at reference density and weather factor 1
+    p_bite: float = bounded(*UNIT)
+    cast_reach: int = bounded(1, MAX_MAP_SIDE)  # the line lands up to this many cells out over water
+    inventory_max: int = bounded(1, 1000)  # fish a fisher can carry (recordings hold it as int16)
+    spawn_inventory: int = bounded(0, 1000)  # fish a new fisher carries (lets "eat" be discovered at once)
+    meal_reward: float = bounded(0, 1000, open_low=True)  # the taste of fish: the only reward, paid per meal
 
 
 @dataclass(frozen=True)
 class FishParams:
     """The fish population of each water cell."""
 
-    capacity: PerWater       # carrying capacity per kind of water
-    regrowth: float          # logistic growth rate per tick
-    immigration: float       # share of capacity that arrives per tick (recovery of emptied cells)
-    move_rate: float         # share of a cell's fish that moves to neighbouring water per tick
-    density_ref: float       # fish per cell at which the bite rate is p_bite
-    preference_strength: float  # how strongly fish follow their depth preference (0..1)
-    shallow_preference: PerWeather  # -1 = all to the deep, +1 = all to the shallows
-    night_shallow_shift: float      # added to the preference at night
-    current: Direction = "none"     # optional: a current carries fish this way (rivers)
-    current_rate: float = 0.0       # optional: share of a cell's fish carried downstream per tick
+    # carrying capacity per kind of water (recordings store fish as float16: at most 65504)
+    capacity: PerWater = bounded(0, 10_000)
+    regrowth: float = bounded(*UNIT)       # logistic growth rate per tick
+    # share of capacity that arrives per tick (recovery of emptied cells)
+    immigration: float = bounded(*UNIT)
+    move_rate: float = bounded(0, 0.5)     # share of a cell's fish that moves to neighbouring water per tick
+    # fish per cell at which the bite rate is p_bite
+    density_ref: float = bounded(0, 10_000, open_low=True)
+    # how strongly fish follow their depth preference
+    preference_strength: float = bounded(0, 1, open_high=True)
+    shallow_preference: PerWeather = bounded(-1, 1)  # -1 = all to the deep, +1 = all to the shallows
+    # added to the preference at night (the sum is clipped to [-1, 1])
+    night_shallow_shift: float = bounded(-2, 2)
+    current: Direction = unbounded(default="none")  # optional: a current carries fish this way (rivers)
+    # optional: share of a cell's fish carried downstream per tick
+    current_rate: float = bounded(0, 0.5, default=0.0)
 
 
 @dataclass(frozen=True)
 class WeatherParams:
     """Weather: a hidden Markov process whose fronts are announced by the barometer and clouds."""
 
-    initial: Distribution    # probability of each state at reset
-    next: Transitions        # probability of the next state when the current one ends
-    dwell: dict              # per state, [min, max] ticks it lasts (uniform)
-    lead: Range              # the cues switch to the next state this many ticks ahead
-    barometer: PerWeather    # barometer target per state, in [0, 1]
-    cloud: PerWeather        # cloud cover target per state, in [0, 1]
-    barometer_rate: float    # how fast the barometer tracks its target per tick
-    barometer_noise: float   # std of the barometer's noise per tick
-    cloud_rate: float        # how fast cloud cover tracks its target per tick
+    initial: Distribution = bounded(*UNIT)  # probability of each state at reset
+    next: Transitions = bounded(*UNIT)      # probability of the next state when the current one ends
+    dwell: dict = bounded(1, MAX_TICKS)     # per state, [min, max] ticks it lasts (uniform)
+    lead: Range = bounded(0, MAX_TICKS)     # the cues switch to the next state this many ticks ahead
+    barometer: PerWeather = bounded(*UNIT)  # barometer target per state
+    cloud: PerWeather = bounded(*UNIT)      # cloud cover target per state
+    barometer_rate: float = bounded(0, 1, open_low=True)  # how fast the barometer tracks its target per tick
+    barometer_noise: float = bounded(*UNIT)  # std of the barometer's noise per tick
+    cloud_rate: float = bounded(0, 1, open_low=True)  # how fast cloud cover tracks its target per tick
 
 
 @dataclass(frozen=True)
 class BiteParams:
     """How weather and time of day make fish feed."""
 
-    weather: PerWeather      # bite factor per weather state
-    front_boost: float       # factor while a change to rain or storm is announced
-    midday: float            # factor at midday in clear weather (bright sun)
-    night: float             # factor at night
+    weather: PerWeather = bounded(0, 100)  # bite factor per weather state
+    front_boost: float = bounded(0, 100)   # factor while a change to rain or storm is announced
+    midday: float = bounded(0, 100)        # factor at midday in clear weather (bright sun)
+    night: float = bounded(0, 100)         # factor at night
 
 
 @dataclass(frozen=True)
 class StormParams:
     """What a storm does to a fisher outside a shelter: costs that come soon and are seen."""
 
-    p_lose_line: float       # per tick: the line is swept away
-    p_lose_fish: float       # per tick: one carried fish is swept away
+    p_lose_line: float = bounded(*UNIT)    # per tick: the line is swept away
+    p_lose_fish: float = bounded(*UNIT)    # per tick: one carried fish is swept away
 
 
 @dataclass(frozen=True)
@@ -135,7 +197,8 @@ class TideParams:
     tide and dry shore at low tide. Every episode starts at high tide; the tide turns every
     period / 2 ticks. 0 means no tide (then the map may have no flats)."""
 
-    period: int = 0          # ticks of one whole tide (high and low), even, or 0 for none
+    # ticks of one whole tide (high and low), even, or 0 for none
+    period: int = bounded(0, MAX_TICKS, default=0)
 
 
 @dataclass(frozen=True)
@@ -149,7 +212,7 @@ class WorldParams:
     weather: WeatherParams
     bites: BiteParams
     storm: StormParams
-    tide: TideParams = TideParams()  # optional section
+    tide: TideParams = field(default_factory=TideParams)  # optional section
 
 
 SECTIONS: dict[str, type] = {
