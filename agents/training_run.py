@@ -154,7 +154,7 @@ def learn(run: Run, model: Any, progress: bool, callbacks: Sequence[Any], reset:
 def _export(model: Any, run: Run) -> None:
     """policy.json + policy.npz: the weights-only policy file (agents.policies), when that module is there."""
     try:
-        from agents.policies import export_policy
+        from agents.policy_network import export_policy
     except ImportError:
         return
     npz, js = export_policy(model, run.path / "policy")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_policies import make_run_folder, train_tiny_ppo, train_tiny_rppo
 
-from agents.policies import export_policy
+from agents.policy_network import export_policy
 from app.evaluate import main
 from app.run import main as sim_run_main
 from sim.record import load_episode

@@ -3,7 +3,7 @@ garbage, pickles, zip bombs or absurdly sized end in the project's one-line erro
 anything large is allocated.
 
 Every case here crashed with a traceback, or allocated gigabytes, before `sim.archive` and the
-size bounds of agents/policies.py. docs/hostile_inputs.md lists the cases;
+size bounds of agents/policy_network.py. docs/hostile_inputs.md lists the cases;
 `pytest tests/test_hostile_files.py` reruns them.
 """
 
@@ -24,7 +24,8 @@ from test_train import tiny_train, unfinished_copy
 
 from agents import checkpoints as ck
 from agents import train as T
-from agents.policies import MAX_UNITS, PolicyFileError, load_policy
+from agents.policies import PolicyFileError, load_policy
+from agents.policy_network import MAX_UNITS
 from sim import archive
 from sim.core import Simulation
 from sim.record import EpisodeFileError, EpisodeRecorder, load_episode

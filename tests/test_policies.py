@@ -26,7 +26,8 @@ import torch as th
 from sb3_contrib import RecurrentPPO
 from stable_baselines3 import PPO
 
-from agents.policies import PolicyFileError, export_policy, load_policy
+from agents.policies import PolicyFileError, load_policy
+from agents.policy_network import export_policy
 from agents.vec_env import make_vec_env
 from sim.env import observation_bounds
 from sim.fishers import N_ACTIONS

@@ -190,7 +190,7 @@ def test_a_trained_policy_file_is_probed_deterministically(tmp_path, recurrent):
     from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
     from stable_baselines3.common.policies import ActorCriticPolicy
 
-    from agents.policies import _gym_spaces, export_policy
+    from agents.policy_network import _gym_spaces, export_policy
 
     torch.manual_seed(0)
     obs_space, act_space = _gym_spaces()
@@ -209,7 +209,7 @@ def test_bad_inputs_give_one_line_errors(tmp_path, capsys):
     from gymnasium import spaces
     from stable_baselines3.common.policies import ActorCriticPolicy
 
-    from agents.policies import export_policy
+    from agents.policy_network import export_policy
 
     _, cartpole = export_policy(ActorCriticPolicy(spaces.Box(-1, 1, (4,), np.float32), spaces.Discrete(2),
                                                   lambda _: 0.0), tmp_path / "cartpole")

@@ -13,7 +13,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np
 import pytest
 
-from agents.policies import export_policy, load_policy
+from agents.policies import load_policy
+from agents.policy_network import export_policy
 from analysis.activations import TARGETS, Recording, record_activations
 from analysis.representation import control_labels, probe_recording, probe_representation
 
