@@ -4,6 +4,7 @@ clean environment and runs the commands: .ci/wheel_check.sh)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -20,8 +21,12 @@ DATA = [("agents", "hyperparams.toml"), ("experiments", "studies/*.toml"), ("wor
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("wheel")
+    src = out / "src"  # a copy: building in the checkout would leave build/ and *.egg-info there
+    skip = shutil.ignore_patterns(".venv", ".git", "runs", "build", "docs", "tests", "__pycache__", "*.egg-info",
+                                  ".*_cache")
+    shutil.copytree(ROOT, src, ignore=skip)
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(out), str(ROOT)], capture_output=True, text=True, timeout=600)
+                            "-w", str(out), str(src)], capture_output=True, text=True, timeout=600)
     if build.returncode != 0 and "No module named" in build.stderr:
         pytest.skip(f"cannot build a wheel here: {build.stderr.strip().splitlines()[-1]}")
     assert build.returncode == 0, build.stderr[-2000:]
