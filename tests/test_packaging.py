@@ -22,8 +22,8 @@ DATA = [("agents", "hyperparams.toml"), ("experiments", "studies/*.toml"), ("wor
 def wheel(tmp_path_factory) -> zipfile.ZipFile:
     out = tmp_path_factory.mktemp("wheel")
     src = out / "src"  # a copy: building in the checkout would leave build/ and *.egg-info there
-    skip = shutil.ignore_patterns(".venv", ".git", "runs", "build", "docs", "tests", "__pycache__", "*.egg-info",
-                                  ".*_cache")
+    skip = shutil.ignore_patterns(".venv", ".git", "runs", "build", "docs", "tests", "__pycache__",
+                                  "*.egg-info", ".*_cache")
     shutil.copytree(ROOT, src, ignore=skip)
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                             "-w", str(out), str(src)], capture_output=True, text=True, timeout=600)
