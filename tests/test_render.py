@@ -263,7 +263,7 @@ def test_an_overlay_washes_cells_under_the_fishers(sim):
 
 def test_rock_and_shelter_differ_in_shape_not_only_in_colour():
     """Told apart in grey too: the tiles' brightness patterns are far from each other and from land's."""
-    from sim.render import _atlas
+    from sim.tiles import tile_atlas as _atlas
 
     tiles = _atlas(16)[:, 0].mean(axis=-1)  # grey
 
@@ -371,7 +371,7 @@ def test_a_window_holds_the_front_as_that_part_of_the_whole(sim):
 
 def test_a_sheltered_fisher_is_drawn_under_the_roof(sim):
     """Sheltering shows: over a fisher inside a shelter the hut's roof is drawn again."""
-    from sim.render import _sprites
+    from sim.tiles import sprite_masks as _sprites
 
     s = sim.state
     s.line[:] = False
