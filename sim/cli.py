@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import importlib.metadata
+import math
 import os
 import re
 import subprocess
@@ -59,6 +60,17 @@ def int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
         return value
     return parse_int
+
+
+def positive_number(text: str) -> float:
+    """An argparse type: a finite number > 0 (frames or ticks per second; nan and inf are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
+    return value
 
 
 def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace | int:

@@ -11,6 +11,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
+def record_episode(path: Path) -> None:
+    """A short recorded episode (what viz.playback reads)."""
+    from app.run import main as sim_run
+
+    assert sim_run(["--policy", "scripted:expert", "--ticks", "10", "--episodes", "1", "--fishers", "1",
+                    "--record", "1", "--quiet", "--out", str(path.parent / "rec")]) == 0
+    (path.parent / "rec" / "episodes" / "episode_000.npz").rename(path)
+    shutil.rmtree(path.parent / "rec")
+
 # (command module, argv, what the one line must say); {tmp} is a fresh folder, {full} a folder with a
 # file in it, {file} an existing file, {run} a folder that is not a run
 CASES = {
@@ -47,6 +57,9 @@ CASES = {
                                    "--out: "),
     "study report of nothing": ("experiments.run", ["ecosystem", "--report-only", "--out", "{tmp}/none"],
                                 "--report-only: "),
+    "playback fps nan": ("viz.playback", ["{file}", "--fps", "nan"], "--fps: expected a finite number > 0"),
+    "playback export exists": ("viz.playback", ["{episode}", "--export", "{gif}"],
+                               "--export: {gif} exists; choose another name or pass --force"),
     "study into another folder": ("experiments.run", ["ecosystem", "--out", "{full}"],
                                   "--out: {full} exists and is not empty"),
 }
@@ -62,7 +75,12 @@ def test_every_command_refuses_bad_arguments_in_one_line(case, tmp_path, capsys)
     file.write_text("{}")
     run = tmp_path / "notarun"
     run.mkdir()
-    names = {"tmp": tmp_path, "full": full, "file": file, "run": run}
+    gif = tmp_path / "old.gif"
+    gif.write_bytes(b"GIF89a")
+    episode = tmp_path / "episode.npz"
+    if "{episode}" in argv:
+        record_episode(episode)
+    names = {"tmp": tmp_path, "full": full, "file": file, "run": run, "gif": gif, "episode": episode}
     argv = [a.format(**names) for a in argv]
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     code = importlib.import_module(module).main(argv)
@@ -72,4 +90,5 @@ def test_every_command_refuses_bad_arguments_in_one_line(case, tmp_path, capsys)
     assert expected.format(**names) in err, err
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before, "nothing is written"
     assert (full / "keep.txt").read_text() == "mine" and file.read_text() == "{}"
+    assert gif.read_bytes() == b"GIF89a"
     shutil.rmtree(tmp_path, ignore_errors=True)

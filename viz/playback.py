@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pygame
 
-from sim.cli import EXIT_USAGE, Parser, parse
+from sim.cli import EXIT_USAGE, Parser, UsageError, int_at_least, output_file, parse, positive_number
 from sim.record import EpisodeFileError, load_episode
 from viz.hud import Timeline
 from viz.track import Track
@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episode", type=int, default=0, help="which episode of a run folder (default: 0)")
     p.add_argument("--size", type=parse_size, default=None,
                    help="window or video size WxH (default 1280x720; 800x450 for a GIF)")
-    p.add_argument("--speed", type=float, default=8.0, help="ticks per second when playing (default 8)")
+    p.add_argument("--speed", type=positive_number, default=8.0,
+                   help="ticks per second when playing (default 8)")
     p.add_argument("--follow", type=int, default=None, metavar="K", help="follow fisher K (1-9)")
     p.add_argument("--fish", action="store_true", help="start with the fish heat map on")
     p.add_argument("--weather", action="store_true", help="start with the hidden weather shown")
@@ -145,8 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="last tick exported (default: the end)")
     p.add_argument("--export", default=None, metavar="OUT",
                    help="write OUT.gif or OUT.mp4 instead of opening a window")
-    p.add_argument("--fps", type=float, default=10.0, help="export frames per second (default 10)")
-    p.add_argument("--every", type=int, default=1, help="export every Nth tick (default 1)")
+    p.add_argument("--fps", type=positive_number, default=10.0, help="export frames per second (default 10)")
+    p.add_argument("--every", type=int_at_least(1), default=1, help="export every Nth tick (default 1)")
+    p.add_argument("--force", action="store_true", help="overwrite an --export file that exists")
     p.add_argument("--shots", default=".", metavar="DIR", help="where screenshots go (default: here)")
     p.add_argument("--frames", type=int, default=None, help=argparse.SUPPRESS)  # tests: stop after N frames
     return p
@@ -165,8 +167,10 @@ def main(argv: list[str] | None = None) -> int:
                          f"got {args.episode}")
         if args.follow is not None and not 1 <= args.follow <= 9:
             raise _Usage(f"--follow: expected a fisher number 1-9, got {args.follow}")
-        if args.every < 1 or args.fps <= 0 or args.speed <= 0 or args.zoom < 1:
-            raise _Usage("--every, --fps, --speed and --zoom: expected positive numbers")
+        if args.zoom < 1:
+            raise _Usage(f"--zoom: expected an integer >= 1, got {args.zoom}")
+        if args.export:
+            output_file(args.export, "--export", args.force)  # before loading and drawing, not after
         track = load_track(files[args.episode])
         if args.follow is not None and args.follow > track.n_fishers:
             raise _Usage(f"--follow: {files[args.episode]} has {track.n_fishers} fisher slot(s), "
@@ -183,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {out}")
             return 0
         return _window(args, files, track)
-    except (EpisodeFileError, _Usage) as err:
+    except (EpisodeFileError, _Usage, UsageError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
