@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-import time
 import tomllib
 from pathlib import Path
 
@@ -157,18 +156,15 @@ def test_a_map_beyond_the_size_limit_is_refused(tmp_path, rows, cols, field):
     assert err.field == field and str(MAX_MAP_SIDE) in err.expected
 
 
-def test_a_1000_by_1000_map_is_refused_at_once_and_the_largest_loads_fast(tmp_path):
+def test_a_1000_by_1000_map_is_refused_and_the_largest_loads(tmp_path):
+    """(How fast: python -m benchmarks.world_load; speed is measured there, not here.)"""
     (tmp_path / "big").mkdir()
     (tmp_path / "max").mkdir()
     big = _write(tmp_path / "big", map_text=_square_map(1000))
-    start = time.perf_counter()
     err = _error(big, names=tmp_path / "big" / "map.txt")
-    refused = time.perf_counter() - start
-    assert err.field == "map" and refused < 1.0
+    assert err.field == "map" and "1000" in str(err)
     largest = _write(tmp_path / "max", map_text=_square_map(MAX_MAP_SIDE))
-    start = time.perf_counter()
     assert load_world(largest).shape == (MAX_MAP_SIDE, MAX_MAP_SIDE)
-    assert time.perf_counter() - start < 2.0
 
 
 def test_a_map_file_over_the_byte_limit_is_refused_before_reading_it_all(tmp_path):
