@@ -29,6 +29,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import random
 import re
 import tempfile
@@ -196,7 +197,7 @@ def _unwrap(env) -> tuple[Any, list[Any]]:
 
 def capture_state(model, meta: dict[str, Any]) -> dict[str, np.ndarray]:
     """Everything besides the weights that continuing the run exactly needs (see module doc)."""
-    import torch
+    import torch  # deferred: heavy at start-up
 
     np_state = np.random.get_state()  # noqa: NPY002  (SB3 draws from numpy's global RNG)
     py_version, py_internal, py_gauss = random.getstate()
@@ -276,9 +277,7 @@ def check_model_zip(blob: bytes, where: str) -> None:
     """Refuse (ManifestError, one line) a model zip that SB3's `set_parameters` could not load safely:
     not a zip, more than MAX_MODEL_BYTES unpacked, or a .pth member that torch's weights-only loader
     refuses (a pickle of anything but tensors) or cannot read."""
-    import pickle
-
-    import torch
+    import torch  # deferred: heavy at start-up
 
     try:
         with zipfile.ZipFile(io.BytesIO(blob)) as archive:
@@ -294,14 +293,14 @@ def check_model_zip(blob: bytes, where: str) -> None:
 
 def restore_state(model, state: dict[str, np.ndarray]) -> None:
     """Put a captured state back into a model built with the run's config (weights loaded apart)."""
-    import torch
+    import torch  # deferred: heavy at start-up
 
     model.num_timesteps = int(state["num_timesteps"])
     model._n_updates = int(state["n_updates"])
     model._last_obs = state["last_obs"].copy()
     model._last_episode_starts = state["last_episode_starts"].copy()
     if "lstm_pi_h" in state:
-        from sb3_contrib.common.recurrent.type_aliases import RNNStates
+        from sb3_contrib.common.recurrent.type_aliases import RNNStates  # deferred: heavy at start-up
 
         t = lambda k: torch.from_numpy(state[k].copy()).to(model.device)  # noqa: E731
         model._last_lstm_states = RNNStates((t("lstm_pi_h"), t("lstm_pi_c")),

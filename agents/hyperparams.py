@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.cli import UsageError
+from worlds.loader import list_worlds
 
 ALGOS = ("ppo", "recurrent_ppo")
 HYPERPARAMS_FILE = Path(__file__).resolve().with_name("hyperparams.toml")
@@ -115,8 +116,6 @@ def read_hyperparams_file(path: Path | str = HYPERPARAMS_FILE) -> dict[str, dict
 def _names_a_registry_world(spec: str) -> bool:
     """Whether a world or pool spec is a name the project resolves (a shipped world, a suite,
     generated worlds) rather than a path: the rule worlds.loader.load_world follows."""
-    from worlds.loader import list_worlds
-
     if spec.startswith(("generated", "suite:")):
         return True
     return spec in list_worlds() and not Path(spec).exists()

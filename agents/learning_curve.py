@@ -47,7 +47,7 @@ class PolicyAct:
 def evaluate(model: Any, world: str, protocol: dict[str, Any]) -> dict[str, float]:
     """The learning-curve measurement; it draws from its own seeded RNG and leaves the training
     RNGs (torch, numpy) as they were, so evaluating never changes what training does."""
-    import torch
+    import torch  # deferred: heavy at start-up
 
     from agents.rollout import interval, run_policy
 

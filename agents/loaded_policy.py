@@ -70,7 +70,7 @@ class LoadedPolicy:
         episode_start: optional (N,) bool, slots whose fisher is new since the last call (their
         LSTM state is cleared first); ignored by memoryless policies.
         """
-        import torch as th
+        import torch as th  # deferred: heavy at start-up
 
         obs = np.asarray(obs, dtype=np.float32)
         obs = obs.reshape(-1, obs.shape[-1]) if obs.ndim != 2 else obs

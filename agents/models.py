@@ -15,12 +15,12 @@ from typing import Any
 
 from agents.hyperparams import RECURRENT_KEYS
 from sim.cli import UsageError
+from worlds.loader import WorldFileError, load_world
 
 
 def training_pool(world: str, worlds: object) -> list[str]:
     """The training pool as world specs, each checked now (a bad name fails before any training)."""
-    from agents.vec_env import resolve_pool
-    from worlds.loader import WorldFileError, load_world
+    from agents.vec_env import resolve_pool  # deferred: heavy at start-up
 
     flag = "--worlds" if worlds is not None else "--world"
     if not isinstance(world, str):
@@ -53,7 +53,7 @@ def training_pool(world: str, worlds: object) -> list[str]:
 
 def set_threads(threads: int) -> None:
     """Torch's thread count (1: bit-reproducible), with a warning where OpenMP would spin."""
-    import torch
+    import torch  # deferred: heavy at start-up
 
     if threads > 1 and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
         warnings.warn("torch with more than one thread and OMP_WAIT_POLICY unset: its spinning OpenMP worker "
@@ -64,9 +64,9 @@ def set_threads(threads: int) -> None:
 
 def build_env(config: dict[str, Any]) -> Any:
     """The VecMonitor-wrapped FisherVecEnv of a run's config (config.json's content)."""
-    from stable_baselines3.common.vec_env import VecMonitor
+    from stable_baselines3.common.vec_env import VecMonitor  # deferred: heavy at start-up
 
-    from agents.vec_env import INFO_KEYWORDS, make_vec_env
+    from agents.vec_env import INFO_KEYWORDS, make_vec_env  # deferred: heavy at start-up
 
     hp = config["hyperparams"]
     env = make_vec_env(world=config["world"], worlds=config["resolved_worlds"], n_worlds=hp["n_worlds"],
@@ -77,7 +77,7 @@ def build_env(config: dict[str, Any]) -> Any:
 
 def build_model(algo: str, env: Any, hp: dict[str, Any], seed: int, tensorboard_log: str | None) -> Any:
     """A fresh SB3 model from resolved hyperparameters (the same code builds, resumes and benchmarks)."""
-    from torch import nn
+    from torch import nn  # deferred: heavy at start-up
 
     policy_kwargs: dict[str, Any] = {"net_arch": list(hp["net_arch"]),
                                      "activation_fn": {"tanh": nn.Tanh, "relu": nn.ReLU}[hp["activation"]]}
@@ -88,11 +88,11 @@ def build_model(algo: str, env: Any, hp: dict[str, Any], seed: int, tensorboard_
                   target_kl=hp["target_kl"] or None, tensorboard_log=tensorboard_log, seed=seed,
                   device="cpu", verbose=0)
     if algo == "ppo":
-        from stable_baselines3 import PPO
+        from stable_baselines3 import PPO  # deferred: heavy at start-up
 
         model = PPO("MlpPolicy", env, policy_kwargs=policy_kwargs, **common)
     else:
-        from sb3_contrib import RecurrentPPO
+        from sb3_contrib import RecurrentPPO  # deferred: heavy at start-up
 
         policy_kwargs.update({k: hp[k] for k in RECURRENT_KEYS})
         model = RecurrentPPO("MlpLstmPolicy", env, policy_kwargs=policy_kwargs, **common)
@@ -115,7 +115,7 @@ def architecture(loaded: Any) -> dict[str, Any] | None:
     """The network of a loaded policy (agents.policies.load_policy) as the hyperparameters that
     rebuild it: net_arch, activation and, for a recurrent one, lstm_hidden_size and
     n_lstm_layers. None for a fisher without a network (a scripted one)."""
-    from torch import nn
+    from torch import nn  # deferred: heavy at start-up
 
     net = getattr(loaded, "policy", None)
     if net is None or not hasattr(net, "mlp_extractor"):
@@ -132,7 +132,7 @@ def architecture(loaded: Any) -> dict[str, Any] | None:
 def init_source(init_from: str | Path, algo: str, hp: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """The policy to start from (--init) and its record for config.json, checked against the run's
     algo and network before anything is written."""
-    from agents.policies import PolicyFileError, load_policy
+    from agents.policies import PolicyFileError, load_policy  # deferred: heavy at start-up
 
     try:
         loaded = load_policy(init_from)

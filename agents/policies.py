@@ -39,6 +39,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import re
 import zipfile
 import zlib
@@ -63,6 +64,7 @@ from agents.policy_network import (
     one_line,
     sha256_file,
 )
+from agents.scripted import SCRIPTED_NAMES, make_scripted
 from sim.archive import ArchiveError, read_npz, zip_members
 
 if TYPE_CHECKING:
@@ -120,9 +122,7 @@ def _zip_contents(zip_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     `data` is parsed as JSON only: its cloudpickled entries stay base64 text that is never decoded.
     `policy.pth` is read with torch's weights_only loader.
     """
-    import pickle
-
-    import torch as th
+    import torch as th  # deferred: heavy at start-up
 
     try:
         with zipfile.ZipFile(zip_path) as archive:
@@ -355,8 +355,6 @@ def load_policy(spec: str | os.PathLike, trust_zip: bool = False, deterministic:
         PolicyFileError: the spec cannot be used; the message names the file and the reason.
     """
     if isinstance(spec, str) and spec.startswith("scripted:"):
-        from agents.scripted import SCRIPTED_NAMES, make_scripted
-
         name = spec.split(":", 1)[1]
         if name not in SCRIPTED_NAMES:
             raise PolicyFileError(f"unknown scripted fisher {name!r}; expected scripted:NAME with NAME "

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.fishers import N_ACTIONS
+
 if TYPE_CHECKING:
     pass
 
@@ -60,8 +62,7 @@ def one_line(err: object, limit: int = 300) -> str:
 
 def project_spaces() -> dict[str, Any]:
     """This project's observation and action spaces, in the policy file's JSON form."""
-    from sim.env import observation_bounds
-    from sim.fishers import N_ACTIONS
+    from sim.env import observation_bounds  # deferred: heavy at start-up
 
     low, high = observation_bounds()
     return {"observation_space": {"type": "Box", "shape": list(low.shape), "dtype": "float32",
@@ -70,10 +71,9 @@ def project_spaces() -> dict[str, Any]:
 
 
 def _gym_spaces():
-    from gymnasium import spaces
+    from gymnasium import spaces  # deferred: heavy at start-up
 
-    from sim.env import observation_bounds
-    from sim.fishers import N_ACTIONS
+    from sim.env import observation_bounds  # deferred: heavy at start-up
 
     low, high = observation_bounds()
     return spaces.Box(low, high, dtype=np.float32), spaces.Discrete(N_ACTIONS)
@@ -124,7 +124,7 @@ def activation_name(value: object, source: Path) -> str:
 
 def _policy_module(model: object):
     policy = getattr(model, "policy", model)
-    from stable_baselines3.common.policies import ActorCriticPolicy
+    from stable_baselines3.common.policies import ActorCriticPolicy  # deferred: heavy at start-up
 
     if not isinstance(policy, ActorCriticPolicy):
         raise ValueError(f"export_policy: expected an SB3 PPO / RecurrentPPO model or its policy, "
@@ -142,8 +142,8 @@ def is_recurrent(policy: object) -> bool:
 
 def _arch_of(policy) -> dict[str, Any]:
     """The JSON description of a live SB3 policy (only what a rebuild needs)."""
-    from gymnasium import spaces
-    from stable_baselines3.common.torch_layers import FlattenExtractor
+    from gymnasium import spaces  # deferred: heavy at start-up
+    from stable_baselines3.common.torch_layers import FlattenExtractor  # deferred: heavy at start-up
 
     if policy.features_extractor_class is not FlattenExtractor:
         raise ValueError(f"export_policy: only the flatten features extractor (MlpPolicy / MlpLstmPolicy) is "
@@ -203,8 +203,8 @@ def export_policy(model: object, path: str | os.PathLike) -> tuple[Path, Path]:
     np.savez (no pickle); the JSON names the npz and its sha256. Both are written to temporary
     names first and then moved into place, so a crash leaves no half-written policy behind.
     """
-    import stable_baselines3
-    import torch as th
+    import stable_baselines3  # deferred: heavy at start-up
+    import torch as th  # deferred: heavy at start-up
 
     policy = _policy_module(model)
     arch = _arch_of(policy)
@@ -295,7 +295,7 @@ def build_policy(arch: dict[str, Any], source: Path):
     Every size is bounded (MAX_UNITS, MAX_LAYERS, MAX_LSTM_LAYERS, MAX_PARAMETERS) before torch
     builds anything, so a hostile file ends in a PolicyFileError, not in an allocation.
     """
-    import torch as th
+    import torch as th  # deferred: heavy at start-up
 
     algo = arch.get("algo")
     if algo not in ALGOS:
@@ -339,7 +339,7 @@ def build_policy(arch: dict[str, Any], source: Path):
 
 
 def load_state(policy, state: dict[str, Any], source: Path) -> None:
-    import torch as th
+    import torch as th  # deferred: heavy at start-up
 
     try:
         tensors = {k: v if isinstance(v, th.Tensor) else th.as_tensor(np.asarray(v))

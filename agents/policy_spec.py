@@ -18,14 +18,13 @@ import os
 from pathlib import Path
 
 from agents.run_folders import RunFolderError, training_folder
+from agents.scripted import SCRIPTED_NAMES, make_scripted
 from sim.cli import UsageError
 
 POLICY_FILES = ("policy.json", "manifest.json")  # what makes a folder a training run folder
 
 
 def _scripted(spec: str, seed: int, flag: str) -> object:
-    from agents.scripted import SCRIPTED_NAMES, make_scripted
-
     _, name, *rest = spec.split(":", 2)
     if name not in SCRIPTED_NAMES:
         raise UsageError(flag, f"unknown scripted fisher {name!r}; expected scripted:NAME with NAME one of "
@@ -77,14 +76,12 @@ def resolve_policy(policy: object, seed: int = 0, trust_zip: bool = False, deter
     if spec.startswith("scripted:"):
         return _scripted(spec, seed, flag)
     if not Path(spec).exists():
-        from agents.scripted import SCRIPTED_NAMES
-
         hint = f" (did you mean scripted:{spec}?)" if spec in SCRIPTED_NAMES else ""
         raise UsageError(flag, f"{spec!r} is neither scripted:NAME nor an existing file or folder: "
                                f"expected scripted:NAME with NAME one of {', '.join(SCRIPTED_NAMES)}, or a "
                                f"trained policy (trained policies arrive with training: a run folder, a "
                                f"policy.json/.npz or a model .zip){hint}")
-    from agents.policies import PolicyFileError, load_policy
+    from agents.policies import PolicyFileError, load_policy  # deferred: heavy at start-up
 
     try:
         return load_policy(policy_folder(spec), trust_zip=trust_zip, deterministic=deterministic, seed=seed)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.checkpoints import atomic_write
+from agents.hyperparams import ALGOS, check_section
 from sim.cli import OutFolderError, UsageError, new_run_folder, slug, versions
 
 CURVE = "learning_curve.csv"
@@ -90,8 +91,6 @@ def append_command(path: Path, command: str, timesteps: int) -> None:
 def parse_config(data: bytes | str, where: str) -> dict[str, Any]:
     """A config.json's content, checked to be of CONFIG_FORMAT with a valid algo and hyperparameters.
     Raises ValueError (or KeyError, TypeError) saying what is wrong."""
-    from agents.hyperparams import ALGOS, check_section
-
     config = json.loads(data)
     if not isinstance(config, dict) or config.get("format") != CONFIG_FORMAT:
         raise ValueError(f"expected a config of format {CONFIG_FORMAT}")

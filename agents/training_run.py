@@ -104,7 +104,7 @@ class Run:
 
 def run_callback(run: Run) -> Any:
     """The SB3 callback that calls the run's bookkeeping (SB3 is imported only when training)."""
-    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.callbacks import BaseCallback  # deferred: heavy at start-up
 
     class RunCallback(BaseCallback):
         """Evaluations and checkpoints at rollout boundaries, and the training-time clock."""

@@ -85,7 +85,7 @@ class _Hooks:
     """Forward hooks that keep the latest output of each probed module (detached numpy)."""
 
     def __init__(self, policy: Any):
-        import torch as th
+        import torch as th  # deferred: heavy at start-up
 
         self.out: dict[str, np.ndarray] = {}
         self.handles: list[Any] = []
@@ -126,7 +126,7 @@ def network_of(policy: Any) -> Any | None:
 
 def _critic_pass(net: Any, obs: np.ndarray) -> None:
     """Run the critic on obs so the vf.* hooks fire (memoryless policies only)."""
-    import torch as th
+    import torch as th  # deferred: heavy at start-up
 
     with th.no_grad():
         net.predict_values(th.as_tensor(obs))

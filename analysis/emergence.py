@@ -98,7 +98,7 @@ def emergence(run: str | Path, world: str | None = None, protocol: dict[str, Any
                                  "checkpoint": str(c.path.relative_to(folder)), **measure(policy, world, p)}
         every = int(probes)  # True: every checkpoint
         if every and (i % every == 0 or i == len(ckpts) - 1):
-            from analysis.probe import probe_policy
+            from analysis.probe import probe_policy  # deferred: heavy at start-up
 
             point["skills"] = probe_policy(policy, world=world, seed=p["seed"], scale=probe_scale)["skills"]
         points.append(point)

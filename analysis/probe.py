@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console, Group
 from rich.table import Table
+from tqdm import tqdm
 
 from agents.policy_spec import policy_name, resolve_policy
 from agents.references import SKILL_CARDS
@@ -92,7 +93,7 @@ def _scale(scale: str) -> Scale:
 def _fisher(policy: object, seed: int) -> object:
     fisher = resolve_policy(policy, seed, flag="POLICY")
     if getattr(fisher, "policy", None) is not None:  # a network (torch is already imported to load it)
-        import torch
+        import torch  # deferred: heavy at start-up
 
         torch.set_num_threads(1)  # small batches: one thread is as fast, and leaves a core free
     return fisher
@@ -173,7 +174,6 @@ def probe_worlds(policy: object, worlds: list[object] | tuple[object, ...], seed
         raise UsageError("worlds", "expected at least one world")
     fisher = _fisher(policy, seed)
     label = name or policy_name(fisher, policy)
-    from tqdm import tqdm
 
     out = []
     with tqdm(total=4 * len(ws), desc=f"probing {label}"[:60], unit="step", disable=not progress,

@@ -160,7 +160,7 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
     rep = None
     if representation:
         say("representation probes")
-        from analysis.representation import probe_representation, summary_rows
+        from analysis.representation import probe_representation, summary_rows  # deferred: heavy at start-up
 
         rep = probe_representation(policy, world, seed=seed, scale="quick",
                                    **({"n_worlds": 3, "ticks": 120} if small else {}))
@@ -178,7 +178,7 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
     ft = None
     if fine_tune:
         say(f"fine-tuning in {fine_tune}")
-        from analysis.transfer import fine_tune as run_fine_tune
+        from analysis.transfer import fine_tune as run_fine_tune  # deferred: heavy at start-up
 
         ft = run_fine_tune(str(folder), fine_tune, fine_tune_steps, seeds=(seed,), out=out / "fine_tune")
 

@@ -11,10 +11,10 @@ import numpy as np
 
 
 def _plt():
-    import matplotlib
+    import matplotlib  # deferred: heavy at start-up
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: heavy at start-up
 
     return plt
 

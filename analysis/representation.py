@@ -37,9 +37,12 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
 from agents.policy_spec import resolve_policy
 from analysis import stats
@@ -72,9 +75,9 @@ def kind_of(target: str) -> str:
 
 
 def _probe(kind: str, seed: int):
-    from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.linear_model import LogisticRegression, Ridge  # deferred: heavy at start-up
+    from sklearn.pipeline import make_pipeline  # deferred: heavy at start-up
+    from sklearn.preprocessing import StandardScaler  # deferred: heavy at start-up
 
     if kind == "classification":
         model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=300, random_state=seed)
@@ -90,8 +93,7 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, kind: str, see
     max_train: at most this many training samples per fold (drawn with a seeded generator),
     which bounds the time of a fit.
     """
-    from sklearn.model_selection import GroupKFold
-    from threadpoolctl import threadpool_limits
+    from sklearn.model_selection import GroupKFold  # deferred: heavy at start-up
 
     n_groups = np.unique(groups).size
     if n_groups < 2:
@@ -277,8 +279,6 @@ def probe_representation(policy: Any, world: str = "lake", seed: int = 0, scale:
     sc.update(record_kw)
     bar = None
     if progress:
-        from tqdm import tqdm
-
         bar = tqdm(total=sc.get("ticks", 300) + sc.get("warmup", 20) + 5 + len(targets), desc="probe",
                    unit="step", leave=False)
     try:
@@ -345,10 +345,8 @@ def probe_checkpoints(run: str | os.PathLike, world: str = "lake", seed: int = 0
     "over_raw": [...], "layer": [...]}}, "results": [...]}, each list aligned with timesteps; the layer
     of each point is the one with the highest score at that checkpoint.
     """
-    from pathlib import Path
-
     from agents import checkpoints as ck
-    from agents.policies import load_policy
+    from agents.policies import load_policy  # deferred: heavy at start-up
 
     folder = Path(run)
     try:

@@ -40,10 +40,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
+from agents.hyperparams import parse_override
 from agents.policy_spec import policy_folder, resolve_policy
 from agents.references import NORMALISE
 from agents.rollout import run_policy
+from agents.run_folders import CURVE, read_curve
 from agents.scripted import make_scripted
 from analysis import stats
 from analysis.transfer_metrics import summarize_pairs
@@ -168,8 +171,8 @@ def probe_worlds(policy: Any, worlds: Sequence[str], seed: int = 0, scale: str =
                  progress: Callable[[str], None] | None = None, **record_kw: Any) -> dict[str, Any]:
     """The representational probes rerun in each test world (analysis.representation): does what the
     layers encode at home still hold there? {world: one row per target (summary_rows)}."""
-    from analysis.activations import HIDDEN
-    from analysis.representation import probe_representation, summary_rows
+    from analysis.activations import HIDDEN  # deferred: heavy at start-up
+    from analysis.representation import probe_representation, summary_rows  # deferred: heavy at start-up
 
     out = {}
     for world in worlds:
@@ -182,7 +185,7 @@ def probe_worlds(policy: Any, worlds: Sequence[str], seed: int = 0, scale: str =
 
 def architecture_overrides(policy: Any) -> tuple[str, dict[str, Any]]:
     """(algo, hyperparameter overrides) that rebuild the network of a loaded policy in agents.train."""
-    from agents.models import architecture
+    from agents.models import architecture  # deferred: heavy at start-up
 
     over = architecture(policy)
     if over is None:
@@ -204,7 +207,6 @@ def fine_tune(source: str, world: str, steps: int, seeds: Sequence[int] = (0,), 
     agents.train run folder with its learning curve). eval_points: learning-curve points per run.
     """
     from agents import train as T
-    from agents.run_folders import CURVE, read_curve
 
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise UsageError("--steps", f"expected an integer >= 1, got {steps!r}")
@@ -302,8 +304,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("--steps", "--fine-tune needs a budget: --steps N")
     overrides = {}
     if args.set:
-        from agents.hyperparams import parse_override
-
         overrides = dict(parse_override(s) for s in args.set)
     train_world = train_world_of(args.policy) if not args.policy.startswith("scripted:") else None
     worlds = resolve_worlds(args.worlds)
@@ -314,8 +314,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         architecture_overrides(policy)  # refuse a scripted fisher before any evaluation
     bar = None
     if not args.quiet and not args.json:
-        from tqdm import tqdm
-
         total = (len(worlds) * (1 + len(NORMALISE) + int(args.probes))
                  + (2 * args.seeds if args.fine_tune else 0))
         bar = tqdm(total=total, desc="transfer", unit="run", leave=False)

@@ -153,7 +153,7 @@ def execute(args: argparse.Namespace, argv: list[str], world: World, policy: obj
     start = time.perf_counter()
     live = None
     if getattr(args, "render", None) is not None:  # --render: the live view (pygame only when asked)
-        from viz.live import LiveView
+        from viz.live import LiveView  # deferred: heavy at start-up
 
         live = LiveView(speed=args.render, policy=args.policy,
                         title=f"{args.policy} on {world.name} (world 0 of {args.episodes})")

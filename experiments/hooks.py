@@ -85,7 +85,7 @@ def rollout_skills(policy: Any, world: str, seed: int = 0, scale: str = "quick")
 def fine_tune(init_from: Path, world: str, steps: int, seed: int, out: Path,
               overrides: dict[str, Any], eval_every: int = 0) -> Path:
     """Continue a trained run in `world` for `steps` samples; returns the new run folder."""
-    from agents.train import train
+    from agents.train import train  # deferred: heavy at start-up
 
     if "init_from" not in inspect.signature(train).parameters:
         raise FineTuneUnavailable("agents.train.train has no `init_from` parameter yet: fine-tuning needs "

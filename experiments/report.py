@@ -24,7 +24,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis.stats import Interval, difference, interval, paired_difference, stratified_interval  # noqa: E402
+from analysis.transfer_metrics import summarize_pairs
 from experiments.tables import write_tables  # noqa: E402
+from worlds.registry import breadth as pool_breadth
 
 SKILL_ORDER = ("patience", "weather_reading", "knowing_fish", "survival", "feeding", "sheltering")
 
@@ -154,8 +156,6 @@ def _transfer(spec, t) -> tuple[str, list[str], Any]:
 def _finetune_part(t, ax) -> tuple[str, list[str]]:
     """Fine-tuned vs from scratch in the same world with the same budget: Taylor & Stone's metrics
     (analysis.transfer_metrics), the curves paired by seed and world."""
-    from analysis.transfer_metrics import summarize_pairs
-
     curves = t["curves"]
     ft = curves[curves.role == "finetune"]
     if ft.empty:
@@ -247,8 +247,6 @@ def _teach(spec, t) -> tuple[str, list[str], Any]:
 
 def breadth(arm: dict[str, Any]) -> int:
     """How many worlds an arm trained on (the breadth knob)."""
-    from worlds.registry import breadth as pool_breadth
-
     return 1 if arm.get("worlds") is None else pool_breadth(arm["worlds"])
 
 

@@ -23,7 +23,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from experiments.spec import STUDY_SCALES
+from experiments.spec import STUDY_SCALES, SpecError, load_spec
+from experiments.tasks import all_tasks
 from sim.cli import EXIT_USAGE, Parser, UsageError, output_folder, parse
 
 EXIT_FAILED, EXIT_INTERRUPTED = 1, 130
@@ -54,8 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 @contextlib.contextmanager
 def dask_executor(address: str | None, workers: int | None) -> Iterator[object]:
     """A dask executor: a Client on `address`, or on a LocalCluster of one-thread worker processes."""
-    import dask
-    from distributed import Client, LocalCluster
+    import dask  # deferred: heavy at start-up
+    from distributed import Client, LocalCluster  # deferred: heavy at start-up
 
     with contextlib.ExitStack() as stack:
         if address:
@@ -71,8 +72,6 @@ def dask_executor(address: str | None, workers: int | None) -> Iterator[object]:
 
 
 def _plan(spec: dict) -> None:
-    from experiments.tasks import all_tasks
-
     tasks = all_tasks(spec)
     samples = sum(t.params["steps"] for t in tasks if t.kind in ("train", "finetune"))
     kinds: dict[str, int] = {}
@@ -109,7 +108,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(build_parser(), argv)
     if isinstance(args, int):  # --help, or a bad flag (already reported in one line)
         return args
-    from experiments.spec import SpecError, load_spec
 
     try:
         spec = load_spec(args.spec, args.scale)
@@ -122,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.plan:
         _plan(spec)
         return 0
-    from experiments.runner import run_study, study_folder
+    from experiments.runner import run_study, study_folder  # deferred: heavy at start-up
 
     try:
         folder = _check_study_folder(study_folder(spec, args.out), spec, args.report_only, args.force)
@@ -130,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     if args.report_only:
-        from experiments.report import write_report
+        from experiments.report import write_report  # deferred: heavy at start-up
 
         print(write_report(folder))
         return 0

@@ -26,12 +26,15 @@ import json
 import multiprocessing
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tqdm.auto import tqdm
 
 from experiments.spec import load_spec
 from experiments.tasks import Task, all_tasks, file_name
@@ -86,8 +89,6 @@ def finished(folder: Path, tasks: list[Task]) -> set[str]:
 
 
 def _progress(total: int, initial: int, enabled: bool, label: str):
-    from tqdm.auto import tqdm
-
     return tqdm(total=total, initial=initial, disable=not enabled, desc=label, unit="task",
                 dynamic_ncols=True, file=sys.stderr)
 
@@ -142,7 +143,7 @@ def run_study(spec: str | Path | dict[str, Any], scale: str = "smoke", executor:
                                           "pool_restarts": result.pool_restarts, "seconds": result.seconds,
                                           "failures": result.failures, "skipped": result.skipped})
     if report:
-        from experiments.report import write_report
+        from experiments.report import write_report  # deferred: heavy at start-up
 
         write_report(folder)
     return result
@@ -252,8 +253,6 @@ def measure_overhead(executor: cf.Executor | None = None, n: int = 30, folder: s
                      workers: int = 1) -> dict[str, float]:
     """The runner's cost per task: round trips of empty tasks (submit, run_task's marker and atomic result
     write, collect), one at a time after a warm-up; seconds per task (median, max)."""
-    import tempfile
-
     own = executor is None
     pool = local_executor(workers) if own else executor
     tmp = tempfile.TemporaryDirectory() if folder is None else None

@@ -21,6 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agents.hyperparams import ALGOS, HyperparamsError, load_hyperparams, world_keys
+from agents.scripted import SCRIPTED_NAMES
+from worlds.loader import WorldFileError, load_world
+from worlds.registry import SPELLINGS, expand, world_names
+
 STUDIES_DIR = Path(__file__).resolve().with_name("studies")
 STUDY_SCALES = ("smoke", "full")  # [scale.NAME] of a spec: seeds and budgets (not a probe scale)
 REPORTS = ("emergence", "transfer", "teach_vs_incentivize", "specialist_vs_generalist", "ecosystem")
@@ -81,15 +86,11 @@ def _table(v: object) -> str | None:
 
 def _world(v: object) -> str | None:
     """One world: a registered name, generated:SEED[:SIZE], or a world file (checked at load time)."""
-    from worlds.loader import WorldFileError, load_world
-
     if not isinstance(v, str) or v.startswith(("suite:", "all")) or ".." in v:
         return "one world: a world name, a world file or generated:SEED[:SIZE]"
     try:
         load_world(v)
     except (WorldFileError, ValueError, OSError):
-        from worlds.registry import world_names
-
         return f"a world name ({', '.join(world_names())}), a world file or generated:SEED[:SIZE]"
     return None
 
@@ -98,7 +99,6 @@ def _pool(v: object) -> str | None:
     """A training pool: any spec of worlds.registry (suite:NAME, generated:A..B, ...) or a list."""
     if isinstance(v, list):
         return _list(_world)(v)
-    from worlds.registry import SPELLINGS, expand
 
     try:
         expand(v) if isinstance(v, str) else None
@@ -108,8 +108,6 @@ def _pool(v: object) -> str | None:
 
 
 def _policy(v: object) -> str | None:
-    from agents.scripted import SCRIPTED_NAMES
-
     if isinstance(v, str) and v.startswith("scripted:"):
         ok = v.split(":", 1)[1] in SCRIPTED_NAMES
         return None if ok else f"scripted:NAME with NAME in {SCRIPTED_NAMES}"
@@ -117,13 +115,11 @@ def _policy(v: object) -> str | None:
 
 
 def _algo(v: object) -> str | None:
-    from agents.hyperparams import ALGOS
-
     return _one_of(*ALGOS)(v)
 
 
 def _reward(v: object) -> str | None:
-    from agents.train import REWARD_NAMES
+    from agents.train import REWARD_NAMES  # deferred: heavy at start-up
 
     return _one_of(*REWARD_NAMES)(v)
 
@@ -241,8 +237,6 @@ def _check_resolved(spec: dict[str, Any], where: str) -> None:
 
 
 def _check_hyperparams(spec: dict[str, Any], where: str) -> None:
-    from agents.hyperparams import HyperparamsError, load_hyperparams, world_keys
-
     base = spec.get("train", {}).get("overrides", {})
     for arm in spec["arms"]:
         if "policy" in arm:

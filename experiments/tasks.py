@@ -21,6 +21,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from agents.hyperparams import load_hyperparams, world_keys
+
 
 @dataclass(frozen=True)
 class Task:
@@ -62,8 +64,6 @@ def checkpoint_steps(total: int, rollout: int, every: int) -> list[int]:
 
 def _train_plan(arm: dict[str, Any], train: dict[str, Any]) -> tuple[int, int]:
     """(total samples after rounding to whole rollouts, samples per rollout) of an arm's training."""
-    from agents.hyperparams import load_hyperparams, world_keys
-
     hp, _ = load_hyperparams(arm["algo"], world_keys(arm["world"], arm.get("worlds")),
                              overrides={**train["overrides"], **arm["overrides"]})
     rollout = hp["n_steps"] * hp["n_worlds"] * hp["n_fishers"]

@@ -29,6 +29,9 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from agents.checkpoints import atomic_write  # noqa: E402
+from agents.run_folders import CURVE, read_curve  # noqa: E402
+from experiments.tasks import file_name  # noqa: E402
+from sim.cli import UsageError  # noqa: E402
 
 RESULTS, RUNNING, RUNS = "results", "running", "runs"
 
@@ -54,15 +57,13 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def _one_torch_thread() -> None:
-    import torch
+    import torch  # deferred: heavy at start-up
 
     torch.set_num_threads(1)
 
 
 def run_task(task: dict[str, Any], study_dir: str) -> dict[str, Any]:
     """Run one task (Task.to_dict()) and store its result; returns the record (status done or error)."""
-    from experiments.tasks import file_name
-
     root = Path(study_dir)
     name = file_name(task["id"]) + ".json"
     started = time.time()
@@ -73,7 +74,7 @@ def run_task(task: dict[str, Any], study_dir: str) -> dict[str, Any]:
     try:
         result = KINDS[task["kind"]](task["params"], root, task)
     except Exception as err:  # the task's own failure: reported, not retried (it would fail again)
-        from experiments.hooks import FineTuneUnavailable
+        from experiments.hooks import FineTuneUnavailable  # deferred: heavy at start-up
 
         record.update(status="skipped" if isinstance(err, FineTuneUnavailable) else "error",
                       error=f"{type(err).__name__}: {err}", traceback=traceback.format_exc(limit=8),
@@ -87,20 +88,18 @@ def run_task(task: dict[str, Any], study_dir: str) -> dict[str, Any]:
 
 
 def run_folder(root: Path, task_id: str) -> Path:
-    from experiments.tasks import file_name
-
     return root / RUNS / file_name(task_id)
 
 
 def _policy(params: dict[str, Any], root: Path, checkpoint: int | None = None, deterministic: bool = True):
-    from agents.policies import load_policy
+    from agents.policies import load_policy  # deferred: heavy at start-up
 
     if "policy" in params:
         return load_policy(params["policy"], seed=params["seed"], deterministic=deterministic)
     _one_torch_thread()
     folder = run_folder(root, params["run"])
     if checkpoint is not None:
-        from agents.checkpoints import checkpoint_names
+        from agents.checkpoints import checkpoint_names  # deferred: heavy at start-up
 
         path = folder / checkpoint_names(checkpoint)[0]
         if not path.exists():
@@ -111,16 +110,13 @@ def _policy(params: dict[str, Any], root: Path, checkpoint: int | None = None, d
 
 
 def _curve(folder: Path) -> list[dict[str, float]]:
-    from agents.run_folders import CURVE, read_curve
-
     rows = read_curve(folder / CURVE)
     return [{k: (float(v) if v != "" else None) for k, v in row.items()} for row in rows]
 
 
 def _train(params: dict[str, Any], root: Path, task: dict[str, Any]) -> dict[str, Any]:
     """agents.train.train into runs/ID; a folder left by a killed worker is resumed (or restarted)."""
-    from agents.train import train
-    from sim.cli import UsageError
+    from agents.train import train  # deferred: heavy at start-up
 
     _one_torch_thread()
     folder = run_folder(root, task["id"])
@@ -143,7 +139,7 @@ def _train(params: dict[str, Any], root: Path, task: dict[str, Any]) -> dict[str
 
 
 def _run_summary(folder: Path, root: Path) -> dict[str, Any]:
-    from agents.checkpoints import Manifest, listed_checkpoints
+    from agents.checkpoints import Manifest, listed_checkpoints  # deferred: heavy at start-up
 
     config = json.loads((folder / "config.json").read_text())
     return {"run": str(folder.relative_to(root)), "steps": config["steps"],
@@ -163,7 +159,7 @@ def _evaluate(params: dict[str, Any], root: Path, task: dict[str, Any]) -> dict[
 
 
 def _probe(params: dict[str, Any], root: Path, task: dict[str, Any]) -> dict[str, Any]:
-    from experiments.hooks import probe_skills
+    from experiments.hooks import probe_skills  # deferred: heavy at start-up
 
     policy = _policy(params, root, checkpoint=params["checkpoint"], deterministic=True)
     return probe_skills(policy, params["world"], seed=params["probe_seed"], scale=params["scale"],
@@ -171,7 +167,7 @@ def _probe(params: dict[str, Any], root: Path, task: dict[str, Any]) -> dict[str
 
 
 def _finetune(params: dict[str, Any], root: Path, task: dict[str, Any]) -> dict[str, Any]:
-    from experiments.hooks import fine_tune
+    from experiments.hooks import fine_tune  # deferred: heavy at start-up
 
     _one_torch_thread()
     folder = run_folder(root, task["id"])
@@ -184,7 +180,7 @@ def _finetune(params: dict[str, Any], root: Path, task: dict[str, Any]) -> dict[
 
 
 def _sweep(params: dict[str, Any], root: Path, task: dict[str, Any]) -> dict[str, Any]:
-    from experiments.ecosystem import sweep_cell
+    from experiments.ecosystem import sweep_cell  # deferred: heavy at start-up
 
     return sweep_cell(**params)
 

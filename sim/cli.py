@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from worlds.loader import WorldFileError, load_world
+
 if TYPE_CHECKING:
     from worlds.loader import World
 
@@ -170,8 +172,6 @@ def cli(main: Callable[[], int]) -> None:
 def load_world_arg(spec: str, flag: str = "--world") -> World:
     """The world a command-line argument names (a name, folder, world.toml or generated:SEED), or a
     UsageError naming `flag` and what is wrong with it."""
-    from worlds.loader import WorldFileError, load_world
-
     try:
         return load_world(spec)
     except WorldFileError as err:

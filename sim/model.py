@@ -192,7 +192,7 @@ class FisherModel(mesa.Model):
     # -- policy -------------------------------------------------------------------------------------------
     def _resolve_policy(self, policy: Policy) -> PolicyInterface:
         if isinstance(policy, str | os.PathLike):
-            from agents.policy_spec import resolve_policy
+            from agents.policy_spec import resolve_policy  # deferred: heavy at start-up
 
             # seeds a scripted fisher as before (make_scripted(name, seed=policy_seed))
             policy = resolve_policy(policy, seed=self.policy_seed, flag="policy")

@@ -108,7 +108,7 @@ def _mp4(out: Path, frames, fps: float, total: int, progress) -> None:
         raise ExportError(f"--export: {out}: MP4 needs imageio-ffmpeg, an optional extra; install it with "
                           "pip install 'hungry-fisher[video]' (or export a .gif, which needs nothing more)"
                           ) from None
-    import imageio.v2 as iio2
+    import imageio.v2 as iio2  # deferred: heavy at start-up
 
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp.mp4")
     try:

@@ -27,6 +27,7 @@ import pygame
 
 from agents.policy_spec import resolve_policy
 from sim.cli import EXIT_USAGE, Parser, UsageError, load_world_arg, parse
+from sim.core import Simulation
 from sim.fishers import ACTION_NAMES
 from sim.observe import LAYOUT, RIPPLE_LEVELS, VIEW_CHANNELS, VIEW_RADIUS, view_of
 from sim.record import EpisodeRecorder
@@ -229,7 +230,7 @@ class HumanPlay(Viewer):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from viz.playback import parse_size
+    from viz.playback import parse_size  # deferred: heavy at start-up
 
     p = Parser(prog="python -m viz.play",
                 description="Play a fisher with the keyboard; the episode is recorded like an agent's.")
@@ -262,8 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    from sim.core import Simulation
-    from viz.app import open_window, run_loop
+    from viz.app import open_window, run_loop  # deferred: heavy at start-up
 
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     default = Path("runs") / f"human-{world.name}-{stamp}" / "episodes" / "episode_000.npz"

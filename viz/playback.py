@@ -204,7 +204,7 @@ def _options(args: argparse.Namespace) -> dict:
 
 
 def _window(args: argparse.Namespace, files: list[Path], track: Track) -> int:
-    from viz.app import open_window, run_loop
+    from viz.app import open_window, run_loop  # deferred: heavy at start-up
 
     screen = open_window(args.size or (1280, 720), f"hungry fisher: {files[args.episode].name}")
     viewer = Playback(track, files=files, index=args.episode, shot_dir=args.shots)

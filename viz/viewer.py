@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pygame
 
-from sim.render import FRONT_SHOWN, Scene, draw_scene, front_edge
+from sim.render import FISHER_RGB, FRONT_SHOWN, Scene, draw_scene, front_edge
 from sim.terrain import WATER
 from viz import hud, legend
 from viz.hud import ACCENT, BG, DIM, HIDDEN, PANEL, TEXT, Text, Timeline
@@ -379,8 +379,6 @@ class Viewer:
     def draw_fishers(self, surface: pygame.Surface, x: int, y: int, width: int, fs: int, i: int,
                      bottom: int) -> int:
         """One row per fisher slot: swatch and number, hunger bar, fish carried, meals, catches."""
-        from sim.render import FISHER_RGB
-
         tr = self.track
         hunger, alive, inv = tr["hunger"][i], tr["alive"][i], tr["inventory"][i]
         line, bite = tr["line"][i], tr["bite"][i]

@@ -23,10 +23,12 @@ import numpy as np
 import solara
 from mesa.visualization import SolaraViz, make_plot_component
 
+from agents.scripted import SCRIPTED_NAMES
 from sim.model import FisherModel
 from sim.record import EpisodeRecorder
 from sim.render import draw_scene
 from viz.track import Track
+from worlds.loader import list_worlds
 
 PORT = 8765
 SCENE_CLASS = "hungry-fisher-scene"  # the scene <img>'s class (the browser test finds it by it)
@@ -59,7 +61,7 @@ class WebFisherModel(FisherModel):
 
     def scene_png(self, cell: int = SCENE_CELL) -> bytes:
         """The newest frame as PNG bytes (the picture of `sim.render.draw_scene`)."""
-        from PIL import Image
+        from PIL import Image  # deferred: heavy at start-up
 
         img = draw_scene(self.track.scene(self.track.n_frames - 1), cell)
         buf = io.BytesIO()
@@ -70,7 +72,7 @@ class WebFisherModel(FisherModel):
 @solara.component
 def SceneImage(model: WebFisherModel) -> None:
     """The map, redrawn whenever SolaraViz steps or resets the model."""
-    from mesa.visualization.utils import update_counter
+    from mesa.visualization.utils import update_counter  # deferred: heavy at start-up
 
     update_counter.get()  # subscribe: SolaraViz bumps it after each step
     s = model.sim.state
@@ -83,9 +85,6 @@ def SceneImage(model: WebFisherModel) -> None:
 
 def model_params() -> dict:
     """The sidebar's controls (SolaraViz's format): world, fishers, policy, policy file, seed."""
-    from agents.scripted import SCRIPTED_NAMES
-    from worlds.loader import list_worlds
-
     return {
         "world": {"type": "Select", "value": "lake", "values": list(list_worlds()), "label": "World"},
         "n_fishers": {"type": "SliderInt", "value": 4, "min": 1, "max": 10, "step": 1, "label": "Fishers"},
@@ -118,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--open", action="store_true", help="open a browser tab")
     args = p.parse_args(argv)
-    from solara.__main__ import main as solara_main
+    from solara.__main__ import main as solara_main  # deferred: heavy at start-up
 
     print(f"the hungry fisher in the browser: http://{args.host}:{args.port}", flush=True)
     sys.argv = ["solara", "run", "viz.web", "--port", str(args.port), "--host", args.host, "--production",
