@@ -140,7 +140,8 @@ class StepTables(NamedTuple):
     kind: np.ndarray         # (B,) int64: each world's kind now (sim.tide sets it)
     weather: np.ndarray      # (kinds,) record
     fishers: np.ndarray      # (kinds,) record
-    fish: np.ndarray         # (kinds,) record (per-cell fields over the water box)
+    fish: np.ndarray         # (kinds,) record: strength and current
+    fish_cells: np.ndarray   # (kinds, hb, wb) records: static per-cell fields over the water box
     box: np.ndarray          # (2,) int64: the water box's top-left corner
     pmap: np.ndarray         # (kinds, H + 2 pad, W + 2 pad) uint8: bits M_* (sim.fishers.padded_map)
     spawn_cells: np.ndarray  # (kinds, n) int64 flat cells
@@ -285,51 +286,52 @@ def barometer_trend(tick, barometer, baro_hist, out):
 
 
 @njit(cache=True, error_model="numpy")
-def _update_fish(b, night, weather, fish, box, fk, scratch):
+def _update_fish(b, night, weather, fish, box, fk, cells, scratch):
     """One tick of world b's fish in the water box (box = (r0, c0)), in place; fk: the fish
-    record of its kind (`sim.fish.kernel_table`).
+    record of its kind (`sim.fish.kernel_table`), cells: its (hb, wb) cell records
+    (`sim.fish.cell_table`).
 
     Movement: a share of every cell's fish leaves, split over the water neighbours in
     proportion to their attractiveness; then the current (if any) carries a share
     downstream; then logistic growth plus immigration. scratch: (2, hb + 2, wb + 2) with a
     zero border (the neighbours of the box's edge cells outside it hold nothing).
     """
-    move_share, water, shallow_water = fk.move_share, fk.water, fk.shallow_water
-    n_water_nbr, shallow_nbr_sum = fk.n_water_nbr, fk.shallow_nbr_sum
-    regrowth, inv_capacity, immigration = fk.regrowth, fk.inv_capacity, fk.immigration
-    hb, wb = water.shape
+    hb, wb = cells.shape
     r0, c0 = box[0], box[1]
     s = fk.strength[weather, np.int64(night)]
     per_unit = scratch[0]
     for r in range(hb):
         for c in range(wb):
-            leaving = fish[b, r0 + r, c0 + c] * move_share[r, c]
-            reach = shallow_nbr_sum[r, c] * s + n_water_nbr[r, c]
+            cell = cells[r, c]
+            leaving = fish[b, r0 + r, c0 + c] * cell.move_share
+            reach = cell.shallow_nbr_sum * s + cell.n_water_nbr
             if reach < 1e-9:
                 reach = 1e-9
             per_unit[r + 1, c + 1] = leaving / reach
     current = fk.current != 0.0
     for r in range(hb):
         for c in range(wb):
+            cell = cells[r, c]
             f = fish[b, r0 + r, c0 + c]
-            leaving = f * move_share[r, c]
+            leaving = f * cell.move_share
             # the neighbours in the rule's order: north, south, west, east
             inflow = per_unit[r, c + 1] + per_unit[r + 2, c + 1] + per_unit[r + 1, c] + per_unit[r + 1, c + 2]
-            attract = shallow_water[r, c] * s + water[r, c]
+            attract = cell.shallow_water * s + cell.water
             f = f + (inflow * attract - leaving)
             if not current:
-                f = _grow(f, regrowth[r, c], inv_capacity[r, c], immigration[r, c])
+                f = _grow(f, cell.regrowth, cell.inv_capacity, cell.immigration)
             fish[b, r0 + r, c0 + c] = f
     if current:
-        drift, share = scratch[1], fk.current_share
+        drift = scratch[1]
         dr, dc = np.int64(fk.current_dr), np.int64(fk.current_dc)
         for r in range(hb):
             for c in range(wb):
-                drift[r + 1, c + 1] = fish[b, r0 + r, c0 + c] * share[r, c]
+                drift[r + 1, c + 1] = fish[b, r0 + r, c0 + c] * cells[r, c].current_share
         for r in range(hb):
             for c in range(wb):
                 f = fish[b, r0 + r, c0 + c] - drift[r + 1, c + 1] + drift[r + 1 - dr, c + 1 - dc]
-                fish[b, r0 + r, c0 + c] = _grow(f, regrowth[r, c], inv_capacity[r, c], immigration[r, c])
+                cell = cells[r, c]
+                fish[b, r0 + r, c0 + c] = _grow(f, cell.regrowth, cell.inv_capacity, cell.immigration)
 
 
 @njit(cache=True, error_model="numpy")
@@ -344,10 +346,11 @@ def _grow(f, regrowth, inv_capacity, immigration):
 
 
 @njit(cache=True, error_model="numpy")
-def update_fish(night, kind, weather, fish, box, ftab, scratch):
-    """`_update_fish` for every world (night: (B,) bool; ftab: the fish records per kind)."""
+def update_fish(night, kind, weather, fish, box, ftab, cells, scratch):
+    """`_update_fish` for every world (night: (B,) bool; ftab, cells: the fish records per kind)."""
     for b in range(fish.shape[0]):
-        _update_fish(b, night[b], weather[b], fish, box, ftab[kind[b]], scratch)
+        k = kind[b]
+        _update_fish(b, night[b], weather[b], fish, box, ftab[k], cells[k], scratch)
 
 
 # ------------------------------------------------------------------------------------------------ fishers
@@ -564,10 +567,11 @@ def _storm(t, s, o, pad):
 @njit(cache=True, error_model="numpy")
 def _fish(t, s):
     """Phase 5: the fish of every world move and regrow (`_update_fish`)."""
-    kind, senses, fish_tab, box, scratch = t.kind, t.senses, t.fish, t.box, t.scratch
+    kind, senses, fish_tab, cells, box, scratch = t.kind, t.senses, t.fish, t.fish_cells, t.box, t.scratch
     weather, fish = s.weather, s.fish
     for b in range(kind.shape[0]):
-        _update_fish(b, senses[b].night != 0.0, weather[b], fish, box, fish_tab[kind[b]], scratch)
+        k = kind[b]
+        _update_fish(b, senses[b].night != 0.0, weather[b], fish, box, fish_tab[k], cells[k], scratch)
 
 
 @njit(cache=True, error_model="numpy")
