@@ -173,25 +173,28 @@ def per_kind(batch: WorldBatch, build) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate([rows, build(v)[v.kind_world]]))
 
 
-def records(columns: dict[str, np.ndarray]) -> np.ndarray:
+def records(columns: dict[str, np.ndarray], axes: int = 1) -> np.ndarray:
     """Columns (n, ...) as n records with one field per column, named and shaped as the column
-    (its shape after the first axis): how the core's kernels receive rule constants by name."""
+    (its shape after the first `axes` axes, which index the records): how the core's kernels
+    receive rule constants by name."""
     columns = {name: np.asarray(value) for name, value in columns.items()}
-    n = len(next(iter(columns.values())))
-    out = np.zeros(n, dtype=np.dtype([(name, v.dtype, v.shape[1:]) for name, v in columns.items()]))
+    shape = next(iter(columns.values())).shape[:axes]
+    out = np.zeros(shape, dtype=np.dtype([(name, v.dtype, v.shape[axes:]) for name, v in columns.items()]))
     for name, value in columns.items():
         out[name] = value
     return out
 
 
-def kind_table(batch: WorldBatch, key: str,
-               columns: Callable[[WorldBatch], dict[str, np.ndarray]]) -> np.ndarray:
-    """A kernel table with named fields, one record per kind of world (`per_kind`): the fields
-    are the per-world columns (B, ...) that `columns(batch)` returns; built once per batch and
-    kept in its cache under `key`."""
+def kind_table(batch: WorldBatch, key: str, columns: Callable[[WorldBatch], dict[str, np.ndarray]],
+               axes: int = 1) -> np.ndarray:
+    """A kernel table with named fields, one record (or `axes` - 1 axes of them) per kind of
+    world (`per_kind`): the fields are the per-world columns (B, ...) that `columns(batch)`
+    returns; built once per batch and kept in its cache under `key`. A field's shape is part
+    of numba's type: one that varies between batches (a map's size) compiles the kernels anew,
+    so such tables hold scalar fields over more axes instead (`axes`)."""
     table = batch.cache.get(key)
     if table is None:
-        table = batch.cache[key] = per_kind(batch, lambda b: records(columns(b)))
+        table = batch.cache[key] = per_kind(batch, lambda b: records(columns(b), axes))
     return table
 
 

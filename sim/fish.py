@@ -61,15 +61,21 @@ def water_box(batch: WorldBatch) -> WaterBox:
 
 
 def kernel_table(batch: WorldBatch) -> np.ndarray:
-    """The fish's constants as `kernels._update_fish` reads them, by name: one record per kind
-    of world (`WorldBatch.kind`) holding static per-cell fields over the water box and the
-    world's strength and current; built once per batch."""
+    """The fish's per-world constants as `kernels._update_fish` reads them, by name: one record
+    per kind of world (`WorldBatch.kind`): the strength by weather and night, and the current."""
     box = water_box(batch)
-    return kind_table(batch, "fish_table", lambda b: _columns(b, *box.rows, *box.cols))
+    return kind_table(batch, "fish_table", lambda b: _columns(b, *box.rows, *box.cols)[0])
 
 
-def _columns(batch: WorldBatch, r0: int, r1: int, c0: int, c1: int) -> dict[str, np.ndarray]:
-    """The fish table's fields for every world: per cell of the box (B, h, w), or per world."""
+def cell_table(batch: WorldBatch) -> np.ndarray:
+    """The fish's static per-cell fields over the water box, by name: (kinds, h, w) records of
+    scalar fields (a field shaped by the box would make numba compile anew per box size)."""
+    box = water_box(batch)
+    return kind_table(batch, "fish_cells", lambda b: _columns(b, *box.rows, *box.cols)[1], axes=3)
+
+
+def _columns(batch: WorldBatch, r0: int, r1: int, c0: int, c1: int) -> tuple[dict[str, np.ndarray], ...]:
+    """The fish tables' fields for every world: per world (B, ...), and per cell of the box (B, h, w)."""
     b = batch.n
     box = (slice(None), slice(r0, r1), slice(c0, c1))
     p = batch.p
@@ -92,7 +98,8 @@ def _columns(batch: WorldBatch, r0: int, r1: int, c0: int, c1: int) -> dict[str,
             current_share[here] = share[here][:, r0:r1, c0:c1]
             current[here] = 1.0
             current_dr[here], current_dc[here] = T.MOVES[k]
-    return {
+    world = {"strength": strength, "current": current, "current_dr": current_dr, "current_dc": current_dc}
+    return world, {
         # as in the rule: leaving = fish * (move_rate * has_water_nbr)
         "move_share": (p.fish_move_rate[:, None, None] * batch.has_water_nbr)[box],
         "water": batch.water[box].astype(np.float64),
@@ -104,8 +111,6 @@ def _columns(batch: WorldBatch, r0: int, r1: int, c0: int, c1: int) -> dict[str,
         "inv_capacity": batch.inv_capacity[box],
         "immigration": (p.fish_immigration[:, None, None] * batch.capacity)[box],
         "current_share": current_share,
-        "strength": strength,
-        "current": current, "current_dr": current_dr, "current_dc": current_dc,
     }
 
 
@@ -115,4 +120,4 @@ def update_fish(state: State, batch: WorldBatch, night: np.ndarray | None = None
         night = W.is_night(state, batch)
     box = water_box(batch)
     K.update_fish(np.ascontiguousarray(night, dtype=np.bool_), batch.kind, state.weather, state.fish,
-                  box.corner, kernel_table(batch), box.scratch)
+                  box.corner, kernel_table(batch), cell_table(batch), box.scratch)

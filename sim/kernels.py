@@ -140,7 +140,8 @@ class StepTables(NamedTuple):
     kind: np.ndarray         # (B,) int64: each world's kind now (sim.tide sets it)
     weather: np.ndarray      # (kinds,) record
     fishers: np.ndarray      # (kinds,) record
-    fish: np.ndarray         # (kinds,) record (per-cell fields over the water box)
+    fish: np.ndarray         # (kinds,) record: strength and current
+    fish_cells: np.ndarray   # (kinds, hb, wb) records: static per-cell fields over the water box
     box: np.ndarray          # (2,) int64: the water box's top-left corner
     pmap: np.ndarray         # (kinds, H + 2 pad, W + 2 pad) uint8: bits M_* (sim.fishers.padded_map)
     spawn_cells: np.ndarray  # (kinds, n) int64 flat cells
@@ -241,30 +242,30 @@ def _trend(b, tick, barometer, baro_hist):
 
 
 @njit(cache=True, error_model="numpy")
-def _world_senses(rain, w, b, s, out):
+def _world_senses(rain, w, b, tick, weather, next_weather, cue_at, barometer, baro_hist, out):
     """out[b] (SENSES): world b's (weather record w of its kind) time of day (daylight first,
     night at the end), night, midday, an announced front, the bite factor of fish (weather,
     front, midday sun, night) and the barometer trend."""
-    t = s.tick[b]
+    t = tick[b]
     day = (t % w.day_length) / w.day_length
     night = day >= w.night_from
     midday = abs(day - w.noon) <= w.midday_half
-    front = _front(rain, t, s.cue_at[b], s.weather[b], s.next_weather[b])
+    front = _front(rain, t, cue_at[b], weather[b], next_weather[b])
     o = out[b]
     o.day = day
     o.night = night
     o.midday = midday
     o.front = front
-    o.bite_factor = w.bite_factor[s.weather[b], np.int64(front), np.int64(midday), np.int64(night)]
-    o.trend = _trend(b, s.tick, s.barometer, s.baro_hist)
+    o.bite_factor = w.bite_factor[weather[b], np.int64(front), np.int64(midday), np.int64(night)]
+    o.trend = _trend(b, tick, barometer, baro_hist)
 
 
 @njit(cache=True, error_model="numpy")
-def world_senses(rain, wtab, kind, state, out):
-    """`_world_senses` of every world (out: (B,) SENSES)."""
-    s = StateArrays(*state)
-    for b in range(s.tick.shape[0]):
-        _world_senses(rain, wtab[kind[b]], b, s, out)
+def world_senses(rain, wtab, kind, tick, weather, next_weather, cue_at, barometer, baro_hist, out):
+    """`_world_senses` of every world (out: (B,) SENSES). The state's arrays come one by one:
+    this runs before every observation, where unboxing all of a state's would cost more."""
+    for b in range(tick.shape[0]):
+        _world_senses(rain, wtab[kind[b]], b, tick, weather, next_weather, cue_at, barometer, baro_hist, out)
 
 
 @njit(cache=True, error_model="numpy")
@@ -285,51 +286,52 @@ def barometer_trend(tick, barometer, baro_hist, out):
 
 
 @njit(cache=True, error_model="numpy")
-def _update_fish(b, night, weather, fish, box, fk, scratch):
+def _update_fish(b, night, weather, fish, box, fk, cells, scratch):
     """One tick of world b's fish in the water box (box = (r0, c0)), in place; fk: the fish
-    record of its kind (`sim.fish.kernel_table`).
+    record of its kind (`sim.fish.kernel_table`), cells: its (hb, wb) cell records
+    (`sim.fish.cell_table`).
 
     Movement: a share of every cell's fish leaves, split over the water neighbours in
     proportion to their attractiveness; then the current (if any) carries a share
     downstream; then logistic growth plus immigration. scratch: (2, hb + 2, wb + 2) with a
     zero border (the neighbours of the box's edge cells outside it hold nothing).
     """
-    move_share, water, shallow_water = fk.move_share, fk.water, fk.shallow_water
-    n_water_nbr, shallow_nbr_sum = fk.n_water_nbr, fk.shallow_nbr_sum
-    regrowth, inv_capacity, immigration = fk.regrowth, fk.inv_capacity, fk.immigration
-    hb, wb = water.shape
+    hb, wb = cells.shape
     r0, c0 = box[0], box[1]
     s = fk.strength[weather, np.int64(night)]
     per_unit = scratch[0]
     for r in range(hb):
         for c in range(wb):
-            leaving = fish[b, r0 + r, c0 + c] * move_share[r, c]
-            reach = shallow_nbr_sum[r, c] * s + n_water_nbr[r, c]
+            cell = cells[r, c]
+            leaving = fish[b, r0 + r, c0 + c] * cell.move_share
+            reach = cell.shallow_nbr_sum * s + cell.n_water_nbr
             if reach < 1e-9:
                 reach = 1e-9
             per_unit[r + 1, c + 1] = leaving / reach
     current = fk.current != 0.0
     for r in range(hb):
         for c in range(wb):
+            cell = cells[r, c]
             f = fish[b, r0 + r, c0 + c]
-            leaving = f * move_share[r, c]
+            leaving = f * cell.move_share
             # the neighbours in the rule's order: north, south, west, east
             inflow = per_unit[r, c + 1] + per_unit[r + 2, c + 1] + per_unit[r + 1, c] + per_unit[r + 1, c + 2]
-            attract = shallow_water[r, c] * s + water[r, c]
+            attract = cell.shallow_water * s + cell.water
             f = f + (inflow * attract - leaving)
             if not current:
-                f = _grow(f, regrowth[r, c], inv_capacity[r, c], immigration[r, c])
+                f = _grow(f, cell.regrowth, cell.inv_capacity, cell.immigration)
             fish[b, r0 + r, c0 + c] = f
     if current:
-        drift, share = scratch[1], fk.current_share
+        drift = scratch[1]
         dr, dc = np.int64(fk.current_dr), np.int64(fk.current_dc)
         for r in range(hb):
             for c in range(wb):
-                drift[r + 1, c + 1] = fish[b, r0 + r, c0 + c] * share[r, c]
+                drift[r + 1, c + 1] = fish[b, r0 + r, c0 + c] * cells[r, c].current_share
         for r in range(hb):
             for c in range(wb):
                 f = fish[b, r0 + r, c0 + c] - drift[r + 1, c + 1] + drift[r + 1 - dr, c + 1 - dc]
-                fish[b, r0 + r, c0 + c] = _grow(f, regrowth[r, c], inv_capacity[r, c], immigration[r, c])
+                cell = cells[r, c]
+                fish[b, r0 + r, c0 + c] = _grow(f, cell.regrowth, cell.inv_capacity, cell.immigration)
 
 
 @njit(cache=True, error_model="numpy")
@@ -344,10 +346,11 @@ def _grow(f, regrowth, inv_capacity, immigration):
 
 
 @njit(cache=True, error_model="numpy")
-def update_fish(night, kind, weather, fish, box, ftab, scratch):
-    """`_update_fish` for every world (night: (B,) bool; ftab: the fish records per kind)."""
+def update_fish(night, kind, weather, fish, box, ftab, cells, scratch):
+    """`_update_fish` for every world (night: (B,) bool; ftab, cells: the fish records per kind)."""
     for b in range(fish.shape[0]):
-        _update_fish(b, night[b], weather[b], fish, box, ftab[kind[b]], scratch)
+        k = kind[b]
+        _update_fish(b, night[b], weather[b], fish, box, ftab[k], cells[k], scratch)
 
 
 # ------------------------------------------------------------------------------------------------ fishers
@@ -402,10 +405,12 @@ def spawn_slots(slots, u, kind, ftab, spawn_cells, spawn_count, width, state):
 def _sky(t, s):
     """Phase 1: the weather, and what fish and fishers sense of it this tick (t.senses)."""
     c, kind, wtab, senses = t.codes[0], t.kind, t.weather, t.senses
+    tick, weather, next_weather, cue_at = s.tick, s.weather, s.next_weather, s.cue_at
+    barometer, baro_hist = s.barometer, s.baro_hist
     for b in range(kind.shape[0]):
         w = wtab[kind[b]]
         _advance_weather(c.stream_weather, w, b, s)
-        _world_senses(c.rain, w, b, s, senses)
+        _world_senses(c.rain, w, b, tick, weather, next_weather, cue_at, barometer, baro_hist, senses)
 
 
 @njit(cache=True, error_model="numpy")
@@ -562,10 +567,11 @@ def _storm(t, s, o, pad):
 @njit(cache=True, error_model="numpy")
 def _fish(t, s):
     """Phase 5: the fish of every world move and regrow (`_update_fish`)."""
-    kind, senses, fish_tab, box, scratch = t.kind, t.senses, t.fish, t.box, t.scratch
+    kind, senses, fish_tab, cells, box, scratch = t.kind, t.senses, t.fish, t.fish_cells, t.box, t.scratch
     weather, fish = s.weather, s.fish
     for b in range(kind.shape[0]):
-        _update_fish(b, senses[b].night != 0.0, weather[b], fish, box, fish_tab[kind[b]], scratch)
+        k = kind[b]
+        _update_fish(b, senses[b].night != 0.0, weather[b], fish, box, fish_tab[k], cells[k], scratch)
 
 
 @njit(cache=True, error_model="numpy")
@@ -671,21 +677,52 @@ class ObserveTables(NamedTuple):
 
 
 @njit(cache=True, error_model="numpy")
-def _views(t, s, out):
-    """Every slot's egocentric view: terrain one-hot, ripples (the level of a water cell's fish
-    is the number of the world's level thresholds at or below it), other living fishers."""
-    lay, kind, thresholds, ripple_value, vgrid = t.layout[0], t.kind, t.thresholds, t.ripple_value, t.vgrid
-    row, col, alive, fish = s.row, s.col, s.alive, s.fish
+def observe(tables, state, out):
+    """Every slot's observation (B, F, OBS_SIZE) float32, every value written: the egocentric
+    view (terrain one-hot, other living fishers, ripples: the level of a water cell's fish is
+    the number of the world's level thresholds at or below it), then the scalar senses (the
+    world's, as float32, and the fisher's own). One pass over the slots: `out` is larger than
+    the caches at large B. tables, state: plain tuples in the field order of ObserveTables and
+    StateArrays. Returns 1 (nothing written) if a fisher stands off the map."""
+    t, s = ObserveTables(*tables), StateArrays(*state)
+    lay, cd, kind, wtab, fishers, moves = t.layout[0], t.codes[0], t.kind, t.weather, t.fishers, t.moves
+    thresholds, ripple_value, vgrid = t.thresholds, t.ripple_value, t.vgrid
+    shelter_dir, shelter_dist = t.shelter_dir, t.shelter_dist
+    senses, day_sin, day_cos = t.senses, t.day_sin, t.day_cos
+    row, col, facing, alive, hunger, inventory = s.row, s.col, s.facing, s.alive, s.hunger, s.inventory
+    line, line_age, bite, fish = s.line, s.line_age, s.bite, s.fish
+    weather, barometer, cloud = s.weather, s.barometer, s.cloud
+    n_worlds, n_fishers = row.shape
+    height, width = fish.shape[1], fish.shape[2]
     radius, view, channels = OBS_RADIUS, _OBS_VIEW, OBS_CHANNELS
     ch_fisher, ch_ripples = lay.fisher, lay.ripples
-    n_worlds, n_fishers = row.shape
+    scale, full = lay.scale_ticks, lay.inventory_full
+    for b in range(n_worlds):
+        for f in range(n_fishers):
+            if row[b, f] < 0 or row[b, f] >= height or col[b, f] < 0 or col[b, f] >= width:
+                return 1
     for b in range(n_worlds):
         k = kind[b]
+        # the world's senses, as float32
+        sense = senses[b]
+        s_barometer = np.float32(barometer[b])
+        trend = sense.trend * lay.trend_gain
+        if trend < -1.0:
+            trend = -1.0
+        if trend > 1.0:
+            trend = 1.0
+        s_trend = np.float32(trend)
+        s_cloud = np.float32(cloud[b])
+        s_rain = np.float32(weather[b] >= cd.rain)
+        s_storm = np.float32(weather[b] == cd.storm)
+        s_sin, s_cos = np.float32(day_sin[b]), np.float32(day_cos[b])
+        s_night = np.float32(sense.day >= wtab[k].night_from)
+        eat_threshold = fishers[k].eat_threshold
         t1, t2, t3 = thresholds[k, 0], thresholds[k, 1], thresholds[k, 2]
         for f in range(n_fishers):
             o = out[b, f]
             r, c = row[b, f], col[b, f]
-            # the window's top-left is (r, c) in the grid padded by the radius
+            # the view: the window's top-left is (r, c) in the grid padded by the radius
             for dy in range(view):
                 for dx in range(view):
                     code = vgrid[k, r + dy, c + dx]
@@ -703,40 +740,7 @@ def _views(t, s, out):
                 dy, dx = row[b, g] - r, col[b, g] - c
                 if -radius <= dy <= radius and -radius <= dx <= radius:
                     o[((dy + radius) * view + dx + radius) * channels + ch_fisher] = 1.0
-
-
-@njit(cache=True, error_model="numpy")
-def _senses(t, s, out):
-    """Every slot's scalar senses: the world's (barometer, trend, cloud, rain, storm, time of
-    day, night, as float32) and the fisher's own (hunger, bag, line, bite, shelter, facing)."""
-    lay, cd, kind, wtab, fishers, moves = t.layout[0], t.codes[0], t.kind, t.weather, t.fishers, t.moves
-    senses, day_sin, day_cos, vgrid = t.senses, t.day_sin, t.day_cos, t.vgrid
-    shelter_dir, shelter_dist = t.shelter_dir, t.shelter_dist
-    row, col, facing, hunger, inventory = s.row, s.col, s.facing, s.hunger, s.inventory
-    line, line_age, bite = s.line, s.line_age, s.bite
-    weather, barometer, cloud = s.weather, s.barometer, s.cloud
-    radius = OBS_RADIUS
-    scale, full = lay.scale_ticks, lay.inventory_full
-    n_worlds, n_fishers = row.shape
-    for b in range(n_worlds):
-        k = kind[b]
-        sense = senses[b]
-        s_barometer = np.float32(barometer[b])
-        trend = sense.trend * lay.trend_gain
-        if trend < -1.0:
-            trend = -1.0
-        if trend > 1.0:
-            trend = 1.0
-        s_trend = np.float32(trend)
-        s_cloud = np.float32(cloud[b])
-        s_rain = np.float32(weather[b] >= cd.rain)
-        s_storm = np.float32(weather[b] == cd.storm)
-        s_sin, s_cos = np.float32(day_sin[b]), np.float32(day_cos[b])
-        s_night = np.float32(sense.day >= wtab[k].night_from)
-        eat_threshold = fishers[k].eat_threshold
-        for f in range(n_fishers):
-            o = out[b, f]
-            r, c = row[b, f], col[b, f]
+            # the scalar senses
             o[lay.hunger] = hunger[b, f]
             o[lay.inventory] = min(inventory[b, f], full) / full
             o[lay.line_out] = line[b, f]
@@ -767,20 +771,4 @@ def _senses(t, s, out):
             ahead = vgrid[k, r + radius + moves[fc, 0], c + radius + moves[fc, 1]]
             o[lay.facing_water] = (ahead & V_WATER) != 0
             o[lay.hungry_enough] = hunger[b, f] >= eat_threshold
-
-
-@njit(cache=True, error_model="numpy")
-def observe(tables, state, out):
-    """Every slot's observation (B, F, OBS_SIZE) float32, every value written: the egocentric
-    view, then the scalar senses. tables, state: plain tuples in the field order of
-    ObserveTables and StateArrays. Returns 1 (nothing written) if a fisher stands off the map."""
-    t, s = ObserveTables(*tables), StateArrays(*state)
-    row, col = s.row, s.col
-    height, width = s.fish.shape[1], s.fish.shape[2]
-    for b in range(row.shape[0]):
-        for f in range(row.shape[1]):
-            if row[b, f] < 0 or row[b, f] >= height or col[b, f] < 0 or col[b, f] >= width:
-                return 1
-    _views(t, s, out)
-    _senses(t, s, out)
     return 0

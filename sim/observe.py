@@ -105,12 +105,12 @@ def _layout() -> np.ndarray:
 _LAYOUT = _layout()
 
 
-def _tables(batch: WorldBatch) -> K.ObserveTables:
-    """A batch's `kernels.ObserveTables` (built on first use, then cached): they depend on the
-    batch only, so any state of the batch can be observed."""
-    tables = batch.cache.get("view")
-    if tables is not None:
-        return tables
+def _tables(batch: WorldBatch) -> tuple[K.ObserveTables, tuple[np.ndarray, ...]]:
+    """A batch's `kernels.ObserveTables`, and as the plain tuple the kernel takes (built on first
+    use, then cached): they depend on the batch only, so any state of the batch can be observed."""
+    cached = batch.cache.get("view")
+    if cached is not None:
+        return cached
     r = VIEW_RADIUS
     h, w = batch.height, batch.width
     channel = np.zeros(T.N_TERRAIN, dtype=np.uint8)
@@ -126,7 +126,7 @@ def _tables(batch: WorldBatch) -> K.ObserveTables:
         out[:, r:r + h, r:r + w] = (channel[b.terrain] + b.water * K.V_WATER + b.is_shelter * K.V_SHELTER)
         return out
 
-    tables = batch.cache["view"] = K.ObserveTables(
+    tables = K.ObserveTables(
         layout=_LAYOUT, codes=kernel_codes(), moves=T.MOVES, kind=batch.kind, weather=W.kernel_table(batch),
         fishers=FS.kernel_table(batch),
         thresholds=_level_thresholds(per_kind(batch, lambda b: b.p.fish_density_ref)),
@@ -134,13 +134,14 @@ def _tables(batch: WorldBatch) -> K.ObserveTables:
         vgrid=per_kind(batch, grid), shelter_dir=per_kind(batch, lambda b: b.shelter_dir),
         shelter_dist=per_kind(batch, lambda b: b.shelter_dist), senses=np.zeros(batch.n, dtype=K.SENSES),
         day_sin=np.zeros(batch.n), day_cos=np.zeros(batch.n))
-    return tables
+    cached = batch.cache["view"] = tables, tuple(tables)
+    return cached
 
 
 def observe(state: State, batch: WorldBatch, out: np.ndarray | None = None) -> np.ndarray:
     """Observations of every fisher slot: (B, F, OBS_SIZE) float32, a new array, or written
     into `out` (C-contiguous float32 of that shape; every value is overwritten) and returned."""
-    t = _tables(batch)
+    t, args = _tables(batch)
     s = state
     tide.sync(s, batch)
     shape = (s.n_worlds, s.n_fishers, OBS_SIZE)
@@ -148,11 +149,11 @@ def observe(state: State, batch: WorldBatch, out: np.ndarray | None = None) -> n
         out = np.empty(shape, dtype=np.float32)
     elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise ValueError(f"out: expected a C-contiguous float32 array of shape {shape}")
-    arrays = s.arrays()
-    K.world_senses(W.RAIN, t.weather, batch.kind, arrays, t.senses)
+    K.world_senses(W.RAIN, t.weather, batch.kind, s.tick, s.weather, s.next_weather, s.cue_at, s.barometer,
+                   s.baro_hist, t.senses)
     phase = 2 * np.pi * t.senses["day"]
     np.sin(phase, out=t.day_sin)
     np.cos(phase, out=t.day_cos)
-    if K.observe(tuple(t), arrays, out):
+    if K.observe(args, s.arrays(), out):
         raise ValueError("state: a fisher stands off the map (row, col outside the world)")
     return out

@@ -79,7 +79,8 @@ def _tables(batch: WorldBatch) -> tuple[np.ndarray, ...]:
         cells, counts = FS.spawn_tables(batch)
         tables = batch.cache["step"] = tuple(K.StepTables(
             codes=_CODES, moves=MOVES, kind=batch.kind, weather=W.kernel_table(batch),
-            fishers=FS.kernel_table(batch), fish=FI.kernel_table(batch), box=box.corner,
+            fishers=FS.kernel_table(batch), fish=FI.kernel_table(batch), fish_cells=FI.cell_table(batch),
+            box=box.corner,
             pmap=FS.padded_map(batch), spawn_cells=cells, spawn_count=counts, scratch=box.scratch,
             senses=np.zeros(batch.n, dtype=K.SENSES)))
     return tables

@@ -80,7 +80,8 @@ def senses(state: State, batch: WorldBatch) -> np.ndarray:
     """(B,) records kernels.SENSES: each world's time of day, night, midday, announced front,
     bite factor and barometer trend now (all float64), as the step function senses them."""
     out = np.empty(state.n_worlds, dtype=K.SENSES)
-    K.world_senses(RAIN, kernel_table(batch), batch.kind, state.arrays(), out)
+    K.world_senses(RAIN, kernel_table(batch), batch.kind, state.tick, state.weather, state.next_weather,
+                   state.cue_at, state.barometer, state.baro_hist, out)
     return out
 
 

@@ -86,9 +86,10 @@ def test_the_tables_hold_each_worlds_parameters_under_their_names():
     assert (weather["dwell_span"][kind] == p.weather_dwell[..., 1] - p.weather_dwell[..., 0] + 1).all()
     assert weather["next_cumulative"].shape[1:] == (4, 4)
     assert np.allclose(weather["next_cumulative"][kind][..., -1], 1.0)
-    fish = FI.kernel_table(b)
+    fish = FI.cell_table(b)
     box = FI.water_box(b)
-    assert fish["water"].shape[1:] == (box.rows[1] - box.rows[0], box.cols[1] - box.cols[0])
+    assert fish.shape[1:] == (box.rows[1] - box.rows[0], box.cols[1] - box.cols[0])
+    assert FI.kernel_table(b)["strength"].shape[1:] == (4, 2)
     # low tide: the coast's flats hold no water (and the lake never changes)
     assert fish["water"][b.kind_low[3]].sum() < fish["water"][kind[3]].sum()
     assert (fish["water"][b.kind_low[0]] == fish["water"][kind[0]]).all()
@@ -106,3 +107,14 @@ def test_observe_writes_every_value(world):
     observe(sim.state, sim.batch, out=out)
     assert not np.isnan(out).any()
     assert np.array_equal(out, sim.observe())
+
+
+def test_a_new_map_size_compiles_nothing_new():
+    """Table types do not depend on a map's size (a field's shape is part of numba's type), so
+    worlds of any size run on the kernels compiled once."""
+    Simulation("lake", n_fishers=2, seeds=[1]).step(np.zeros((1, 2), np.int64))
+    before = len(K.step.signatures)
+    sim = Simulation("pond", n_fishers=2, seeds=[1])
+    assert FI.water_box(sim.batch).rows != FI.water_box(Simulation("lake", seeds=[1]).batch).rows
+    sim.step(np.zeros((1, 2), np.int64))
+    assert len(K.step.signatures) == before
