@@ -81,6 +81,8 @@ def run_policy(policy: object, world: str | World, n_worlds: int = 32, n_fishers
     delayed = respawn and respawn_delay > 0
     sim = Simulation(world, n_fishers, seeds=[seed * 100_003 + i for i in range(n_worlds)],
                      respawn=respawn and not delayed)
+    if hasattr(policy, "bind"):  # scripted fishers read each world's rules (the oracle, its hidden state)
+        policy.bind(sim)
     died_at = np.full((n_worlds, n_fishers), -1)
     b = n_worlds
     totals = {k: np.zeros(b) for k in ("meals", "catches", "deaths", "storm_ticks", "sheltered",
