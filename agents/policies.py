@@ -706,13 +706,12 @@ def load_policy(spec: str | os.PathLike, trust_zip: bool = False, deterministic:
         PolicyFileError: the spec cannot be used; the message names the file and the reason.
     """
     if isinstance(spec, str) and spec.startswith("scripted:"):
-        from agents.scripted import SCRIPTED_NAMES, make_scripted
+        from agents.scripted import scripted_policy
 
-        name = spec.split(":", 1)[1]
-        if name not in SCRIPTED_NAMES:
-            raise PolicyFileError(f"unknown scripted fisher {name!r}; expected scripted:NAME with NAME "
-                                  f"one of {', '.join(SCRIPTED_NAMES)}")
-        return make_scripted(name, seed=seed)
+        try:  # scripted:NAME or scripted:NAME:KEY=INT,...
+            return scripted_policy(spec, seed=seed)
+        except ValueError as err:
+            raise PolicyFileError(str(err)) from None
     if not isinstance(spec, str | os.PathLike):
         raise TypeError(f"load_policy: expected a str or path, got {type(spec).__name__}")
     path = Path(spec)

@@ -311,7 +311,7 @@ SCRIPTED: dict[str, dict[str, object]] = {
 }
 SCRIPTED_NAMES: tuple[str, ...] = ("random", *SCRIPTED, "oracle")
 # the parameters a spec may set (scripted:NAME:KEY=INT,...), with the smallest value allowed
-PARAMS = {"patience_ticks": 1, "lead_ticks": 0}
+PARAMS = {"patience_ticks": 1, "lead_ticks": -50}
 
 
 def make_scripted(name: str, seed: int = 0, **params: int) -> SkillFisher | RandomFisher:
@@ -338,7 +338,7 @@ def scripted_policy(spec: str, world: object = None, seed: int = 0) -> SkillFish
     text = spec[len("scripted:"):] if spec.startswith("scripted:") else spec
     name, _, rest = text.partition(":")
     if name not in SCRIPTED_NAMES:
-        raise ValueError(f"{spec!r}: unknown scripted fisher {name!r}; expected one of "
+        raise ValueError(f"unknown scripted fisher {name!r} in {spec!r}; expected one of "
                          f"{', '.join(SCRIPTED_NAMES)}")
     params: dict[str, int] = {}
     for item in filter(None, (p.strip() for p in rest.split(","))):

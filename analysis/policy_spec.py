@@ -26,31 +26,12 @@ class PolicySpecError(ValueError):
 
 
 def _scripted(spec: str, seed: int) -> object:
-    from agents.scripted import SCRIPTED_NAMES, make_scripted
+    from agents.scripted import scripted_policy
 
-    _, name, *rest = spec.split(":", 2)
-    if name not in SCRIPTED_NAMES:
-        raise PolicySpecError(f"{spec!r}: unknown scripted fisher {name!r}; expected scripted:NAME with NAME "
-                              f"one of {', '.join(SCRIPTED_NAMES)}")
-    params: dict[str, int] = {}
-    for item in filter(None, (rest[0] if rest else "").split(",")):
-        key, eq, value = item.partition("=")
-        try:
-            params[key.strip()] = int(value)
-        except ValueError:
-            raise PolicySpecError(f"{spec!r}: expected KEY=INTEGER parameters, got {item!r}") from None
-        if not eq:
-            raise PolicySpecError(f"{spec!r}: expected KEY=INTEGER parameters, got {item!r}")
-    if params and name == "random":
-        raise PolicySpecError(f"{spec!r}: the random fisher takes no parameters")
     try:
-        fisher = make_scripted(name, seed=seed, **params)
-    except TypeError:
-        raise PolicySpecError(f"{spec!r}: {name} takes no parameter among {sorted(params)} "
-                              f"(e.g. patience_ticks)") from None
-    if params:
-        fisher.name = f"{name}({','.join(f'{k}={v}' for k, v in params.items())})"
-    return fisher
+        return scripted_policy(spec, seed=seed)
+    except ValueError as err:
+        raise PolicySpecError(str(err)) from None
 
 
 def resolve_policy(policy: object, seed: int = 0, trust_zip: bool = False,

@@ -111,11 +111,14 @@ def _pool(v: object) -> str | None:
 
 
 def _policy(v: object) -> str | None:
-    from agents.scripted import SCRIPTED_NAMES
+    from agents.scripted import SCRIPTED_NAMES, scripted_policy
 
     if isinstance(v, str) and v.startswith("scripted:"):
-        ok = v.split(":", 1)[1] in SCRIPTED_NAMES
-        return None if ok else f"scripted:NAME with NAME in {SCRIPTED_NAMES}"
+        try:
+            scripted_policy(v)
+        except ValueError:
+            return f"scripted:NAME with NAME in {SCRIPTED_NAMES} (optionally :KEY=INT,... parameters)"
+        return None
     return None if isinstance(v, str) and v else "scripted:NAME or a policy file / run folder"
 
 

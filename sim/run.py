@@ -149,15 +149,15 @@ def resolve_world(spec: str) -> World:
 def resolve_policy(spec: str, seed: int, trust_zip: bool = False, deterministic: bool = True,
                    flag: str = "--policy") -> object:
     """scripted:NAME, or a trained policy through agents.policies.load_policy; errors name `flag`."""
-    from agents.scripted import SCRIPTED_NAMES, make_scripted
+    from agents.scripted import SCRIPTED_NAMES, scripted_policy
 
     kind, sep, name = spec.partition(":")
     names = ", ".join(SCRIPTED_NAMES)
     if kind == "scripted" and sep:
-        if name not in SCRIPTED_NAMES:
-            raise UsageError(flag, f"unknown scripted fisher {name!r}; expected scripted:NAME "
-                                   f"with NAME one of {names}")
-        return make_scripted(name, seed=seed)
+        try:  # scripted:NAME or scripted:NAME:KEY=INT,... (e.g. scripted:patient:patience_ticks=20)
+            return scripted_policy(spec, seed=seed)
+        except ValueError as err:
+            raise UsageError(flag, str(err)) from None
     if not Path(spec).exists():
         hint = f" (did you mean scripted:{spec}?)" if spec in SCRIPTED_NAMES else ""
         raise UsageError(flag, f"{spec!r} is neither scripted:NAME nor an existing file or folder: "
