@@ -3,8 +3,10 @@
 Two processes training into one folder (`agents.train --resume R` while R still trains) would
 interleave checkpoints and learning-curve rows. The writer holds an exclusive `flock` on
 RUN/.lock for as long as it writes and records its pid, host and start time in it; a second writer
-is refused with a message naming them. A lock left by a process that died is stale: the kernel
-dropped its flock, so the next writer takes the lock over (and says so on stderr).
+is refused with a message naming them. The file is removed when the writer ends. A lock left by a
+process that died is stale: the kernel dropped its flock, so the next writer takes the lock over
+(and says so on stderr). A writer that locked a file its holder was just removing tries again on
+the file at the path (the inode check), so two writers never hold two different files.
 """
 
 from __future__ import annotations
@@ -32,16 +34,24 @@ class RunLock:
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read(fd)
-            os.close(fd)
-            who = (f"pid {holder.get('pid')} on {holder.get('host')}, since {holder.get('started')}"
-                   if holder else "another process")
-            raise UsageError(self.flag, f"{self.path.parent} is being written by {who}; wait for it to end "
-                                        f"(or stop it) before writing the same run folder") from None
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _read(fd)
+                os.close(fd)
+                who = (f"pid {holder.get('pid')} on {holder.get('host')}, since {holder.get('started')}"
+                       if holder else "another process")
+                raise UsageError(self.flag, f"{self.path.parent} is being written by {who}; wait for it to "
+                                            f"end (or stop it) before writing the same run folder") from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # its holder removed that file as we locked it: lock the one at the path now
         stale = _read(fd)
         if stale:
             print(f"note: {self.path} was left by pid {stale.get('pid')} on {stale.get('host')}, which no "
@@ -58,8 +68,7 @@ class RunLock:
                  tb: TracebackType | None) -> None:
         if self._fd is None:
             return
-        os.ftruncate(self._fd, 0)  # an empty lock file is a released one; it stays, so that no
-        # waiting writer ever locks a file that another one has already replaced
+        self.path.unlink(missing_ok=True)  # the run folder holds only its own files again
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd = None
