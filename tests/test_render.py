@@ -11,7 +11,9 @@ from sim import terrain as T
 from sim import weather as W
 from sim.core import Simulation
 from sim.fishers import CAST
-from sim.render import TERRAIN_CHARS, draw_scene, night_at, render_ansi, render_rgb, scene_of
+from sim.render import draw_scene, render_ansi, render_rgb
+from sim.scene import night_at, scene_of
+from sim.tiles import TERRAIN_CHARS
 
 CELL = 8
 
@@ -185,7 +187,7 @@ def test_a_recorded_frame_draws_like_the_live_state(tmp_path):
     events (a state holds no events; see the next test), and ripples between fish snapshots
     (the file keeps the fish every `fish_every` ticks, so this recording keeps every tick's)."""
     from sim.record import EpisodeRecorder, load_episode
-    from sim.render import scene_of_episode
+    from sim.scene import scene_of_episode
 
     sim = Simulation("lake", n_fishers=3, seeds=[7])
     rec = EpisodeRecorder(sim, fish_every=1)
@@ -302,7 +304,8 @@ def test_event_marks_float_up_where_it_happened_and_fade():
     place the fisher died, even when its slot holds a newcomer elsewhere."""
     from sim.events import EVENTS
     from sim.record import load_episode
-    from sim.render import MARKS, event_marks, scene_of_episode
+    from sim.scene import event_marks, scene_of_episode
+    from sim.tiles import MARKS
 
     names = [name for name, _, _ in MARKS]
     ep = load_episode(_data_dir() / "pier_episode.npz")
@@ -339,7 +342,7 @@ def _data_dir():
 
 
 def test_the_front_sweeps_in_as_it_nears(sim):
-    from sim.render import FRONT_SHOWN
+    from sim.tiles import FRONT_SHOWN
 
     s = sim.state
     s.alive[:] = False
@@ -360,7 +363,7 @@ def test_the_front_sweeps_in_as_it_nears(sim):
 
 
 def test_a_window_holds_the_front_as_that_part_of_the_whole(sim):
-    from sim.render import FRONT_SHOWN
+    from sim.tiles import FRONT_SHOWN
 
     scene = dataclasses.replace(scene_of(sim), front_in=FRONT_SHOWN // 3, front_to=W.RAIN)
     whole = draw_scene(scene, CELL, show_front=True)

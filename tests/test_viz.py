@@ -18,7 +18,8 @@ import pytest
 from helpers import TINY_DIR
 
 from sim.record import EpisodeRecorder, load_episode
-from sim.render import draw_scene, scene_of_episode
+from sim.render import draw_scene
+from sim.scene import scene_of_episode
 from viz.hud import Timeline
 from viz.playback import Playback, load_track, main
 from viz.track import Track
@@ -274,7 +275,7 @@ def test_the_legend_names_every_glyph():
     """Key H: every terrain, the fisher, line, bite, ripples, every event mark and the front,
     each a picture from sim.render that differs from every other."""
     from sim import terrain as T
-    from sim.render import MARKS
+    from sim.tiles import MARKS
     from viz.legend import glyphs
 
     entries = glyphs(16)

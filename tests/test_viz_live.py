@@ -10,7 +10,8 @@ import pygame
 from agents.rollout import run_policy
 from agents.scripted import make_scripted
 from sim.record import load_episode
-from sim.render import draw_scene, scene_of_episode
+from sim.render import draw_scene
+from sim.scene import scene_of_episode
 from viz.live import LiveView
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")

@@ -144,7 +144,8 @@ def test_the_web_model_draws_what_playback_draws(tmp_path):
     import imageio.v3 as iio
     import numpy as np
 
-    from sim.render import draw_scene, scene_of_episode
+    from sim.render import draw_scene
+    from sim.scene import scene_of_episode
     from viz.web import SCENE_CELL, WebFisherModel, make_page
 
     model = WebFisherModel(world="lake", n_fishers=3, seed=4)

@@ -13,7 +13,9 @@ import numpy as np
 
 from sim import terrain as T
 from sim import weather as W
-from sim.render import MARKS, Scene, draw_scene
+from sim.render import draw_scene
+from sim.scene import Scene
+from sim.tiles import MARKS
 
 
 def _scene(terrain: list[int], fisher: tuple[int, int] | None = None, line: tuple[int, int] | None = None,

@@ -31,7 +31,7 @@ from sim.core import Simulation
 from sim.fishers import ACTION_NAMES
 from sim.observe import LAYOUT, RIPPLE_LEVELS, VIEW_CHANNELS, VIEW_RADIUS, view_of
 from sim.record import EpisodeRecorder
-from sim.render import Scene
+from sim.scene import Scene
 from viz.hud import DIM, TEXT
 from viz.track import Track
 from viz.viewer import SPEEDS, Viewer

@@ -19,8 +19,9 @@ import numpy as np
 from sim.events import EVENTS
 from sim.observe import ripple_level
 from sim.record import PER_FISHER, PER_WORLD, Episode, EpisodeRecorder
-from sim.render import MARK_TICKS, NO_MARKS, Scene, event_marks, night_at
+from sim.scene import Scene, event_marks, night_at
 from sim.terrain import SHORE
+from sim.tiles import MARK_TICKS, NO_MARKS
 from sim.weather import STORM
 
 # Timeline lanes, top to bottom: the events the issue asks to see, then storms (from the weather).

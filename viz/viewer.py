@@ -22,8 +22,10 @@ from pathlib import Path
 import numpy as np
 import pygame
 
-from sim.render import FISHER_RGB, FRONT_SHOWN, Scene, draw_scene, front_edge
+from sim.render import draw_scene, front_edge
+from sim.scene import Scene
 from sim.terrain import WATER
+from sim.tiles import FISHER_RGB, FRONT_SHOWN
 from viz import hud, legend
 from viz.hud import ACCENT, BG, DIM, HIDDEN, PANEL, TEXT, Text, Timeline
 from viz.track import MARKS, Track
