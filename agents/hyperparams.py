@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.cli import UsageError
+from sim.cli import UsageError, read_toml
 from worlds.loader import list_worlds
 
 ALGOS = ("ppo", "recurrent_ppo")
@@ -95,12 +95,7 @@ def check_section(algo: str, section: str, table: object, where: str) -> None:
 def read_hyperparams_file(path: Path | str = HYPERPARAMS_FILE) -> dict[str, dict[str, dict[str, Any]]]:
     """Parse and validate a whole hyperparameter file: {algo: {section: {key: value}}}."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as err:
-        raise HyperparamsError(f"{path}: cannot be read ({err.strerror or err})") from None
-    except tomllib.TOMLDecodeError as err:
-        raise HyperparamsError(f"{path}: not valid TOML ({err})") from None
+    data = read_toml(path, HyperparamsError)
     for algo, sections in data.items():
         if algo not in ALGOS:
             raise HyperparamsError(f"{path}: unknown algorithm section [{algo}]; "

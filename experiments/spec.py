@@ -16,13 +16,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from agents.hyperparams import ALGOS, HyperparamsError, load_hyperparams, world_keys
 from agents.scripted import SCRIPTED_NAMES
+from sim.cli import read_toml
 from worlds.loader import WorldFileError, load_world
 from worlds.registry import SPELLINGS, expand, world_names
 
@@ -253,12 +253,7 @@ def read_spec(path: str | Path) -> dict[str, Any]:
     """Parse and validate a spec file (base and every scale); returns the raw data."""
     path = _find(path)
     where = str(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as err:
-        raise SpecError(f"{where}: cannot be read ({err.strerror or err})") from None
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError(f"{where}: not valid TOML ({err})") from None
+    data = read_toml(path, SpecError)
     _check_layer(data, where, partial=True)
     scales = data.get("scale")
     if not isinstance(scales, dict):

@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -245,3 +246,13 @@ def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None,
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def read_toml(path: Path, error: type[Exception]) -> dict[str, Any]:
+    """A TOML file's data; a file that cannot be read or parsed raises `error` with one line naming it."""
+    try:
+        return tomllib.loads(path.read_text())
+    except OSError as err:
+        raise error(f"{path}: cannot be read ({err.strerror or err})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise error(f"{path}: not valid TOML ({err})") from None
