@@ -96,7 +96,7 @@ def export_seconds(path: Path, out: Path, repeats: int) -> dict:
     for _ in range(repeats):
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):  # its "wrote OUT" line
-            code = main([str(path), "--export", str(out)])
+            code = main([str(path), "--export", str(out), "--force"])  # each repeat rewrites it
         if code != 0:
             raise RuntimeError("export failed")
         times.append(time.perf_counter() - start)
