@@ -64,7 +64,7 @@ from agents.policy_network import (
     one_line,
     sha256_file,
 )
-from agents.scripted import SCRIPTED_NAMES, make_scripted
+from agents.scripted import scripted_from_spec
 from sim.archive import ArchiveError, read_npz, zip_members
 
 if TYPE_CHECKING:
@@ -344,7 +344,8 @@ def load_policy(spec: str | os.PathLike, trust_zip: bool = False, deterministic:
     and `.name`.
 
     Args:
-        spec: "scripted:NAME", a policy.json / policy.npz path, a training run folder, or a model .zip
+        spec: "scripted:NAME[:KEY=INT,...]", a policy.json / policy.npz path, a training run folder,
+            or a model .zip
             (see the module docstring for what each means and what is refused).
         trust_zip: load a .zip with PPO.load / RecurrentPPO.load even when no manifest vouches for it.
             Such a load runs code stored in the file: only for files you created.
@@ -355,11 +356,10 @@ def load_policy(spec: str | os.PathLike, trust_zip: bool = False, deterministic:
         PolicyFileError: the spec cannot be used; the message names the file and the reason.
     """
     if isinstance(spec, str) and spec.startswith("scripted:"):
-        name = spec.split(":", 1)[1]
-        if name not in SCRIPTED_NAMES:
-            raise PolicyFileError(f"unknown scripted fisher {name!r}; expected scripted:NAME with NAME "
-                                  f"one of {', '.join(SCRIPTED_NAMES)}")
-        return make_scripted(name, seed=seed)
+        try:
+            return scripted_from_spec(spec, seed)
+        except ValueError as err:
+            raise PolicyFileError(str(err)) from None
     if not isinstance(spec, str | os.PathLike):
         raise TypeError(f"load_policy: expected a str or path, got {type(spec).__name__}")
     path = Path(spec)

@@ -18,36 +18,10 @@ import os
 from pathlib import Path
 
 from agents.run_folders import RunFolderError, training_folder
-from agents.scripted import SCRIPTED_NAMES, make_scripted
+from agents.scripted import SCRIPTED_NAMES, scripted_from_spec
 from sim.cli import UsageError
 
 POLICY_FILES = ("policy.json", "manifest.json")  # what makes a folder a training run folder
-
-
-def _scripted(spec: str, seed: int, flag: str) -> object:
-    _, name, *rest = spec.split(":", 2)
-    if name not in SCRIPTED_NAMES:
-        raise UsageError(flag, f"unknown scripted fisher {name!r}; expected scripted:NAME with NAME one of "
-                               f"{', '.join(SCRIPTED_NAMES)}")
-    params: dict[str, int] = {}
-    for item in filter(None, (rest[0] if rest else "").split(",")):
-        key, eq, value = item.partition("=")
-        try:
-            params[key.strip()] = int(value)
-        except ValueError:
-            raise UsageError(flag, f"{spec!r}: expected KEY=INTEGER parameters, got {item!r}") from None
-        if not eq:
-            raise UsageError(flag, f"{spec!r}: expected KEY=INTEGER parameters, got {item!r}")
-    if params and name == "random":
-        raise UsageError(flag, f"{spec!r}: the random fisher takes no parameters")
-    try:
-        fisher = make_scripted(name, seed=seed, **params)
-    except TypeError:
-        raise UsageError(flag, f"{spec!r}: {name} takes no parameter among {sorted(params)} "
-                               f"(e.g. patience_ticks)") from None
-    if params:
-        fisher.name = f"{name}({','.join(f'{k}={v}' for k, v in params.items())})"
-    return fisher
 
 
 def policy_folder(path: str | os.PathLike) -> Path:
@@ -74,7 +48,10 @@ def resolve_policy(policy: object, seed: int = 0, trust_zip: bool = False, deter
                                f"got {type(policy).__name__}")
     spec = str(policy)
     if spec.startswith("scripted:"):
-        return _scripted(spec, seed, flag)
+        try:
+            return scripted_from_spec(spec, seed)
+        except ValueError as err:
+            raise UsageError(flag, str(err)) from None
     if not Path(spec).exists():
         hint = f" (did you mean scripted:{spec}?)" if spec in SCRIPTED_NAMES else ""
         raise UsageError(flag, f"{spec!r} is neither scripted:NAME nor an existing file or folder: "

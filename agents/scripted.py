@@ -248,3 +248,31 @@ def make_scripted(name: str, seed: int = 0, **params: int) -> SkillFisher | Rand
     if name not in SCRIPTED:
         raise ValueError(f"scripted fisher: expected one of {list(SCRIPTED_NAMES)}, got {name!r}")
     return SkillFisher(name=name, seed=seed, **SCRIPTED[name], **params)
+
+
+def scripted_from_spec(spec: str, seed: int = 0) -> SkillFisher | RandomFisher:
+    """The fisher a `scripted:NAME[:KEY=INT,...]` spec names (e.g. scripted:patient:patience_ticks=8):
+    the one parser behind every command's policy argument. Raises ValueError with a one-line reason."""
+    _, name, *rest = spec.split(":", 2)
+    if name not in SCRIPTED_NAMES:
+        raise ValueError(f"unknown scripted fisher {name!r}; expected scripted:NAME with NAME one of "
+                         f"{', '.join(SCRIPTED_NAMES)}")
+    params: dict[str, int] = {}
+    for item in filter(None, (rest[0] if rest else "").split(",")):
+        key, eq, value = item.partition("=")
+        try:
+            params[key.strip()] = int(value)
+        except ValueError:
+            raise ValueError(f"{spec!r}: expected KEY=INTEGER parameters, got {item!r}") from None
+        if not eq:
+            raise ValueError(f"{spec!r}: expected KEY=INTEGER parameters, got {item!r}")
+    if params and name == "random":
+        raise ValueError(f"{spec!r}: the random fisher takes no parameters")
+    try:
+        fisher = make_scripted(name, seed=seed, **params)
+    except TypeError:
+        raise ValueError(f"{spec!r}: {name} takes no parameter among {sorted(params)} "
+                         f"(e.g. patience_ticks)") from None
+    if params:
+        fisher.name = f"{name}({','.join(f'{k}={v}' for k, v in params.items())})"
+    return fisher

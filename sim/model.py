@@ -40,7 +40,7 @@ import numpy as np
 from sim.core import Simulation
 from sim.events import decode, has
 from sim.policy import Policy as PolicyInterface
-from sim.policy import accepts_seed, as_policy
+from sim.policy import accepts_seed, as_policy, reset_policy
 from worlds.loader import World
 
 # "scripted:NAME" or a trained policy's path, an object with .act(obs), or a callable obs -> actions
@@ -198,7 +198,7 @@ class FisherModel(mesa.Model):
             policy = resolve_policy(policy, seed=self.policy_seed, flag="policy")
         elif accepts_seed(getattr(policy, "reset", None)):
             # a policy object shared by several models (batch_run) starts each run from this model's seed
-            policy.reset(seed=self.policy_seed)
+            reset_policy(policy, self.policy_seed)
         self.policy = policy
         return as_policy(policy)  # TypeError for something that cannot act
 

@@ -56,9 +56,8 @@ class _Adapted(BasePolicy):
         return self._act(obs)
 
     def reset(self, seed: int | None = None) -> None:
-        reset = getattr(self.inner, "reset", None)
-        if callable(reset):
-            reset(seed=seed) if accepts_seed(reset) else reset()
+        if callable(getattr(self.inner, "reset", None)):
+            reset_policy(self.inner, seed)
 
     def __repr__(self) -> str:
         return f"as_policy({self.inner!r})"
