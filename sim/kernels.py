@@ -510,9 +510,10 @@ def _actions(act, t, s, o, pad):
 
 
 @njit(cache=True, error_model="numpy")
-def _bites(t, s, o):
+def _bites(t, s, o, pad):
     """Phase 3: lines age; a showing bite counts down (missed at 0, no new bite this tick); a
-    line past its settle time with no bite showing may get one."""
+    line past its settle time with no bite showing may get one, and if it does not, a share
+    `spook` of the fish under it swims off to the neighbouring water (`_spook`)."""
     c, kind, fishers, senses = t.codes[0], t.kind, t.fishers, t.senses
     keys, tick, fish, line, line_row, line_col = s.keys, s.tick, s.fish, s.line, s.line_row, s.line_col
     line_age, bite, events = s.line_age, s.bite, o.events
@@ -535,6 +536,25 @@ def _bites(t, s, o):
                 if draw(base, f) < fr.p_bite * density * factor:
                     bite[b, f] = np.int64(fr.bite_window)
                     events[b, f] |= c.ev_bite
+                elif fr.spook > 0.0:
+                    _spook(fish, b, line_row[b, f], line_col[b, f], fr.spook, t.pmap[kind[b]], t.moves, pad)
+
+
+@njit(cache=True, error_model="numpy")
+def _spook(fish, b, r, c, share, pmap, moves, pad):
+    """A share of the fish under a waiting line swims off, in equal parts to the water cells
+    beside it (none beside: they stay): the spot goes quiet, the fish are not lost."""
+    n = 0
+    for d in range(4):
+        if pmap[r + moves[d, 0] + pad, c + moves[d, 1] + pad] & M_WATER:
+            n += 1
+    if n == 0:
+        return
+    leaving = fish[b, r, c] * share
+    fish[b, r, c] -= leaving
+    for d in range(4):
+        if pmap[r + moves[d, 0] + pad, c + moves[d, 1] + pad] & M_WATER:
+            fish[b, r + moves[d, 0], c + moves[d, 1]] += leaving / n
 
 
 @njit(cache=True, error_model="numpy")
@@ -638,7 +658,7 @@ def step(act, tables, state, out):
     _sky(t, s)
     _clear(o)
     _actions(act, t, s, o, pad)
-    _bites(t, s, o)
+    _bites(t, s, o, pad)
     _storm(t, s, o, pad)
     _fish(t, s)
     _hunger(t, s, o, pad)

@@ -402,6 +402,32 @@ def test_an_emptied_spot_gives_no_more_bites():
     assert not any("bite" in events(r) for r in results)
 
 
+@pytest.mark.parametrize("share", [0.1, 0.25])
+def test_a_waiting_line_spooks_the_fish_under_it_to_the_water_beside(share):
+    """A settled line without a bite: each tick `spook` of the fish under it swim to the water
+    cells beside it, in equal parts (the spot goes quiet; no fish is lost)."""
+    world = tiny_world(overrides={"fishing.spook": share, "fishing.settle": 3})
+    scene = Scene(world)
+    scene.place(0, *SHORE, facing="E")
+    scene.state.fish[0] = 0.0
+    scene.state.fish[0, 1, 4] = 4.0
+    scene.step("cast")
+    assert scene.line() == (1, 4)
+    for _ in range(2):  # settling (the cast's tick counts): the fish are not yet spooked
+        scene.step("wait")
+    assert scene.fish_at(1, 4) == 4.0
+    scene.step("wait")
+    assert scene.fish_at(1, 4) == pytest.approx(4.0 * (1 - share))
+    # the water beside (1, 4) in PIER: (0, 4), (1, 3), (1, 5); (2, 4) is rock
+    beside = [scene.fish_at(r, c) for r, c in ((0, 4), (1, 3), (1, 5))]
+    assert beside == pytest.approx([4.0 * share / 3] * 3)
+    assert scene.fish_at(2, 4) == 0.0
+    for _ in range(5):
+        scene.step("wait")
+    assert scene.fish_at(1, 4) == pytest.approx(4.0 * (1 - share) ** 6)
+    assert scene.state.fish.sum() == pytest.approx(4.0)
+
+
 def test_fish_movement_conserves_fish():
     world = tiny_world(BANDS, {"fish.move_rate": 0.3, "fish.preference_strength": 0.9})
     scene = Scene(world)

@@ -134,6 +134,9 @@ class FishingParams:
     inventory_max: int = bounded(1, 1000)  # fish a fisher can carry (recordings hold it as int16)
     spawn_inventory: int = bounded(0, 1000)  # fish a new fisher carries (lets "eat" be discovered at once)
     meal_reward: float = bounded(0, 1000, open_low=True)  # the taste of fish: the only reward, paid per meal
+    # per tick, the share of the fish under a settled line with no bite showing that swim off:
+    # a spot goes quiet under a line that waits, so how long to stay has a right amount
+    spook: float = bounded(0, 0.5, default=0.0)
 
 
 @dataclass(frozen=True)
