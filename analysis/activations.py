@@ -29,6 +29,11 @@ without a line out; the probe drops those samples):
                    the barometer and clouds announce it 10-20 ticks ahead)
     weather        the hidden weather state index (clear, cloudy, rain, storm)
 
+State columns (Recording.state), not probed but used to define the control tasks' state types
+(analysis.probe_controls): `front_in` (ticks to the next change to rain or storm, -1 if none comes),
+`fish_ahead` (fish under the line, or in the cell the fisher faces when no line is out, / density_ref)
+and `sheltered` (0/1), per living fisher and tick.
+
 Everything is drawn from seeded generators: the same policy, world and seed give the same
 arrays.
 """
@@ -45,6 +50,8 @@ from agents.rollout import world_seeds
 from sim.core import Simulation, resolve_worlds
 from sim.events import has
 from sim.policy import as_policy, reset_policy
+from sim.state import at_fishers
+from sim.terrain import MOVES
 from worlds.loader import World
 
 BINARY = ("bite_showing", "bite_coming", "front_within")
@@ -62,9 +69,10 @@ class Recording:
     """Samples (living fisher x tick) of one rollout: rows line up across every array.
 
     obs (N, OBS_SIZE) float32; layers {name: (N, width) float32}; truth {target: (N,) float64,
-    NaN where undefined}; world, slot, tick, action (N,) int64. `world` is the independent
-    unit (fishers of one world share its fish and weather): held-out splits and bootstrap
-    intervals group by it.
+    NaN where undefined}; world, slot, tick, action (N,) int64; state {column: (N,) float64}:
+    coarse true state that defines the control tasks' types (empty for a hand-built Recording).
+    `world` is the independent unit (fishers of one world share its fish and weather): held-out
+    splits and bootstrap intervals group by it.
     """
 
     obs: np.ndarray
@@ -75,6 +83,7 @@ class Recording:
     tick: np.ndarray
     action: np.ndarray
     meta: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -142,7 +151,15 @@ def _truth_now(sim: Simulation, front_k: int) -> dict[str, np.ndarray]:
     rate = p.fishing_p_bite[:, None] * np.minimum(density, 2.0) * gt["bite_factor"]
     front = (gt["front_in"] >= 0) & (gt["front_in"] <= front_k)
     bite = sim.state.bite > 0
+    s = sim.state
+    # the cell a cast would reach first: the line's cell when one is out, else the cell faced
+    ahead_row = np.where(line, s.line_row, s.row + MOVES[s.facing, 0])
+    ahead_col = np.where(line, s.line_col, s.col + MOVES[s.facing, 1])
+    ahead = at_fishers(s.fish, ahead_row, ahead_col) / p.fish_density_ref[:, None]
     return {
+        "_front_in": gt["front_in"].astype(np.float64),
+        "_fish_ahead": ahead.astype(np.float64),
+        "_sheltered": gt["sheltered"].astype(np.float64),
         "hunger": gt["hunger"].astype(np.float64),
         "line_age": np.where(line, gt["line_age"], nan),
         "bite_showing": np.where(line, bite, nan),
@@ -223,6 +240,7 @@ def record_activations(policy: Any, world: str | World = "lake", seed: int = 0, 
     n_kept = ticks  # rows beyond this are look-ahead only
     coming = (cum[bite_horizon:bite_horizon + n_kept] - cum[:n_kept]) > 0
     waiting = np.stack(truth_rows.pop("_waiting"))[:n_kept] > 0
+    state = {k[1:]: np.stack(truth_rows.pop(k))[:n_kept] for k in ("_front_in", "_fish_ahead", "_sheltered")}
     alive = np.stack(rows["alive"])[:n_kept]
     # (a bite on a new cast inside the window also counts: rare, a new line first settles 3 ticks)
     truth = {k: np.stack(v)[:n_kept] for k, v in truth_rows.items()}
@@ -245,4 +263,5 @@ def record_activations(policy: Any, world: str | World = "lake", seed: int = 0, 
               "ticks": ticks,
               "warmup": warmup, "stride": stride, "front_k": front_k, "bite_horizon": bite_horizon,
               "policy": getattr(policy, "name", type(policy).__name__),
-              "recurrent": bool(recurrent)})
+              "recurrent": bool(recurrent)},
+        state={k: flat(v).astype(np.float64) for k, v in state.items()})

@@ -12,8 +12,8 @@ RUN is a training run folder (agents.train) or a sim.run folder that trained. Th
    a skill "emerged" only when its interval lies clear of the fisher that lacks it;
 2. emergence: every checkpoint on the main job's protocol (analysis.emergence) and the probes on
    every k-th checkpoint, drawn beside the learning curve training wrote;
-3. what the network computes: linear probes of its layers against control tasks and the raw
-   observation (analysis.representation);
+3. what the network computes: linear probes of its layers against control tasks over state types
+   and the raw observation, with a verdict per target (analysis.representation);
 4. transfer: the policy unchanged in every other shipped world beside random and expert fishers
    (analysis.transfer.zero_shot), as a heatmap of normalised scores; with `--fine-tune`, fine-tuning
    against training from scratch with Taylor & Stone's metrics; the probes rerun in each world.

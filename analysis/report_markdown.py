@@ -97,15 +97,8 @@ def report_markdown(d: dict[str, Any], config: dict[str, Any], pngs: dict[str, P
             fed = refs.get("random", {}).get("skills", {}).get("survival") if skill == "patience" else None
             lines.append(f"- {skill.replace('_', ' ')}: {_first_emerged(em, skill, bar, fed)}")
     if rep_rows is not None:
-        lines += ["", "## What the network computes (linear probes)", "",
-                  "For each hidden quantity, the layer whose linear probe predicts it best on held-out "
-                  "worlds; selectivity is the score minus the same probe on control labels (Hewitt & Liang "
-                  "2019), 'over raw' the score minus the probe on the raw observation (what the network adds "
-                  "to its input).", "", "| target | best layer | score | selectivity | over raw |",
-                  "|---|---|---|---|---|"]
-        for r in rep_rows:
-            lines.append(f"| {r.get('target')} | {r.get('layer')} | {fmt_interval(r.get('score'), 3)} | "
-                         f"{fmt_interval(r.get('selectivity'), 3)} | {fmt_interval(r.get('over_raw'), 3)} |")
+        lines += ["", "## What the network computes (linear probes)", "", *_representation_lines(
+            d.get("representation") or {}, rep_rows)]
     if d["zero_shot"]:
         zs = d["zero_shot"]
         lines += ["", "## Transfer to worlds it never saw", "",
@@ -138,3 +131,32 @@ def report_markdown(d: dict[str, Any], config: dict[str, Any], pngs: dict[str, P
     lines += ["", "## Reproduce", "", "```", d["command"] or f"python -m analysis.report {d['run']}", "```",
               f"({d['seconds']:.0f} s to make this report.)", ""]
     return "\n".join(lines)
+
+
+def _representation_lines(rep: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """The probes' table and what its verdicts mean (analysis.representation, analysis.probe_controls)."""
+    def iv(x: dict[str, Any] | None) -> str:
+        if not x or x.get("value") is None:
+            return "n/a"
+        return fmt_interval(x, 3) if x.get("low") is not None else f"{x['value']:.3f}"
+
+    t = rep.get("types") or {}
+    types = (f"{t['n_types']} state types ({', '.join(t['columns'])}), {t['mean_per_type']:.1f} samples per "
+             f"type on average" if t else "state types")
+    lines = ["For each target, a linear probe on each layer and on the raw observation, held out by world. "
+             f"Control: the same probe on a random label per state type (Hewitt & Liang 2019; {types}); "
+             "'train fit' is the control probe's score on its own training samples, selectivity = score - "
+             "control. 'over raw' = score - raw observation; a target is *computed by the network* only when "
+             "some layer's 'over raw' interval lies above 0 (family-wise over the layers), else it is "
+             "*readable from the observation*, *not readable* or *inconclusive*.", "",
+             "| target | layer | score | control (train fit) | selectivity | raw obs | over raw | verdict |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "undefined" in r:
+            lines.append(f"| {r.get('target')} | | | | | | | undefined: {r.get('undefined')} |")
+            continue
+        train = r.get("control_train")
+        lines.append(f"| {r['target']} | {r['layer']} | {iv(r['score'])} | {iv(r['control'])}"
+                     f"{f' ({train:.3f})' if train is not None else ''} | {iv(r['selectivity'])} | "
+                     f"{iv(r['raw_obs'])} | {iv(r['over_raw'])} | {r.get('verdict')} |")
+    return lines

@@ -7,21 +7,25 @@ held-out worlds: GroupKFold over worlds, so every world is predicted by a probe 
 it (ticks of one world are near copies of each other; a split by tick would leak).
 
 Scores: balanced accuracy for binary and categorical targets (chance = 1 / classes), R^2 for
-continuous ones (chance = 0). Three numbers per layer and target, each with a 95% interval
-from a bootstrap over held-out worlds (the same resamples for all three, so differences are
-paired):
+continuous ones (chance = 0); fitting and scoring live in analysis.linear_probe. Per layer and
+target, each with a 95% interval from a bootstrap over held-out worlds (the same resamples for
+all, so differences are paired):
 
-    score        the probe on the layer
-    control      the same probe on control labels (Hewitt & Liang 2019): every distinct
-                 observation (rounded to 2 decimals) gets a label drawn at random (seeded) from
-                 the target's own distribution. A memoryless network maps one observation to one
-                 activation, so a probe expressive enough could learn this arbitrary mapping;
-                 the control says how much of `score` the probe's own capacity could explain.
-                 `control="shuffle"` permutes the labels within each world instead.
-    raw_obs      the same probe on the raw observation: what was linearly readable anyway
-    selectivity  score - control
-    over_raw     score - raw_obs: what the network computed beyond its input (> 0 only if the
-                 layer makes the target more linearly readable than the observation does)
+    score          the probe on the layer
+    control        the same probe on control labels (Hewitt & Liang 2019; analysis.probe_controls):
+                   every coarse state *type* (weather, front coming, hunger, line, fish ahead,
+                   shelter) gets a random label drawn from the target's own labels. Types repeat
+                   many times, so a probe whose input tells them apart can learn these labels;
+                   `control_train` is the control probe's score on its own training samples (how
+                   much it memorised). `control="shuffle"` permutes labels within each world.
+    raw_obs        the same probe on the raw observation: what was linearly readable anyway
+    selectivity    score - control
+    over_raw       score - raw_obs: what the network computed beyond its input
+
+Per target, a verdict (probe_controls.VERDICTS): "computed by the network" only when some
+layer's over_raw interval lies above 0 at a family-wise level over the layers; otherwise
+"readable from the observation" (the raw-observation probe beats chance), "not readable", or
+"inconclusive" (a layer beats chance, the observation not clearly, and no layer beats it).
 
 `probe_representation(policy, world, seed, scale)` records and probes in one call and returns a
 JSON-serialisable dict; `probe_recording(recording)` probes an existing Recording.
@@ -35,25 +39,26 @@ import json
 import math
 import os
 import sys
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from agents.policy_spec import resolve_policy
 from analysis import stats
-from analysis.activations import (
-    BINARY,
-    CATEGORICAL,
-    HIDDEN,
-    TARGETS,
-    Recording,
-    network_of,
-    record_activations,
+from analysis.activations import HIDDEN, TARGETS, Recording, network_of, record_activations
+from analysis.linear_probe import N_FOLDS, chance_of, group_sums, kind_of, out_of_fold, score_from_sums
+from analysis.probe_controls import (
+    CONTROLS,
+    NOT_READABLE,
+    VERDICTS,
+    control_labels,
+    state_columns,
+    state_types,
+    type_summary,
+    verdict,
 )
 from sim.cli import EXIT_USAGE, Parser, UsageError, int_at_least, load_world_arg, output_file, parse
 
@@ -64,109 +69,8 @@ SCALES: dict[str, dict[str, int]] = {
     "full": {"n_worlds": 32, "n_fishers": 4, "ticks": 1000, "stride": 2, "max_train": 12000,
              "n_resamples": 2000},
 }
-CONTROLS = ("types", "shuffle")
-N_FOLDS = 4
+CURVE_KEYS = ("score", "selectivity", "over_raw", "layer", "verdict")
 MIN_SAMPLES = 40  # fewer defined samples than this: the target is reported as undefined
-
-
-def kind_of(target: str) -> str:
-    """"classification" or "regression" (why: it picks the probe and the score)."""
-    return "classification" if target in BINARY or target in CATEGORICAL else "regression"
-
-
-def _probe(kind: str, seed: int):
-    from sklearn.linear_model import LogisticRegression, Ridge  # deferred: heavy at start-up
-    from sklearn.pipeline import make_pipeline  # deferred: heavy at start-up
-    from sklearn.preprocessing import StandardScaler  # deferred: heavy at start-up
-
-    if kind == "classification":
-        model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=300, random_state=seed)
-    else:
-        model = Ridge(alpha=1.0)
-    return make_pipeline(StandardScaler(), model)
-
-
-def out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, kind: str, seed: int = 0,
-                n_folds: int = N_FOLDS, max_train: int | None = None) -> np.ndarray:
-    """Predictions for every sample from a probe fitted on the other groups (GroupKFold).
-
-    max_train: at most this many training samples per fold (drawn with a seeded generator),
-    which bounds the time of a fit.
-    """
-    from sklearn.model_selection import GroupKFold  # deferred: heavy at start-up
-
-    n_groups = np.unique(groups).size
-    if n_groups < 2:
-        raise ValueError("out_of_fold: held-out evaluation needs samples from at least 2 worlds")
-    pred = np.empty(y.shape, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    for train, test in GroupKFold(n_splits=min(n_folds, n_groups)).split(x, y, groups):
-        if max_train is not None and train.size > max_train:
-            train = np.sort(rng.choice(train, max_train, replace=False))
-        yt = y[train]
-        if kind == "classification" and np.unique(yt).size < 2:
-            pred[test] = yt[0]  # one class seen: the only thing a probe could say
-            continue
-        model = _probe(kind, seed)
-        # one BLAS/OpenMP thread: on a shared 2-core machine more threads made each fit 20-50x slower
-        with warnings.catch_warnings(), threadpool_limits(1):
-            warnings.simplefilter("ignore")  # lbfgs convergence notes on near-separable targets
-            model.fit(x[train], yt)
-            pred[test] = model.predict(x[test])
-    return pred
-
-
-def _group_sums(y: np.ndarray, pred: np.ndarray, groups: np.ndarray, kind: str, classes: np.ndarray,
-                n_groups: int) -> np.ndarray:
-    """Per-world sufficient statistics of the score: (n_groups, S)."""
-    if kind == "classification":
-        out = np.zeros((n_groups, 2 * classes.size))
-        for j, c in enumerate(classes):
-            is_c = y == c
-            out[:, j] = np.bincount(groups, weights=is_c, minlength=n_groups)
-            out[:, classes.size + j] = np.bincount(groups, weights=is_c & (pred == c), minlength=n_groups)
-        return out
-    cols = (np.ones_like(y), y, y * y, (y - pred) ** 2)
-    return np.stack([np.bincount(groups, weights=c, minlength=n_groups) for c in cols], axis=1)
-
-
-def _score_from_sums(sums: np.ndarray, kind: str) -> np.ndarray:
-    """Scores (R,) from summed statistics (R, S): balanced accuracy or R^2."""
-    sums = np.atleast_2d(sums)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if kind == "classification":
-            k = sums.shape[1] // 2
-            count, correct = sums[:, :k], sums[:, k:]
-            recall = np.where(count > 0, correct / np.where(count > 0, count, 1), np.nan)
-            present = (count > 0).sum(axis=1)
-            # a resample that lost a class entirely cannot say how well that class is read
-            return np.where(present == k, np.nanmean(recall, axis=1), np.nan)
-        n, sy, syy, sse = sums.T
-        sst = syy - sy * sy / n
-        return np.where(sst > 1e-12, 1.0 - sse / sst, np.nan)
-
-
-def chance_of(kind: str, classes: np.ndarray) -> float:
-    return 1.0 / classes.size if kind == "classification" else 0.0
-
-
-def control_labels(y: np.ndarray, obs: np.ndarray, groups: np.ndarray, control: str, seed: int) -> np.ndarray:
-    """Labels with the target's distribution but no relation to the world (see the module docstring)."""
-    rng = np.random.default_rng(seed)
-    if control == "types":
-        rows = np.ascontiguousarray(np.round(obs, 2), dtype=np.float32)
-        keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).reshape(-1)
-        _, types = np.unique(keys, return_inverse=True)
-        types = types.reshape(-1)
-        per_type = rng.choice(y, size=int(types.max()) + 1, replace=True)
-        return per_type[types]
-    if control == "shuffle":
-        out = y.copy()
-        for g in np.unique(groups):
-            idx = np.flatnonzero(groups == g)
-            out[idx] = y[rng.permutation(idx)]
-        return out
-    raise ValueError(f"control: expected one of {', '.join(CONTROLS)}, got {control!r}")
 
 
 def _clean(x: float) -> float | None:
@@ -183,9 +87,10 @@ def probe_recording(rec: Recording, targets: Sequence[str] = TARGETS, layers: Se
                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Probe every layer of a Recording for every target; see the module docstring for the numbers.
 
-    Returns {"targets": {target: {"metric", "chance", "n", "hidden", "raw_obs": interval,
-    "layers": {layer: {"score", "control", "selectivity", "over_raw"}}}}, ...} with intervals as
-    {"value", "low", "high", "n"} (None where undefined); JSON-serialisable.
+    Returns {"types": type_summary, "targets": {target: {"metric", "chance", "n", "hidden", "raw_obs",
+    "verdict", "verdict_layer", "verdict_why", "layers": {layer: {"score", "control", "control_train",
+    "selectivity", "over_raw", "over_raw_familywise"}}}}, ...} with intervals as {"value", "low",
+    "high", "n"} (None where undefined); JSON-serialisable.
     """
     if control not in CONTROLS:
         raise ValueError(f"control: expected one of {', '.join(CONTROLS)}, got {control!r}")
@@ -200,21 +105,26 @@ def probe_recording(rec: Recording, targets: Sequence[str] = TARGETS, layers: Se
     if not layers:
         raise ValueError("probe_recording: the recording holds no hidden layers (a scripted fisher has none; "
                          "probe a trained policy: a run folder or a policy file)")
+    types = state_types(rec.truth, rec.state)
     out: dict[str, Any] = {"control": control, "confidence": confidence, "n_folds": n_folds,
                            "max_train": max_train, "n_resamples": n_resamples, "seed": seed,
                            "n_samples": rec.n, "n_worlds": int(np.unique(rec.world).size),
-                           "layers": layers, "targets": {}}
+                           "layers": layers, "verdicts": list(VERDICTS),
+                           "types": {**type_summary(types),
+                                     "columns": list(state_columns(rec.truth, rec.state))},
+                           "targets": {}}
     for ti, target in enumerate(targets):
         if progress is not None:
             progress(target)
-        out["targets"][target] = _probe_target(rec, target, layers, control, seed + 7919 * ti, n_folds,
-                                               max_train, n_resamples, confidence)
+        out["targets"][target] = _probe_target(rec, target, layers, types, control, seed + 7919 * ti,
+                                               n_folds, max_train, n_resamples, confidence)
     return out
 
 
-def _probe_target(rec: Recording, target: str, layers: list[str], control: str, seed: int, n_folds: int,
-                  max_train: int | None, n_resamples: int, confidence: float) -> dict[str, Any]:
-    """One target: the raw-observation probe, then each layer's probe and control probe."""
+def _probe_target(rec: Recording, target: str, layers: list[str], types: np.ndarray, control: str,
+                  seed: int, n_folds: int, max_train: int | None, n_resamples: int,
+                  confidence: float) -> dict[str, Any]:
+    """One target: the raw-observation probe, then each layer's probe and control probe, the verdict."""
     y_all = rec.truth[target]
     ok = np.isfinite(y_all)
     kind = kind_of(target)
@@ -227,21 +137,25 @@ def _probe_target(rec: Recording, target: str, layers: list[str], control: str, 
     if y.size < MIN_SAMPLES or n_groups < 2 or (kind == "classification" and classes.size < 2) or \
             (kind == "regression" and np.ptp(y) == 0):
         entry.update(undefined=f"too few samples, worlds or distinct values ({y.size} samples, "
-                               f"{n_groups} worlds)", chance=None, raw_obs=None, layers={})
+                               f"{n_groups} worlds)", chance=None, raw_obs=None, layers={},
+                     verdict=NOT_READABLE, verdict_layer=None, verdict_why="undefined: too few samples")
         return entry
-    entry["chance"] = chance_of(kind, classes)
-    y_ctrl = control_labels(y, rec.obs[ok], groups, control, seed=seed + 1)
+    chance = entry["chance"] = chance_of(kind, classes)
+    entry["types"] = type_summary(types[ok])
+    y_ctrl = control_labels(y, types[ok], groups, control, seed=seed + 1)
     counts = stats.resample_counts(n_groups, n_resamples, seed=seed + 2)
+    # Bonferroni over layers: "some layer beats the observation" is claimed at the stated confidence
+    familywise = 1 - (1 - confidence) / len(layers)
 
     def scored(pred: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:
-        sums = _group_sums(labels, pred, groups, kind, classes, n_groups)
-        return float(_score_from_sums(sums.sum(axis=0), kind)[0]), _score_from_sums(counts @ sums, kind)
+        sums = group_sums(labels, pred, groups, kind, classes, n_groups)
+        return float(score_from_sums(sums.sum(axis=0), kind)[0]), score_from_sums(counts @ sums, kind)
 
-    def fit(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        return out_of_fold(x, labels, groups, kind, seed, n_folds, max_train)
+    def fit(x: np.ndarray, labels: np.ndarray, train: list[float] | None = None) -> np.ndarray:
+        return out_of_fold(x, labels, groups, kind, seed, n_folds, max_train, train_scores=train)
 
-    def iv(value: float, boot: np.ndarray) -> dict[str, float | int | None]:
-        return _interval_dict(stats.percentile_interval(value, boot, n_groups, confidence))
+    def iv(value: float, boot: np.ndarray, level: float = confidence) -> dict[str, float | int | None]:
+        return _interval_dict(stats.percentile_interval(value, boot, n_groups, level))
 
     raw_value, raw_boot = scored(fit(rec.obs[ok], y), y)
     entry["raw_obs"] = iv(raw_value, raw_boot)
@@ -249,10 +163,15 @@ def _probe_target(rec: Recording, target: str, layers: list[str], control: str, 
     for name in layers:
         x = rec.layers[name][ok]
         value, boot = scored(fit(x, y), y)
-        c_value, c_boot = scored(fit(x, y_ctrl), y_ctrl)
+        train: list[float] = []
+        c_value, c_boot = scored(fit(x, y_ctrl, train), y_ctrl)
         entry["layers"][name] = {"score": iv(value, boot), "control": iv(c_value, c_boot),
+                                 "control_train": _clean(float(np.mean(train))) if train else None,
                                  "selectivity": iv(value - c_value, boot - c_boot),
-                                 "over_raw": iv(value - raw_value, boot - raw_boot)}
+                                 "over_raw": iv(value - raw_value, boot - raw_boot),
+                                 "over_raw_familywise": iv(value - raw_value, boot - raw_boot, familywise)}
+    v = verdict(chance, entry["raw_obs"], entry["layers"])
+    entry.update(verdict=v["verdict"], verdict_layer=v["layer"], verdict_why=v["why"])
     return entry
 
 
@@ -302,17 +221,21 @@ def probe_representation(policy: Any, world: str = "lake", seed: int = 0, scale:
 
 
 def summary_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per target: the layer with the highest score, its selectivity and gain over the raw obs."""
+    """One row per target: its verdict and one layer's numbers (the layer behind the verdict, else the
+    layer with the highest score)."""
     rows = []
     for target, e in result["targets"].items():
         if not e.get("layers"):
-            rows.append({"target": target, "undefined": e.get("undefined")})
+            rows.append({"target": target, "undefined": e.get("undefined"), "verdict": e.get("verdict")})
             continue
-        best = max(e["layers"], key=lambda k: e["layers"][k]["score"]["value"] or -math.inf)
+        best = e.get("verdict_layer") or max(e["layers"], key=lambda k: e["layers"][k]["score"]["value"]
+                                             or -math.inf)
         L = e["layers"][best]
         rows.append({"target": target, "hidden": e["hidden"], "metric": e["metric"], "chance": e["chance"],
                      "layer": best, "score": L["score"], "control": L["control"],
-                     "selectivity": L["selectivity"], "raw_obs": e["raw_obs"], "over_raw": L["over_raw"]})
+                     "control_train": L.get("control_train"), "selectivity": L["selectivity"],
+                     "raw_obs": e["raw_obs"], "over_raw": L["over_raw"], "verdict": e.get("verdict"),
+                     "verdict_why": e.get("verdict_why")})
     return rows
 
 
@@ -324,15 +247,21 @@ def format_table(result: dict[str, Any]) -> str:
         lo, hi = d.get("low"), d.get("high")
         return f"{d['value']:.2f} [{lo:.2f}, {hi:.2f}]" if lo is not None else f"{d['value']:.2f}"
 
-    head = (f"{'target':<14}{'metric':<18}{'layer':<8}{'score':<22}{'control':<22}{'raw obs':<22}"
-            f"over raw")
+    head = (f"{'target':<14}{'metric':<18}{'layer':<8}{'score':<22}{'control (train fit)':<31}"
+            f"{'raw obs':<22}{'over raw':<24}verdict")
     lines = [head]
     for r in summary_rows(result):
         if "undefined" in r:
             lines.append(f"{r['target']:<14}undefined: {r['undefined']}")
             continue
-        lines.append(f"{r['target']:<14}{r['metric']:<18}{r['layer']:<8}{iv(r['score']):<22}"
-                     f"{iv(r['control']):<22}{iv(r['raw_obs']):<22}{iv(r['over_raw'])}")
+        train = r.get("control_train")
+        control = iv(r["control"]) + (f" ({train:.2f})" if train is not None else "")
+        lines.append(f"{r['target']:<14}{r['metric']:<18}{r['layer']:<8}{iv(r['score']):<22}{control:<31}"
+                     f"{iv(r['raw_obs']):<22}{iv(r['over_raw']):<24}{r['verdict']}")
+    t = result.get("types")
+    if t:
+        lines.append(f"control task: a random label per state type ({', '.join(t['columns'])}): "
+                     f"{t['n_types']} types, {t['mean_per_type']:.1f} samples per type on average")
     return "\n".join(lines)
 
 
@@ -342,8 +271,8 @@ def probe_checkpoints(run: str | os.PathLike, world: str = "lake", seed: int = 0
     """The probes rerun on a run folder's checkpoints (every `every`-th, the last always): emergence curves.
 
     Returns {"timesteps": [...], "curves": {target: {"score": [interval], "selectivity": [...],
-    "over_raw": [...], "layer": [...]}}, "results": [...]}, each list aligned with timesteps; the layer
-    of each point is the one with the highest score at that checkpoint.
+    "over_raw": [...], "layer": [...], "verdict": [...]}}, "results": [...]}, each list aligned with
+    timesteps; the layer of each point is summary_rows' (the verdict's, else the best-scoring one).
     """
     from agents import checkpoints as ck
     from agents.policies import load_policy  # deferred: heavy at start-up
@@ -358,8 +287,7 @@ def probe_checkpoints(run: str | os.PathLike, world: str = "lake", seed: int = 0
         raise ValueError(f"{folder}: no checkpoints listed in its manifest")
     chosen = [ts for i, ts in enumerate(steps) if i % max(1, every) == 0 or i == len(steps) - 1]
     out: dict[str, Any] = {"run": str(folder), "world": world, "timesteps": chosen,
-                           "curves": {t: {"score": [], "selectivity": [], "over_raw": [], "layer": []}
-                                      for t in targets}, "results": []}
+                           "curves": {t: {k: [] for k in CURVE_KEYS} for t in targets}, "results": []}
     for ts in chosen:
         policy = load_policy(folder / ck.checkpoint_names(ts)[0], seed=seed)
         res = probe_representation(policy, world, seed=seed, scale=scale, targets=targets, **record_kw)
@@ -368,7 +296,7 @@ def probe_checkpoints(run: str | os.PathLike, world: str = "lake", seed: int = 0
         for t in targets:
             row = by_target[t]
             curve = out["curves"][t]
-            for key in ("score", "selectivity", "over_raw", "layer"):
+            for key in CURVE_KEYS:
                 curve[key].append(row.get(key))
         if progress is not None:
             progress(ts)
@@ -387,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int_at_least(0), default=0,
                    help="seed of the worlds, folds and bootstrap (default 0)")
     p.add_argument("--scale", choices=tuple(SCALES), default="quick", help="quick (default) or full")
-    p.add_argument("--control", choices=CONTROLS, default="types", help="control task (default types)")
+    p.add_argument("--control", choices=CONTROLS, default="types",
+                   help="control task: types (a random label per coarse state type; default) or shuffle")
     p.add_argument("--stochastic", action="store_true", help="sample actions (default: most likely action)")
     p.add_argument("--json", action="store_true", help="print only the JSON result")
     p.add_argument("--out", default=None, metavar="FILE", help="also write the JSON result to FILE")

@@ -348,13 +348,14 @@ def _print(result: dict[str, Any]) -> None:
           f"meals per fisher-day with 95% intervals over worlds:")
     print(format_zero_shot(result["zero_shot"]))
     for world, probes in (result.get("probes") or {}).items():
-        print(f"\nprobes in {world} ({probes['n_samples']} samples), best layer: score / raw obs / over raw")
+        print(f"\nprobes in {world} ({probes['n_samples']} samples), one layer per target: score / raw obs / "
+              f"over raw / verdict")
         for r in probes["rows"]:
             if "undefined" in r:
                 print(f"  {r['target']:<14}undefined")
             else:
                 print(f"  {r['target']:<14}{r['layer']:<8}{_fmt(r['score']):<22}{_fmt(r['raw_obs']):<22}"
-                      f"{_fmt(r['over_raw'])}")
+                      f"{_fmt(r['over_raw']):<24}{r.get('verdict')}")
     ft = result.get("fine_tune")
     if ft:
         print(f"\nfine-tuning in {ft['world']} vs from scratch, {ft['steps']:,} samples, "

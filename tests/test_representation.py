@@ -1,6 +1,7 @@
 """Representational probes (analysis.activations, analysis.representation): a planted signal is
-recovered and a planted nothing is not, shuffled labels score at chance, recordings and probes
-repeat exactly for a seed, real (untrained) policy files of both kinds run end to end, and a
+recovered and a planted nothing is not, shuffled labels score at chance, state types repeat, a copy
+of an observation feature is not called computed by a pass-through or random network, recordings
+and probes repeat exactly for a seed, real (untrained) policy files of both kinds run end to end, and a
 policy file for other spaces or a fisher without a network is refused with a clear error."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from agents.policies import load_policy
 from agents.policy_network import export_policy
 from analysis.activations import TARGETS, Recording, record_activations
+from analysis.probe_controls import COMPUTED, FROM_OBS, state_types, type_summary, types_of
 from analysis.representation import control_labels, probe_recording, probe_representation
 
 SMALL = {"n_worlds": 6, "n_fishers": 2, "ticks": 160, "stride": 2}
@@ -54,6 +56,15 @@ def test_recording_lines_up_and_labels_are_defined_where_they_should_be(scripted
     assert set(np.unique(rec.truth["front_within"])) <= {0.0, 1.0}
     assert 0 < rec.truth["front_within"].mean() < 0.5
     assert set(np.unique(rec.world)) == set(range(SMALL["n_worlds"]))
+    assert set(rec.state) == {"front_in", "fish_ahead", "sheltered"}
+    assert all(v.shape == (rec.n,) for v in rec.state.values())
+    assert set(np.unique(rec.state["sheltered"])) <= {0.0, 1.0}
+    assert (rec.state["front_in"] >= 0).mean() > 0  # fronts come in 160 ticks of 6 worlds
+    # the control task's state types repeat (in these 960 samples: most samples share their type with 9
+    # more), where distinct observations, the types of old, almost never do
+    types = type_summary(state_types(rec.truth, rec.state))
+    assert types["mean_per_type"] > 5 and types["share_in_types_of_10_or_more"] > 0.6, types
+    assert type_summary(types_of(np.round(rec.obs, 2)))["share_in_types_of_10_or_more"] < 0.05
 
 
 def test_probe_recovers_a_planted_signal_and_not_noise(scripted_recording):
@@ -70,6 +81,25 @@ def test_probe_recovers_a_planted_signal_and_not_noise(scripted_recording):
     fish = res["targets"]["fish_density"]
     assert fish["layers"]["signal"]["score"]["low"] > 0.8
     assert fish["layers"]["noise"]["score"]["value"] < 0.05
+    json.dumps(res, allow_nan=False)
+
+
+def test_a_copy_of_the_observation_is_not_computed_by_a_pass_through_or_random_network(scripted_recording):
+    """hunger and bite_showing are senses in the observation: a layer that passes the observation
+    through, or an untrained random layer over it, must not be credited with computing them."""
+    rec = scripted_recording
+    rng = np.random.default_rng(0)
+    d = rec.obs.shape[1]
+    w = rng.normal(size=(d, 64)) / np.sqrt(d)
+    layers = {"identity": rec.obs.copy(), "untrained": np.tanh(rec.obs @ w + 0.1 * rng.normal(size=64))}
+    rec = Recording(rec.obs, {k: v.astype(np.float32) for k, v in layers.items()}, dict(rec.truth), rec.world,
+                    rec.slot, rec.tick, rec.action, rec.meta, rec.state)
+    res = probe_recording(rec, targets=["hunger", "bite_showing"], seed=0, n_resamples=300)
+    for target in ("hunger", "bite_showing"):
+        e = res["targets"][target]
+        assert e["verdict"] == FROM_OBS != COMPUTED, (target, e["verdict_why"])
+        assert e["layers"]["identity"]["over_raw"]["value"] == 0  # the same probe on the same input
+        assert e["layers"]["untrained"]["over_raw_familywise"]["low"] <= 0
     json.dumps(res, allow_nan=False)
 
 
@@ -138,6 +168,7 @@ def test_real_policy_file_end_to_end_and_deterministic(tmp_path, algo, layers):
     assert set(res["targets"]["hunger"]["layers"]) == layers
     # hunger is one of the observation's senses: the raw observation reads it almost perfectly
     assert res["targets"]["hunger"]["raw_obs"]["value"] > 0.95
+    assert res["targets"]["hunger"]["verdict"] == FROM_OBS  # an untrained network computes nothing new
     json.dumps(res, allow_nan=False)
 
 
