@@ -44,7 +44,7 @@ import numpy as np
 from agents.rollout import world_seeds
 from sim.core import Simulation, resolve_worlds
 from sim.events import has
-from sim.policy import as_policy, reset_policy
+from sim.policy import bind_policy, reset_policy
 from worlds.loader import World
 
 BINARY = ("bite_showing", "bite_coming", "front_within")
@@ -177,7 +177,7 @@ def record_activations(policy: Any, world: str | World = "lake", seed: int = 0, 
             raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
     w = resolve_worlds(world)[0]
     sim = Simulation(w, n_fishers, seeds=world_seeds(seed, n_worlds), respawn=True)
-    fisher = as_policy(policy)
+    fisher = bind_policy(policy, sim)
     reset_policy(fisher, seed)
     act = fisher.act
     net = network_of(policy)
