@@ -334,7 +334,7 @@ SCRIPTED: dict[str, dict[str, object]] = {
 }
 SCRIPTED_NAMES: tuple[str, ...] = ("random", *SCRIPTED, "oracle")
 # the parameters a spec may set (scripted:NAME:KEY=INT,...), with the smallest value allowed
-PARAMS = {"patience_ticks": 1, "lead_ticks": 0}
+PARAMS = {"patience_ticks": 1, "lead_ticks": -50}
 
 
 def make_scripted(name: str, seed: int = 0, **params: int) -> SkillFisher | RandomFisher:
