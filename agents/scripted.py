@@ -47,6 +47,7 @@ from sim.observe import LAYOUT, RIPPLE_LEVELS, SCALE_TICKS, VIEW, VIEW_CHANNELS,
 from sim.policy import BasePolicy
 
 IMPATIENT_TICKS = 5  # gives up when the line is this old: before most bites can come
+NEVER = 10_000  # the single-skill fishers never reel in without a bite: the cheaper skill, kept apart
 ROAM_TICKS = 3  # after giving up on a spot, fish nowhere within 2 cells for this many ticks
 CH = {name: i for i, name in enumerate(VIEW_CHANNELS)}
 # (row, col) steps for north, south, east, west: index + 1 is the move action
@@ -322,10 +323,10 @@ def _step_toward(view: np.ndarray, target: np.ndarray, rng: np.random.Generator)
 
 SCRIPTED: dict[str, dict[str, object]] = {
     "impatient": {"patience": False, "weather": False, "spots": False},
-    "patient": {"patience": True, "weather": False, "spots": False},
-    "weather_blind": {"patience": True, "weather": False, "spots": False},
-    "weather_wise": {"patience": True, "weather": True, "spots": False},
-    "spot_wise": {"patience": True, "weather": False, "spots": True},
+    "patient": {"patience": True, "weather": False, "spots": False, "patience_ticks": NEVER},
+    "weather_blind": {"patience": True, "weather": False, "spots": False, "patience_ticks": NEVER},
+    "weather_wise": {"patience": True, "weather": True, "spots": False, "patience_ticks": NEVER},
+    "spot_wise": {"patience": True, "weather": False, "spots": True, "patience_ticks": NEVER},
     "expert": {"patience": True, "weather": True, "spots": True},
     "reactive": {"patience": True, "weather": True, "spots": True, "weather_mode": "react"},
     "expert_no_patience": {"patience": False, "weather": True, "spots": True},
@@ -347,7 +348,7 @@ def make_scripted(name: str, seed: int = 0, **params: int) -> SkillFisher | Rand
         return OracleFisher(name=name, seed=seed, **params)
     if name not in SCRIPTED:
         raise ValueError(f"scripted fisher: expected one of {list(SCRIPTED_NAMES)}, got {name!r}")
-    return SkillFisher(name=name, seed=seed, **SCRIPTED[name], **params)
+    return SkillFisher(name=name, seed=seed, **{**SCRIPTED[name], **params})
 
 
 def scripted_from_spec(spec: str, seed: int = 0, world: object = None) -> SkillFisher | RandomFisher:
