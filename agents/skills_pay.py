@@ -185,10 +185,10 @@ reading the hidden state (fish under every cell, the time to the next storm). Fa
 meals per day over one parameter on the respawn protocol; the check asks for a best member
 inside the range whose interval clears both ends'. The give-up check is reported but does
 not count: with bites memoryless and fish staying put under a line, a spot does not go
-quiet while it is fished, so waiting on is never worse than moving on; the rule that would
-give patience a right amount (fish under a line with no bite drift away, so a spot's bite
-rate falls the longer it is fished) is a change to the core, proposed in the report of the
-branch that added these checks."""
+quiet while it is fished, so waiting on is never worse than moving on, whatever the world
+file says (tried: the shipped constants, shallows of capacity 0.2, scarce and mobile fish).
+A right amount of patience needs a rule in the core that makes a fished spot's bite rate
+fall the longer a line waits there; which rule does it is still open."""
 
 
 def _family_lines(table: dict) -> list[str]:
