@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agents.policy_network import is_recurrent
+from sim.policy import BasePolicy
 
 if TYPE_CHECKING:
     import torch as th
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
 # --- the loaded policy -------------------------------------------------------------------------------------
 
-class LoadedPolicy:
+class LoadedPolicy(BasePolicy):
     """A trained SB3 policy network as a fisher: `act(obs (N, OBS_SIZE)) -> (N,) int64` actions.
 
     Deterministic (the most likely action) by default; with `deterministic=False` actions are

@@ -18,7 +18,7 @@ from scipy import stats
 
 from sim.core import Simulation, resolve_worlds
 from sim.events import has
-from sim.policy import as_policy
+from sim.policy import bind_policy
 from sim.weather import STORM, barometer_trend
 from worlds.loader import World
 
@@ -81,13 +81,14 @@ def run_policy(policy: object, world: str | World, n_worlds: int = 32, n_fishers
                ticks: int = 1000, seed: int = 0, respawn: bool = True, respawn_delay: int | None = None,
                on_step: Callable[[Simulation, np.ndarray, object], None] | None = None) -> Rollout:
     """Roll a policy (sim.policy: an object with .act(obs), or a callable) in n_worlds copies of a
-    world. The policy is told of every new life after each step (`new_lives`), here, not by callers."""
-    policy = as_policy(policy)
+    world. The policy is bound to the simulation (`bind`: a scripted fisher reads each world's rules)
+    and told of every new life after each step (`new_lives`), here, not by callers."""
     if respawn_delay is None:  # a newcomer arrives the next day
         respawn_delay = resolve_worlds(world)[0].params.time.day_length
     delayed = respawn and respawn_delay > 0
     sim = Simulation(world, n_fishers, seeds=world_seeds(seed, n_worlds),
                      respawn=respawn and not delayed)
+    policy = bind_policy(policy, sim)  # a scripted fisher reads its worlds (the oracle: the hidden state)
     died_at = np.full((n_worlds, n_fishers), -1)
     b = n_worlds
     totals = {k: np.zeros(b) for k in ("meals", "catches", "deaths", "storm_ticks", "sheltered",

@@ -10,11 +10,22 @@ checks, with non-overlapping intervals:
 
 - patient > impatient; weather_wise > weather_blind;
 - expert > each single-skill fisher (patient, weather_wise, spot_wise) > random;
-- expert > expert_no_patience, expert_no_weather, expert_no_spots.
+- expert > expert_no_patience, expert_no_weather, expert_no_spots;
+- reading beats reacting: expert > reactive > weather_blind (also over `--generated`
+  procedural worlds, one world each: there the worlds differ from each other, so the
+  check is paired, the interval of the per-world difference above 0);
+- the oracle (hidden state) is not below the tuned expert; the gap is reported.
+
+and, on the respawn protocol, that two families have an interior optimum (the best
+member's interval above both ends' intervals): the expert with lead time L
+(scripted:expert:lead_ticks=L, `LEAD_FAMILY`) and the patient fisher with give-up time
+T (scripted:patient:patience_ticks=T, `PATIENCE_FAMILY`). A check in `PENDING` is
+reported but not counted in the exit status: it waits for a rule change in the core
+(docs/skills_pay.md says which and why).
 
 Fishers with the same skills (patient and weather_blind; weather_wise and
 expert_no_spots; spot_wise and expert_no_weather) are the same fisher under two
-names and are simulated once. Exit status 1 if any check fails.
+names and are simulated once. Exit status 1 if any check outside PENDING fails.
 """
 
 from __future__ import annotations
@@ -24,8 +35,10 @@ import json
 import sys
 from dataclasses import dataclass
 
+import numpy as np
+
 from agents.rollout import interval, run_policy
-from agents.scripted import SCRIPTED, SCRIPTED_NAMES, make_scripted
+from agents.scripted import SCRIPTED, SCRIPTED_NAMES, make_scripted, scripted_from_spec
 from worlds.loader import list_worlds
 
 PROTOCOLS = {"cohort": False, "respawn": True}
@@ -38,7 +51,20 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("expert", "expert_no_patience"),
     ("expert", "expert_no_weather"),
     ("expert", "expert_no_spots"),
+    ("expert", "reactive"),
+    ("reactive", "weather_blind"),
+    ("oracle", "expert"),
 )
+# checks on procedural worlds: reading the sky beats reacting, which beats ignoring the weather
+GENERATED_CHECKS: tuple[tuple[str, str], ...] = (("expert", "reactive"), ("reactive", "weather_blind"))
+# the families whose curve over one parameter must peak inside the range (respawn protocol)
+FAMILIES: dict[str, tuple[str, str, tuple[int, ...]]] = {
+    "lead_time": ("scripted:expert", "lead_ticks", (-4, 0, 3, 6, 10, 14)),
+    "give_up": ("scripted:patient", "patience_ticks", (5, 10, 20, 40, 10_000)),
+}
+# checks reported but not counted in the exit status, with why (docs/skills_pay.md)
+PENDING = {"give_up optimum": "bites are memoryless and fish stay put under a line, so waiting is "
+                              "never worse than moving on: needs a core rule (docs/skills_pay.md)"}
 
 
 @dataclass
@@ -53,73 +79,152 @@ class Check:
 
 
 def _skill_key(name: str) -> tuple:
-    return ("random",) if name == "random" else tuple(sorted(SCRIPTED[name].items()))
+    return (name,) if name in ("random", "oracle") else tuple(sorted(SCRIPTED[name].items()))
 
 
-def measure_world(world: str, n_worlds: int, ticks: int, n_fishers: int, seed: int) -> dict:
-    """{protocol: {fisher: {"meals_per_day": (mean, lo, hi), "survival": (...), ...}}}."""
-    out: dict[str, dict[str, dict]] = {}
+METRICS = ("meals_per_day", "survival", "deaths_per_day", "storm_sheltered", "reel_empty_rate")
+
+
+def measure_world(world: str | list, n_worlds: int, ticks: int, n_fishers: int, seed: int,
+                  names: tuple[str, ...] = SCRIPTED_NAMES, families: bool = True) -> dict:
+    """{protocol: {fisher: {"meals_per_day": (mean, lo, hi), "survival": (...), ...}},
+    "families": {family: [(value, (mean, lo, hi)), ...]}} (a list of worlds: one world each)."""
+    out: dict[str, dict] = {}
     for protocol, respawn in PROTOCOLS.items():
         done: dict[tuple, dict] = {}
         out[protocol] = {}
-        for name in SCRIPTED_NAMES:
+        for name in names:
             key = _skill_key(name)
             if key not in done:
                 r = run_policy(make_scripted(name, seed=seed), world, n_worlds=n_worlds, n_fishers=n_fishers,
                                ticks=ticks, seed=seed, respawn=respawn)
-                done[key] = {m: interval(r.per_world(m)) for m in
-                             ("meals_per_day", "survival", "deaths_per_day", "storm_sheltered",
-                              "reel_empty_rate")}
+                done[key] = {m: interval(r.per_world(m)) for m in METRICS}
+                done[key]["per_world"] = [round(float(x), 4) for x in r.per_world("meals_per_day")]
             out[protocol][name] = done[key]
+    if families:
+        out["families"] = {}
+        for family, (spec, key, values) in FAMILIES.items():
+            curve = []
+            for v in values:
+                r = run_policy(scripted_from_spec(f"{spec}:{key}={v}", seed=seed), world, n_worlds=n_worlds,
+                               n_fishers=n_fishers, ticks=ticks, seed=seed)
+                curve.append((v, interval(r.per_world("meals_per_day"))))
+            out["families"][family] = curve
     return out
 
 
-def check_world(world: str, table: dict) -> list[Check]:
+def interior_optimum(curve: list[tuple[int, tuple[float, float, float]]]) -> bool:
+    """The best member is neither end, and its interval lies above both ends' intervals."""
+    means = [ci[0] for _, ci in curve]
+    best = int(np.argmax(means))
+    lo = curve[best][1][1]
+    return 0 < best < len(curve) - 1 and lo > curve[0][1][2] and lo > curve[-1][1][2]
+
+
+def check_world(world: str, table: dict, pairs: tuple[tuple[str, str], ...] = CHECKS,
+                paired: bool = False) -> list[Check]:
+    """Each pair: the better fisher's interval above the worse one's; paired (for worlds that differ
+    from each other, such as generated ones): the interval of the per-world difference above 0."""
     checks = []
-    for protocol, rows in table.items():
-        for better, worse in CHECKS:
+    for protocol in PROTOCOLS:
+        rows = table[protocol]
+        for better, worse in pairs:
             b, w = rows[better]["meals_per_day"], rows[worse]["meals_per_day"]
-            checks.append(Check(world, protocol, better, worse, passed=b[1] > w[2], better_ci=b, worse_ci=w))
+            if paired:
+                diff = interval(np.subtract(rows[better]["per_world"], rows[worse]["per_world"]))
+                checks.append(Check(world, protocol, better, worse, passed=diff[1] > 0, better_ci=diff,
+                                    worse_ci=(0.0, 0.0, 0.0)))
+                continue
+            # the oracle is an upper reference: it must not fall below the expert (intervals may overlap)
+            passed = b[2] >= w[1] if better == "oracle" else b[1] > w[2]
+            checks.append(Check(world, protocol, better, worse, passed=passed, better_ci=b, worse_ci=w))
+    for family, curve in table.get("families", {}).items():
+        best = max(curve, key=lambda vc: vc[1][0])
+        checks.append(Check(world, "respawn", f"{family} optimum", f"{FAMILIES[family][1]}={best[0]}",
+                            passed=interior_optimum(curve), better_ci=best[1],
+                            worse_ci=max((curve[0][1], curve[-1][1]), key=lambda ci: ci[0])))
     return checks
+
+
+def counts(check: Check) -> bool:
+    """Whether a check counts in the exit status (PENDING ones are reported only)."""
+    return check.better not in PENDING
 
 
 def _fmt(ci: tuple[float, float, float]) -> str:
     return f"{ci[0]:.2f} [{ci[1]:.2f}, {ci[2]:.2f}]"
 
 
-SUMMARY_FISHERS = ("random", "impatient", "patient", "weather_wise", "spot_wise", "expert")
+SUMMARY_FISHERS = ("random", "impatient", "patient", "weather_wise", "spot_wise", "reactive", "expert",
+                   "oracle")
+GENERATED = "generated"  # the results key of the procedural worlds
 
 
 def summary(results: dict, checks: list[Check]) -> str:
     """One line per world: cohort and respawn meals per day of the main fishers, and the checks."""
-    head = "| world | protocol | " + " | ".join(SUMMARY_FISHERS) + " | checks passed |"
-    lines = [head, "|---" * (len(SUMMARY_FISHERS) + 3) + "|"]
+    head = "| world | protocol | " + " | ".join(SUMMARY_FISHERS) + " | expert/oracle | checks passed |"
+    lines = [head, "|---" * (len(SUMMARY_FISHERS) + 4) + "|"]
     for world, table in results.items():
         for protocol in PROTOCOLS:
+            rows = table[protocol]
             mine = [c for c in checks if c.world == world and c.protocol == protocol]
-            cells = " | ".join(f"{table[protocol][f]['meals_per_day'][0]:.2f}" for f in SUMMARY_FISHERS)
-            lines.append(f"| {world} | {protocol} | {cells} | {sum(c.passed for c in mine)}/{len(mine)} |")
+            cells = " | ".join(f"{rows[f]['meals_per_day'][0]:.2f}" if f in rows else "-"
+                               for f in SUMMARY_FISHERS)
+            ratio = (f"{rows['expert']['meals_per_day'][0] / rows['oracle']['meals_per_day'][0]:.2f}"
+                     if "oracle" in rows else "-")
+            passed = f"{sum(c.passed for c in mine)}/{len(mine)}"
+            lines.append(f"| {world} | {protocol} | {cells} | {ratio} | {passed} |")
     return "\n".join(lines)
+
+
+HOW_TO_READ = """\
+How to read it: expert is the tuned expert (its lead and give-up times searched per world
+on seed 1 by `python -m agents.tune_expert`, kept in agents/expert_params.toml); reactive
+is the same fisher acting on the weather only once the storm is on; oracle is the expert
+reading the hidden state (fish under every cell, the time to the next storm). Families:
+meals per day over one parameter on the respawn protocol; the check asks for a best member
+inside the range whose interval clears both ends'. The give-up check is reported but does
+not count: with bites memoryless and fish staying put under a line, a spot does not go
+quiet while it is fished, so waiting on is never worse than moving on, whatever the world
+file says (tried: the shipped constants, shallows of capacity 0.2, scarce and mobile fish).
+A right amount of patience needs a rule in the core that makes a fished spot's bite rate
+fall the longer a line waits there; which rule does it is still open."""
+
+
+def _family_lines(table: dict) -> list[str]:
+    lines = []
+    for family, curve in table.get("families", {}).items():
+        spec, key, _ = FAMILIES[family]
+        lines.append(f"{family} family ({spec}:{key}=X, respawn meals/day): "
+                     + ", ".join(f"{v}: {_fmt(ci)}" for v, ci in curve))
+    return lines
 
 
 def markdown(results: dict, checks: list[Check], args: argparse.Namespace) -> str:
     lines = [f"Meals per fisher per day, mean [95% bootstrap CI over {args.n_worlds} worlds], "
-             f"{args.fishers} fishers per world, {args.ticks} ticks, seed {args.seed}.", ""]
+             f"{args.fishers} fishers per world, {args.ticks} ticks, seed {args.seed}; "
+             f"'{GENERATED}': {args.generated} procedural worlds (generated:0..{args.generated - 1}), "
+             "one each. "
+             "The expert is the tuned expert (agents/expert_params.toml, `python -m agents.tune_expert`); "
+             "the oracle reads the hidden state.", ""]
     if len(results) > 1:
-        lines += ["## Summary (mean meals per fisher per day)", "", summary(results, checks), "",
+        lines += [HOW_TO_READ, "",
+                  "## Summary (mean meals per fisher per day)", "", summary(results, checks), "",
                   "## Every fisher, with intervals", ""]
     for world, table in results.items():
         lines += [f"### {world}", "", "| fisher | cohort meals/day | cohort survival | respawn meals/day "
                   "| respawn deaths/day | storm ticks sheltered |", "|---|---|---|---|---|---|"]
-        for name in SCRIPTED_NAMES:
+        for name in table["respawn"]:
             c, r = table["cohort"][name], table["respawn"][name]
             lines.append(f"| {name} | {_fmt(c['meals_per_day'])} | {c['survival'][0]:.2f} | "
                          f"{_fmt(r['meals_per_day'])} | {r['deaths_per_day'][0]:.2f} | "
                          f"{r['storm_sheltered'][0]:.2f} |")
-        failed = [c for c in checks if c.world == world and not c.passed]
-        n_checks = sum(c.world == world for c in checks)
-        lines += ["", f"Checks: {n_checks - len(failed)} passed, {len(failed)} failed"
-                  + "".join(f"; FAILED {c.protocol}: {c.better} > {c.worse}" for c in failed), ""]
+        lines += ["", *_family_lines(table)]
+        mine = [c for c in checks if c.world == world]
+        failed = [c for c in mine if not c.passed]
+        lines += ["", f"Checks: {len(mine) - len(failed)} passed, {len(failed)} failed"
+                  + "".join(f"; FAILED {c.protocol}: {c.better} > {c.worse}"
+                            + ("" if counts(c) else " (pending a core rule)") for c in failed), ""]
     return "\n".join(lines)
 
 
@@ -127,25 +232,38 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agents.skills_pay", description=__doc__.split("\n")[0])
     parser.add_argument("--worlds", nargs="+", default=None, help="worlds (default: every shipped world)")
     parser.add_argument("--n-worlds", type=int, default=32, help="independent worlds per fisher and protocol")
+    parser.add_argument("--generated", type=int, default=24,
+                        help="procedural worlds for the reading-beats-reacting checks (0: none)")
     parser.add_argument("--ticks", type=int, default=1000)
     parser.add_argument("--fishers", type=int, default=4, help="fishers per world")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-families", action="store_true", help="skip the lead-time and give-up curves")
     parser.add_argument("--markdown", help="also write the tables to this markdown file")
     parser.add_argument("--json", action="store_true", help="JSON on stdout instead of tables")
     args = parser.parse_args(argv)
     for name, value in (("--n-worlds", args.n_worlds), ("--ticks", args.ticks), ("--fishers", args.fishers)):
         if value < 1:
             parser.exit(2, f"error: {name}: expected an integer >= 1, got {value}\n")
+    if args.generated < 0:
+        parser.exit(2, f"error: --generated: expected an integer >= 0, got {args.generated}\n")
     worlds = args.worlds or list_worlds()
     results, checks = {}, []
     for world in worlds:
         try:
-            results[world] = measure_world(world, args.n_worlds, args.ticks, args.fishers, args.seed)
+            results[world] = measure_world(world, args.n_worlds, args.ticks, args.fishers, args.seed,
+                                           families=not args.no_families)
         except ValueError as err:
             parser.exit(2, f"error: --worlds: {err}\n")
         checks += check_world(world, results[world])
         if not args.json:
             print(markdown({world: results[world]}, checks, args), flush=True)
+    if args.generated:
+        names = ("random", "weather_blind", "reactive", "expert")
+        results[GENERATED] = measure_world([f"generated:{i}" for i in range(args.generated)], args.generated,
+                                           args.ticks, args.fishers, args.seed, names=names, families=False)
+        checks += check_world(GENERATED, results[GENERATED], GENERATED_CHECKS, paired=True)
+        if not args.json:
+            print(markdown({GENERATED: results[GENERATED]}, checks, args), flush=True)
     text = markdown(results, checks, args)
     if args.markdown:
         with open(args.markdown, "w") as fh:
@@ -153,8 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         json.dump({"results": results, "checks": [c.__dict__ for c in checks]}, sys.stdout, indent=1)
     failed = [c for c in checks if not c.passed]
-    print(f"{len(checks) - len(failed)}/{len(checks)} checks passed", file=sys.stderr)
-    return 1 if failed else 0
+    counted = [c for c in failed if counts(c)]
+    print(f"{len(checks) - len(failed)}/{len(checks)} checks passed"
+          + (f" ({len(failed) - len(counted)} failing ones pending a core rule)" if len(failed) > len(counted)
+             else ""), file=sys.stderr)
+    return 1 if counted else 0
 
 
 if __name__ == "__main__":

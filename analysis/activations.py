@@ -49,7 +49,7 @@ import numpy as np
 from agents.rollout import world_seeds
 from sim.core import Simulation, resolve_worlds
 from sim.events import has
-from sim.policy import as_policy, reset_policy
+from sim.policy import bind_policy, reset_policy
 from sim.state import at_fishers
 from sim.terrain import MOVES
 from worlds.loader import World
@@ -194,7 +194,7 @@ def record_activations(policy: Any, world: str | World = "lake", seed: int = 0, 
             raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
     w = resolve_worlds(world)[0]
     sim = Simulation(w, n_fishers, seeds=world_seeds(seed, n_worlds), respawn=True)
-    fisher = as_policy(policy)
+    fisher = bind_policy(policy, sim)
     reset_policy(fisher, seed)
     act = fisher.act
     net = network_of(policy)

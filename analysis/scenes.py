@@ -35,7 +35,7 @@ from sim import weather as W
 from sim.core import Simulation, resolve_worlds
 from sim.fishers import N_ACTIONS, WAIT
 from sim.observe import LAYOUT
-from sim.policy import as_policy, reset_policy
+from sim.policy import bind_policy, reset_policy
 from sim.step import StepResult
 from worlds.loader import World, override_world
 
@@ -290,10 +290,10 @@ def run_scenes(policy: object, scenes: Scenes, ticks: int, seed: int = 0,
         every observation (it is stepped alongside, its fishers waiting).
     before_act: called with (sim, t) before each observation (to plant bites).
     """
-    policy = as_policy(policy)
+    sim = scenes.sim
+    policy = bind_policy(policy, sim)  # a scripted fisher reads the scenes' world (overrides included)
     reset_policy(policy, seed)  # its random generator and any memory start afresh for each arm
     act = policy.act
-    sim = scenes.sim
     n = scenes.n
     out = {k: np.zeros((ticks, n), dtype=d) for k, d in (
         ("actions", np.int64), ("events", np.int64), ("line", bool), ("line_age", np.int64),

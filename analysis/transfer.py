@@ -127,6 +127,11 @@ def normalised_score(policy: np.ndarray, low: np.ndarray, high: np.ndarray, seed
     return stats.percentile_interval(value, boot, g)
 
 
+FINDING_MARGIN = 0.05  # a learned fisher this much above the tuned expert is reported as a finding
+REFERENCE_NOTES = {"expert": ", expert = the tuned expert (agents/expert_params.toml, agents.tune_expert)",
+                   "oracle": ", oracle = the expert reading the hidden fish and weather (agents/oracle.py)"}
+
+
 def zero_shot(policy: Any, worlds: Sequence[str], n_worlds: int = 16, n_fishers: int = 4, ticks: int = 600,
               seed: int = 0, respawn: bool = False, references: Sequence[str] = NORMALISE,
               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -139,7 +144,7 @@ def zero_shot(policy: Any, worlds: Sequence[str], n_worlds: int = 16, n_fishers:
                 "respawn": respawn,
                 "measure": "meals per fisher-day, agents.rollout.run_policy, 95% bootstrap over worlds",
                 "normalised": f"(policy - {references[0]}) / ({references[-1]} - {references[0]})"
-                if len(references) >= 2 else None}
+                + REFERENCE_NOTES.get(references[-1], "") if len(references) >= 2 else None}
     out: dict[str, Any] = {"protocol": protocol, "worlds": {}}
     for world in worlds:
         values = _roll(policy, world, protocol)
@@ -156,6 +161,11 @@ def zero_shot(policy: Any, worlds: Sequence[str], n_worlds: int = 16, n_fishers:
         if len(references) >= 2:
             low, high = refs[references[0]], refs[references[-1]]
             cell["normalised"] = _iv(normalised_score(values, low, high, seed))
+            top = float(np.mean(high))
+            if references[-1] == "expert" and top > 0 and float(np.mean(values)) > (1 + FINDING_MARGIN) * top:
+                cell["finding"] = (f"{world}: the policy beats the tuned expert by "
+                                   f"{100 * (float(np.mean(values)) / top - 1):.0f}%: a finding about the "
+                                   f"reference (agents/expert_params.toml), not a ceiling reached")
         out["worlds"][world] = cell
     return out
 
@@ -286,13 +296,16 @@ def _fmt(iv: dict[str, Any] | None) -> str:
 
 
 def format_zero_shot(result: dict[str, Any]) -> str:
-    """A plain-text table of a zero_shot result."""
+    """A plain-text table of a zero_shot result, its normalisation and any finding about the reference."""
     refs = list(next(iter(result["worlds"].values()))["references"]) if result["worlds"] else []
     head = f"{'world':<12}{'policy':<22}" + "".join(f"{r:<22}" for r in refs) + "normalised"
     lines = [head]
     for world, c in result["worlds"].items():
         lines.append(f"{world:<12}{_fmt(c['policy']):<22}"
                      + "".join(f"{_fmt(c['references'][r]):<22}" for r in refs) + _fmt(c["normalised"]))
+    if result["protocol"].get("normalised"):
+        lines.append(f"normalised = {result['protocol']['normalised']}")
+    lines += [f"FINDING: {c['finding']}" for c in result["worlds"].values() if "finding" in c]
     return "\n".join(lines)
 
 

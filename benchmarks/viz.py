@@ -46,10 +46,11 @@ def record(world: str, ticks: int, path: Path, fishers: int = 4, seed: int = 0) 
     """An episode of expert fishers (what a run folder would hold)."""
     from agents.scripted import make_scripted
     from sim.core import Simulation
+    from sim.policy import bind_policy
     from sim.record import EpisodeRecorder
 
     sim = Simulation(world, n_fishers=fishers, seeds=[seed])
-    policy = make_scripted("expert", seed=seed)
+    policy = bind_policy(make_scripted("expert", seed=seed), sim)  # the expert reads this world's rules
     rec = EpisodeRecorder(sim, policy="scripted:expert")
     rec.capture_initial()
     for _ in range(ticks):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.hyperparams import ALGOS, HyperparamsError, load_hyperparams, world_keys
-from agents.scripted import SCRIPTED_NAMES
+from agents.scripted import SCRIPTED_NAMES, scripted_from_spec
 from sim.cli import read_toml
 from worlds.loader import WorldFileError, load_world
 from worlds.registry import SPELLINGS, expand, world_names
@@ -109,8 +109,11 @@ def _pool(v: object) -> str | None:
 
 def _policy(v: object) -> str | None:
     if isinstance(v, str) and v.startswith("scripted:"):
-        ok = v.split(":", 1)[1] in SCRIPTED_NAMES
-        return None if ok else f"scripted:NAME with NAME in {SCRIPTED_NAMES}"
+        try:
+            scripted_from_spec(v)
+        except ValueError:
+            return f"scripted:NAME with NAME in {SCRIPTED_NAMES} (optionally :KEY=INT,... parameters)"
+        return None
     return None if isinstance(v, str) and v else "scripted:NAME or a policy file / run folder"
 
 

@@ -40,7 +40,7 @@ import numpy as np
 from sim.core import Simulation
 from sim.events import decode, has
 from sim.policy import Policy as PolicyInterface
-from sim.policy import accepts_seed, as_policy, reset_policy
+from sim.policy import accepts_seed, bind_policy, reset_policy
 from worlds.loader import World
 
 # "scripted:NAME" or a trained policy's path, an object with .act(obs), or a callable obs -> actions
@@ -200,7 +200,8 @@ class FisherModel(mesa.Model):
             # a policy object shared by several models (batch_run) starts each run from this model's seed
             reset_policy(policy, self.policy_seed)
         self.policy = policy
-        return as_policy(policy)  # TypeError for something that cannot act
+        # TypeError for something that cannot act; a scripted fisher reads this world's rules
+        return bind_policy(policy, self.sim)
 
     # -- reporters (read from the core) ---------------------------------------------------------------------
     @property

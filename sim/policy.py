@@ -4,9 +4,13 @@ A policy maps a batch of observations to actions. Runners (agents.rollout.run_po
 model, the probes' scenes, the main job) own the loop, so they, not their callers, make the
 calls a policy with memory needs: `reset(seed)` before a rollout and `new_lives(lives)` after
 every step, so that a newcomer in a slot never inherits its predecessor's memory (a caller that
-forgot gave a new LSTM fisher the dead one's state). `BasePolicy` does nothing for both, so a
-memoryless policy implements `act` only; `as_policy` wraps a bare callable or an object with
-`act` alone in the same interface.
+forgot gave a new LSTM fisher the dead one's state). Before its first step a runner also hands
+the policy the `Simulation` it will act in, through `bind_policy` (the one place that calls
+`bind(sim)`): a policy that reads its world's rules (a scripted fisher: the cast reach, whether
+ripples show, the weather cues, its tuned parameters; the oracle: the hidden state) reads them
+there, for every observation row (ordered world, fisher). `BasePolicy` does nothing for
+`reset`, `new_lives` and `bind`, so a memoryless policy implements `act` only; `as_policy`
+wraps a bare callable or an object lacking any of them in the same interface.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ import numpy as np
 
 @runtime_checkable
 class Policy(Protocol):
-    """A fisher: `act` (N, OBS_SIZE) float32 observations -> (N,) actions; `reset` and `new_lives`
-    are called by the runner (module docstring)."""
+    """A fisher: `act` (N, OBS_SIZE) float32 observations -> (N,) actions; `bind`, `reset` and
+    `new_lives` are called by the runner (module docstring)."""
 
     def act(self, obs: np.ndarray) -> np.ndarray: ...
 
@@ -29,9 +33,12 @@ class Policy(Protocol):
 
     def new_lives(self, lives: np.ndarray) -> None: ...
 
+    def bind(self, sim: Any) -> None: ...
+
 
 class BasePolicy:
-    """A policy without memory: `reset` and `new_lives` do nothing; subclasses implement `act`."""
+    """A policy without memory that reads nothing of its world: `reset`, `new_lives` and `bind` do
+    nothing; subclasses implement `act`."""
 
     name = "policy"
 
@@ -44,9 +51,14 @@ class BasePolicy:
     def new_lives(self, lives: np.ndarray) -> None:
         """Each slot's count of lives after a step (sim.state.lives); a memoryless policy ignores it."""
 
+    def bind(self, sim: Any) -> None:
+        """The Simulation it is about to act in (sim.core.Simulation); a policy that reads nothing of
+        its world ignores it."""
+
 
 class _Adapted(BasePolicy):
-    """An object with `act` (or a callable) that lacks `reset` or `new_lives`, given both."""
+    """An object with `act` (or a callable) that lacks `reset`, `new_lives` or `bind`, given them
+    (the inner object's own methods are called where it has them)."""
 
     def __init__(self, inner: Any, act: Callable[[np.ndarray], np.ndarray]):
         self.inner, self._act = inner, act
@@ -58,6 +70,14 @@ class _Adapted(BasePolicy):
     def reset(self, seed: int | None = None) -> None:
         if callable(getattr(self.inner, "reset", None)):
             reset_policy(self.inner, seed)
+
+    def new_lives(self, lives: np.ndarray) -> None:
+        if callable(getattr(self.inner, "new_lives", None)):
+            self.inner.new_lives(lives)
+
+    def bind(self, sim: Any) -> None:
+        if callable(getattr(self.inner, "bind", None)):
+            self.inner.bind(sim)
 
     def __repr__(self) -> str:
         return f"as_policy({self.inner!r})"
@@ -74,12 +94,12 @@ def accepts_seed(fn: object) -> bool:
 
 
 def as_policy(policy: object) -> Policy:
-    """`policy` itself when it has act, reset and new_lives; else wrapped so that it does.
+    """`policy` itself when it has act, reset, new_lives and bind; else wrapped so that it does.
 
     Raises TypeError for something that cannot act (neither `.act` nor callable)."""
     act = getattr(policy, "act", None)
     if callable(act):
-        if callable(getattr(policy, "new_lives", None)) and callable(getattr(policy, "reset", None)):
+        if all(callable(getattr(policy, m, None)) for m in ("reset", "new_lives", "bind")):
             return policy  # type: ignore[return-value]
         return _Adapted(policy, act)
     if callable(policy):
@@ -94,3 +114,12 @@ def reset_policy(policy: Policy, seed: int | None) -> None:
         policy.reset(seed=seed)
     else:
         policy.reset()
+
+
+def bind_policy(policy: object, sim: Any) -> Policy:
+    """`as_policy(policy)`, told of the Simulation it is about to act in (`bind(sim)`): what every
+    runner calls once before its first step (module docstring). Binding reads rules and sizes
+    per-row memory; it leaves the random generator alone (`reset_policy` seeds it)."""
+    policy = as_policy(policy)
+    policy.bind(sim)
+    return policy

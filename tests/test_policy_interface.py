@@ -67,6 +67,55 @@ def test_the_mesa_model_tells_the_policy_of_new_lives():
     assert len(c.told) == 5 and c.told[-1].shape == (2,)
 
 
+class Binding(BasePolicy):
+    """Waits; remembers the simulations it was bound to."""
+
+    def __init__(self):
+        self.bound: list[object] = []
+
+    def act(self, obs):
+        return np.zeros(len(obs), dtype=np.int64)
+
+    def bind(self, sim):
+        self.bound.append(sim)
+
+
+def test_every_runner_binds_the_policy_to_its_simulation():
+    """bind(sim) reaches the policy from every runner (sim.policy.bind_policy), wrapped or not, so a
+    scripted fisher reads the rules of the worlds it acts in."""
+    from analysis.activations import record_activations
+    from analysis.scenes import make_scenes, run_scenes
+    from sim.model import FisherModel
+
+    p = Binding()
+    run_policy(p, "pond", n_worlds=2, n_fishers=1, ticks=3, seed=0)
+    assert len(p.bound) == 1 and p.bound[0].n_worlds == 2 and p.bound[0].worlds[0].name == "pond"
+    model = FisherModel(world="lake", n_fishers=2, policy=p, seed=0)
+    assert p.bound[-1] is model.sim
+    scenes = make_scenes("lake", 2, seed=0)
+    run_scenes(p, scenes, ticks=2)
+    assert p.bound[-1] is scenes.sim
+    record_activations(p, "lake", n_worlds=1, n_fishers=1, ticks=2, warmup=0, bite_horizon=1)
+    assert len(p.bound) == 4
+    inner = Binding()
+    wrapped = as_policy(type("ActOnly", (), {"act": inner.act, "bind": inner.bind})())
+    wrapped.bind("sim")
+    assert inner.bound == ["sim"]
+
+
+def test_the_oracle_acts_wherever_a_runner_binds_it():
+    """The oracle reads the hidden state of the simulation it is bound to: the Mesa model and the
+    probes' scenes bind it as run_policy does."""
+    from agents.scripted import make_scripted
+    from analysis.scenes import make_scenes, run_scenes
+    from sim.model import FisherModel
+
+    model = FisherModel(world="lake", n_fishers=2, policy="scripted:oracle", seed=0)
+    model.step()
+    trace = run_scenes(make_scripted("oracle"), make_scenes("pond", 2, seed=0), ticks=3)
+    assert trace.actions.shape == (3, 2)
+
+
 def test_world_seeds_is_the_rollouts_rule():
     assert world_seeds(2, 3) == [200_006, 200_007, 200_008]
 

@@ -30,6 +30,7 @@ from sim.cli import EXIT_USAGE, Parser, UsageError, load_world_arg, parse
 from sim.core import Simulation
 from sim.fishers import ACTION_NAMES
 from sim.observe import LAYOUT, RIPPLE_LEVELS, VIEW_CHANNELS, VIEW_RADIUS, view_of
+from sim.policy import bind_policy
 from sim.record import EpisodeRecorder
 from sim.scene import Scene
 from viz.hud import DIM, TEXT
@@ -78,7 +79,8 @@ class HumanPlay(Viewer):
                  info: dict | None = None, shot_dir: str | Path = "."):
         if sim.n_worlds != 1:
             raise ValueError(f"sim: expected one world, got {sim.n_worlds}")
-        self.sim, self.others = sim, others
+        # the others read this world's rules (a scripted fisher's cast reach, cues, tuned parameters)
+        self.sim, self.others = sim, (bind_policy(others, sim) if others is not None else None)
         self.recorder = EpisodeRecorder(sim, policy="human", info=dict(info or {}))
         self.recorder.capture_initial()
         super().__init__(Track.following(self.recorder), shot_dir=shot_dir)
@@ -140,6 +142,8 @@ class HumanPlay(Viewer):
         self.pending = None
         was_alive = bool(sim.state.alive[0, 0])
         result = sim.step(actions)
+        if self.others is not None:
+            self.others.new_lives(sim.state.lives)  # a newcomer in a slot starts without memory
         self.recorder.record(actions, result)
         self.track.refresh()
         self.state.frame = self.track.n_frames - 1
