@@ -29,7 +29,7 @@ from agents.world_reading import DEFAULT_GIVE_UP, DEFAULT_LEAD, EXPERT_PARAMS, L
 from worlds.loader import list_worlds
 
 LEAD_GRID = (0, 2, 4, 6, 8, 11)
-GIVE_UP_GRID = (15, 40, 10_000)
+GIVE_UP_GRID = (8, 12, 18, 26, 40, 10_000)
 
 
 def score(fisher: SkillFisher, world: str, n_worlds: int, ticks: int, seed: int,

@@ -33,7 +33,7 @@ LEVELS = RIPPLE_LEVELS + 1  # ripple levels 0..RIPPLE_LEVELS
 # the expert's parameters where no tuned entry exists (a world nobody tuned): searched on
 # the shipped worlds (the [default] table of expert_params.toml overrides these)
 DEFAULT_LEAD = 4
-DEFAULT_GIVE_UP = (40, 40, 40, 40)
+DEFAULT_GIVE_UP = (20, 20, 20, 20)
 CLOUD_TOLERANCE = 0.02  # a cloud this close to a state's value counts as settled there
 
 

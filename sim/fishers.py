@@ -17,9 +17,10 @@ The rules, phase by phase (only living fishers act, in every phase):
 - bites: lines age by one tick; a showing bite counts down and is missed when it runs out
   (no new bite in that tick); a line older than settle with no bite showing gets one with
   probability p_bite * min(fish / density_ref, 2) * the world's bite factor, and it shows
-  for bite_window ticks; a settled line that gets no bite spooks the fish under it (spook of
-  them swim off that tick), so a spot fished without a bite goes quiet and refills only
-  through regrowth, immigration and the fish moving in from its neighbours.
+  for bite_window ticks. The chance falls by a factor e every wary_ticks the line has
+  waited past settle, when wary_ticks > 0 (fish grow wary of a still line; a new cast is
+  fresh). A settled line that gets no bite spooks the fish under it (spook of them swim to
+  the water beside it that tick), so a spot fished without a bite goes quiet.
 - storm: fishers outside a shelter lose their line (p_lose_line) and a carried fish
   (p_lose_fish); sheltered fishers are safe.
 - hunger: rises by rate (times storm_multiplier when exposed to a storm), at most 1; at 1
@@ -64,6 +65,7 @@ def _columns(batch: WorldBatch) -> dict[str, np.ndarray]:
         "spawn_inventory": p.fishing_spawn_inventory, "meal_reward": p.fishing_meal_reward,
         "density_ref": p.fish_density_ref, "p_lose_line": p.storm_p_lose_line,
         "p_lose_fish": p.storm_p_lose_fish, "spook": p.fishing_spook,
+        "wary_ticks": p.fishing_wary_ticks,
         # a tolerance, so that summing an inexact rate (10 x 0.1) starves on the intended tick
         "starve_at": np.full(batch.n, 1.0 - STARVE_TOLERANCE),
     }

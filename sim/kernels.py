@@ -512,7 +512,8 @@ def _actions(act, t, s, o, pad):
 @njit(cache=True, error_model="numpy")
 def _bites(t, s, o, pad):
     """Phase 3: lines age; a showing bite counts down (missed at 0, no new bite this tick); a
-    line past its settle time with no bite showing may get one, and if it does not, a share
+    line past its settle time with no bite showing may get one (less likely the longer it has
+    waited, with `wary_ticks`), and if it does not, a share
     `spook` of the fish under it swims off to the neighbouring water (`_spook`)."""
     c, kind, fishers, senses = t.codes[0], t.kind, t.fishers, t.senses
     keys, tick, fish, line, line_row, line_col = s.keys, s.tick, s.fish, s.line, s.line_row, s.line_col
@@ -533,7 +534,10 @@ def _bites(t, s, o, pad):
                 density = fish[b, line_row[b, f], line_col[b, f]] / fr.density_ref
                 if density > 2.0:
                     density = 2.0
-                if draw(base, f) < fr.p_bite * density * factor:
+                p = fr.p_bite * density * factor
+                if fr.wary_ticks > 0.0:  # fish grow wary of a still line
+                    p *= np.exp(-(line_age[b, f] - fr.settle - 1) / fr.wary_ticks)
+                if draw(base, f) < p:
                     bite[b, f] = np.int64(fr.bite_window)
                     events[b, f] |= c.ev_bite
                 elif fr.spook > 0.0:

@@ -74,7 +74,7 @@ CALM: dict[str, object] = {
     "hunger.spawn": [0.5, 0.5],
     "fishing.settle": 3, "fishing.bite_window": 2, "fishing.p_bite": 0.0, "fishing.cast_reach": 2,
     "fishing.inventory_max": 3, "fishing.spawn_inventory": 0, "fishing.meal_reward": 1.0,
-    "fishing.spook": 0.0,
+    "fishing.spook": 0.0, "fishing.wary_ticks": 0.0,
     "fish.capacity": {"shallow": 2.0, "deep": 4.0, "reeds": 8.0},
     "fish.regrowth": 0.0, "fish.immigration": 0.0, "fish.move_rate": 0.0,  # static fish
     "fish.density_ref": 4.0, "fish.preference_strength": 0.5,

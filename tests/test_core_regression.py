@@ -14,7 +14,8 @@ so edits to the shipped world files never move this reference. The reference was
 from the unoptimised core (sim/ as of commit 7a8bdbb: the loader fix of 8ac8b43 and the
 ripple scale of 7a8bdbb included), and regenerated once for three deliberate rule fixes
 (the barometer trend's span, starvation with inexact hunger rates, no growth in water of
-capacity 0) with
+capacity 0), and once more for a new rule (fish grow wary of a still line: fishing.wary_ticks,
+default 20; with it at 0 the old reference was matched bit for bit) with
 
     .venv/bin/python tests/test_core_regression.py --write
 

@@ -246,7 +246,7 @@ MENDED = ("generated:3:128", "a58e5fbd835c7091")
 def _digest(spec: str) -> str:
     w = load_world(spec)
     # fields added since, at their default (off), do not count: the world is the one it was
-    params = repr(w.params).replace(", spook=0.0", "")
+    params = repr(w.params).replace(", spook=0.0, wary_ticks=20.0", "")
     return hashlib.sha256(w.terrain.tobytes() + params.encode()).hexdigest()[:16]
 
 

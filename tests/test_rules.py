@@ -13,6 +13,7 @@ import tomllib
 import numpy as np
 import pytest
 from helpers import (
+    ACTION,
     FACING,
     PIER,
     TINY_DIR,
@@ -28,6 +29,7 @@ from helpers import (
 from sim import terrain as T
 from sim import weather as W
 from sim.core import Simulation
+from sim.events import has
 from sim.observe import LAYOUT, OBS_SIZE, SCALARS, VIEW_CHANNELS, VIEW_RADIUS, view_of
 from sim.state import TREND_TICKS
 from worlds.loader import list_worlds, load_world, override_world, world_from_data
@@ -400,6 +402,37 @@ def test_an_emptied_spot_gives_no_more_bites():
     scene.state.fish[0, 1, 4] = 0.0
     results = scene.run(["cast"] + ["wait"] * 50)
     assert not any("bite" in events(r) for r in results)
+
+
+def _bite_hazard(wary_ticks: float, n: int = 4000, eligible: int = 12) -> np.ndarray:
+    """Share of still-waiting lines that get a bite on each tick after settling, over n worlds."""
+    world = tiny_world(overrides={"fishing.p_bite": 0.5, "fishing.wary_ticks": wary_ticks,
+                                  "fishing.settle": 3, "fishing.bite_window": 1})
+    sim = Simulation(world, 1, seeds=list(range(n)))
+    s = sim.state
+    s.row[:, 0], s.col[:, 0], s.facing[:, 0] = SHORE[0], SHORE[1], FACING["E"]
+    s.fish[:, 1, 4] = 4.0  # density 1 (density_ref 4): the bite chance is p_bite x decay
+    cast, wait = np.full((n, 1), ACTION["cast"]), np.full((n, 1), ACTION["wait"])
+    sim.step(cast)
+    for _ in range(2):
+        sim.step(wait)
+    waiting = np.ones(n, dtype=bool)
+    hazard = []
+    for _ in range(eligible):
+        got = has(sim.step(wait).events[:, 0], "bite")
+        hazard.append(got[waiting].mean())
+        waiting &= ~got
+    return np.array(hazard)
+
+
+def test_fish_grow_wary_of_a_still_line():
+    """The bite chance falls by a factor e every wary_ticks a settled line waits; 0 = never."""
+    fresh = _bite_hazard(0.0)
+    wary = _bite_hazard(5.0)
+    assert fresh[:4] == pytest.approx(np.full(4, 0.5), abs=0.06)  # later, few lines are left
+    expected = 0.5 * np.exp(-np.arange(12) / 5.0)
+    assert wary[:6] == pytest.approx(expected[:6], abs=0.05)
+    assert wary[6:].mean() < 0.2
 
 
 @pytest.mark.parametrize("share", [0.1, 0.25])

@@ -137,6 +137,10 @@ class FishingParams:
     # per tick, the share of the fish under a settled line with no bite showing that swim off:
     # a spot goes quiet under a line that waits, so how long to stay has a right amount
     spook: float = bounded(0, 0.5, default=0.0)
+    # fish grow wary of a still line: past settle, the bite chance falls by a factor e every
+    # wary_ticks the line waits (a fresh cast is new again); 0 = never. Waiting has a cost,
+    # and how long to wait before casting anew or moving on has a right amount
+    wary_ticks: float = bounded(0, 10_000, default=20.0)
 
 
 @dataclass(frozen=True)
