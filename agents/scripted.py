@@ -11,7 +11,8 @@ step) gives them every row's world; unbound, they read the lake's file.
 Skills are three switches on one fisher (`SkillFisher`):
 
 - patience: keep the line out until a bite, or until the give-up time for how rich
-  the spot looks (`give_up`, one per ripple level), then move on to another spot;
+  the spot looks (the world's tuned `give_up`, one per ripple level; fish grow wary of a
+  still line, so waiting forever loses), then move on to another spot;
   without it the fisher reels in after `IMPATIENT_TICKS`, before most bites can come,
   and casts again where it stands.
 - weather: anticipating (the default), it heads for the nearest shelter when its
@@ -47,7 +48,6 @@ from sim.observe import LAYOUT, RIPPLE_LEVELS, SCALE_TICKS, VIEW, VIEW_CHANNELS,
 from sim.policy import BasePolicy
 
 IMPATIENT_TICKS = 5  # gives up when the line is this old: before most bites can come
-NEVER = 10_000  # the single-skill fishers never reel in without a bite: the cheaper skill, kept apart
 ROAM_TICKS = 3  # after giving up on a spot, fish nowhere within 2 cells for this many ticks
 CH = {name: i for i, name in enumerate(VIEW_CHANNELS)}
 # (row, col) steps for north, south, east, west: index + 1 is the move action
@@ -323,10 +323,10 @@ def _step_toward(view: np.ndarray, target: np.ndarray, rng: np.random.Generator)
 
 SCRIPTED: dict[str, dict[str, object]] = {
     "impatient": {"patience": False, "weather": False, "spots": False},
-    "patient": {"patience": True, "weather": False, "spots": False, "patience_ticks": NEVER},
-    "weather_blind": {"patience": True, "weather": False, "spots": False, "patience_ticks": NEVER},
-    "weather_wise": {"patience": True, "weather": True, "spots": False, "patience_ticks": NEVER},
-    "spot_wise": {"patience": True, "weather": False, "spots": True, "patience_ticks": NEVER},
+    "patient": {"patience": True, "weather": False, "spots": False},
+    "weather_blind": {"patience": True, "weather": False, "spots": False},
+    "weather_wise": {"patience": True, "weather": True, "spots": False},
+    "spot_wise": {"patience": True, "weather": False, "spots": True},
     "expert": {"patience": True, "weather": True, "spots": True},
     "reactive": {"patience": True, "weather": True, "spots": True, "weather_mode": "react"},
     "expert_no_patience": {"patience": False, "weather": True, "spots": True},
