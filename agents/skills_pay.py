@@ -18,14 +18,14 @@ checks, with non-overlapping intervals:
 
 and, on the respawn protocol, that two families have an interior optimum (the best
 member's interval above both ends' intervals): the expert with lead time L
-(scripted:expert:lead_ticks=L, `LEAD_FAMILY`) and the patient fisher with give-up time
-T (scripted:patient:patience_ticks=T, `PATIENCE_FAMILY`). A check in `PENDING` is
-reported but not counted in the exit status: it waits for a rule change in the core
-(docs/skills_pay.md says which and why).
+(scripted:expert:lead_ticks=L, `FAMILIES`) and the patient fisher with give-up time
+T (scripted:patient:patience_ticks=T): fish grow wary of a still line
+(`fishing.wary_ticks`), so giving up too early wastes the cast and waiting on wastes the
+day.
 
 Fishers with the same skills (patient and weather_blind; weather_wise and
 expert_no_spots; spot_wise and expert_no_weather) are the same fisher under two
-names and are simulated once. Exit status 1 if any check outside PENDING fails.
+names and are simulated once. Exit status 1 if any check fails.
 """
 
 from __future__ import annotations
@@ -62,9 +62,6 @@ FAMILIES: dict[str, tuple[str, str, tuple[int, ...]]] = {
     "lead_time": ("scripted:expert", "lead_ticks", (-4, 0, 3, 6, 10, 14)),
     "give_up": ("scripted:patient", "patience_ticks", (5, 10, 20, 40, 10_000)),
 }
-# checks reported but not counted in the exit status, with why (docs/skills_pay.md)
-PENDING = {"give_up optimum": "bites are memoryless and fish stay put under a line, so waiting is "
-                              "never worse than moving on: needs a core rule (docs/skills_pay.md)"}
 
 
 @dataclass
@@ -146,11 +143,6 @@ def check_world(world: str, table: dict, pairs: tuple[tuple[str, str], ...] = CH
     return checks
 
 
-def counts(check: Check) -> bool:
-    """Whether a check counts in the exit status (PENDING ones are reported only)."""
-    return check.better not in PENDING
-
-
 def _fmt(ci: tuple[float, float, float]) -> str:
     return f"{ci[0]:.2f} [{ci[1]:.2f}, {ci[2]:.2f}]"
 
@@ -181,14 +173,13 @@ HOW_TO_READ = """\
 How to read it: expert is the tuned expert (its lead and give-up times searched per world
 on seed 1 by `python -m agents.tune_expert`, kept in agents/expert_params.toml); reactive
 is the same fisher acting on the weather only once the storm is on; oracle is the expert
-reading the hidden state (fish under every cell, the time to the next storm). Families:
-meals per day over one parameter on the respawn protocol; the check asks for a best member
-inside the range whose interval clears both ends'. The give-up check is reported but does
-not count: with bites memoryless and fish staying put under a line, a spot does not go
-quiet while it is fished, so waiting on is never worse than moving on, whatever the world
-file says (tried: the shipped constants, shallows of capacity 0.2, scarce and mobile fish).
-A right amount of patience needs a rule in the core that makes a fished spot's bite rate
-fall the longer a line waits there; which rule does it is still open."""
+reading the hidden state (fish under every cell, the time to the next storm). The
+single-skill fishers give up at their world's tuned times too. Families: meals per day over
+one parameter on the respawn protocol; the check asks for a best member inside the range
+whose interval clears both ends'. The give-up optimum comes from the core rule
+`fishing.wary_ticks` (fish grow wary of a still line: past settle, the bite chance falls by
+a factor e every wary_ticks ticks; a new cast is fresh), 20 in every shipped world and the
+default for other world files."""
 
 
 def _family_lines(table: dict) -> list[str]:
@@ -223,8 +214,7 @@ def markdown(results: dict, checks: list[Check], args: argparse.Namespace) -> st
         mine = [c for c in checks if c.world == world]
         failed = [c for c in mine if not c.passed]
         lines += ["", f"Checks: {len(mine) - len(failed)} passed, {len(failed)} failed"
-                  + "".join(f"; FAILED {c.protocol}: {c.better} > {c.worse}"
-                            + ("" if counts(c) else " (pending a core rule)") for c in failed), ""]
+                  + "".join(f"; FAILED {c.protocol}: {c.better} > {c.worse}" for c in failed), ""]
     return "\n".join(lines)
 
 
@@ -271,11 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         json.dump({"results": results, "checks": [c.__dict__ for c in checks]}, sys.stdout, indent=1)
     failed = [c for c in checks if not c.passed]
-    counted = [c for c in failed if counts(c)]
-    print(f"{len(checks) - len(failed)}/{len(checks)} checks passed"
-          + (f" ({len(failed) - len(counted)} failing ones pending a core rule)" if len(failed) > len(counted)
-             else ""), file=sys.stderr)
-    return 1 if counted else 0
+    print(f"{len(checks) - len(failed)}/{len(checks)} checks passed", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
