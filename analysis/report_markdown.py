@@ -111,6 +111,10 @@ def report_markdown(d: dict[str, Any], config: dict[str, Any], pngs: dict[str, P
             refs = c["references"]
             lines.append(f"| {w} | {fmt_interval(c['policy'])} | {fmt_interval(refs.get('random'))} | "
                          f"{fmt_interval(refs.get('expert'))} | {fmt_interval(c['normalised'])} |")
+        lines += ["", "The expert is the tuned expert (its parameters searched per world by "
+                  "`python -m agents.tune_expert`, agents/expert_params.toml)."]
+        lines += [f"**Finding about the reference:** {c['finding']}" for c in zs["worlds"].values()
+                  if "finding" in c]
         if d["transfer_cards"]:
             lines += ["", "The probes rerun in each world (does patience persist? does weather reading "
                       "hold?):",
