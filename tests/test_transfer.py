@@ -167,3 +167,19 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, flag):
     assert TR.main([*argv, "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and flag in err and "\n" not in err, err
+
+
+def test_a_policy_above_the_tuned_expert_is_reported_as_a_finding_about_the_reference(monkeypatch):
+    from agents.scripted import make_scripted
+    from analysis import transfer
+
+    def run() -> dict:
+        return transfer.zero_shot(make_scripted("expert"), ["lake"], n_worlds=2, ticks=120,
+                                  references=("random", "expert"))["worlds"]["lake"]
+
+    assert "finding" not in run()  # the expert against itself is no finding
+    monkeypatch.setattr(transfer, "FINDING_MARGIN", -0.5)  # now "above" means above half the expert
+    cell = run()
+    assert "beats the tuned expert" in cell["finding"] and "finding about the reference" in cell["finding"]
+    text = transfer.format_zero_shot({"protocol": {"normalised": "x"}, "worlds": {"lake": cell}})
+    assert "FINDING: lake: the policy beats the tuned expert" in text
