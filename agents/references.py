@@ -14,6 +14,6 @@ LACKING: dict[str, str] = {"patience": "impatient", "weather_reading": "weather_
 # (floor, reference) of a normalised score
 NORMALISE: tuple[str, str] = ("random", "expert")
 # beside a trained fisher in the main job, its report and the time-to-competence benchmark
-BESIDE_TRAINED: tuple[str, ...] = ("random", "impatient", "weather_blind", "expert")
+BESIDE_TRAINED: tuple[str, ...] = ("random", "impatient", "weather_blind", "reactive", "expert", "oracle")
 # the probe's skill cards: every single-skill fisher between the floor and the expert
 SKILL_CARDS: tuple[str, ...] = ("random", "impatient", "patient", "weather_wise", "spot_wise", "expert")

@@ -85,8 +85,19 @@ def compare_references(args: argparse.Namespace, world: World, run_dir: Path) ->
                        "cast_rate_falling", "cast_rate_steady"):
             table.add_row(METRIC_LABELS[metric], *(fmt(rows[n][metric]["mean"]) for n in rows))
         table.caption = ("patience: empty reels per waiting tick (lower is more patient); weather reading: "
-                         "storm ticks sheltered, and casting when the barometer falls vs steady")
+                         "storm ticks sheltered, and casting when the barometer falls vs steady; expert: "
+                         "tuned per world (agents/expert_params.toml); reactive: the expert acting only "
+                         "once the storm is on; oracle: the expert seeing the hidden state")
         Console().print(table)
+        share = _share_of_expert(rows)
+        if share is not None:
+            above = " (more than 5% above it: a finding about the reference)" if share > 1.05 else ""
+            Console().print(f"hungry fisher: {share:.0%} of the tuned expert's meals per fisher-day{above}",
+                            highlight=False)
     return rows
 
 
+def _share_of_expert(rows: dict[str, Any]) -> float | None:
+    """The hungry fisher's meals per day as a share of the tuned expert's (None without an expert)."""
+    expert = rows.get("expert", {}).get("meals_per_day", {}).get("mean")
+    return rows["hungry fisher"]["meals_per_day"]["mean"] / expert if expert else None
