@@ -1,7 +1,7 @@
 """Training throughput: SB3 `model.learn` on our FisherVecEnv and on a null VecEnv (SB3's ceiling),
 today's configuration beside the new one, in one process.
 
-    python -m benchmarks.training              # PPO today vs new, 1 and 2 torch threads (about 4 minutes)
+    python -m benchmarks.training              # PPO: today, parts, new; 1 and 2 threads (about 6 minutes)
     python -m benchmarks.training --recurrent  # and RecurrentPPO ([recurrent_ppo.lake], 1 and 2 threads)
     python -m benchmarks.training --quick      # a tiny smoke run of the same code (figures meaningless)
     python -m benchmarks.training --json       # one JSON document on stdout
@@ -11,10 +11,13 @@ PPO update), models built by agents.models.build_model as in training. The confi
 
 - **today**: the lake's hyperparameters ([ppo.lake]: 256 slots x 128 steps, minibatches of 4,096,
   3 epochs) with SB3's own parts (nn.Tanh, RolloutBuffer): training as it ran before;
-- **new**: [ppo.lake_fast] (512 slots x 64 steps, minibatches of 2,048, 2 epochs) with the
-  faster equivalent parts training now uses (agents.activations.Tanh,
-  agents.rollout_buffer.FlatRolloutBuffer). The network is the same: [64, 64] tanh MLPs for the
-  actor and the critic on the 417-value observation.
+- **parts**: the same hyperparameters with the faster equivalent parts training now uses
+  (agents.activations.Tanh, torch's fused Adam, agents.rollout_buffer.FlatRolloutBuffer): what
+  the main job ([ppo.lake]) trains with now;
+- **new**: [ppo.lake_fast] (512 slots x 64 steps, minibatches of 2,048, 2 epochs) with those parts.
+
+The network is the same in all three: [64, 64] tanh MLPs for the actor and the critic on the
+417-value observation.
 
 "ours" steps our VecEnv (lake worlds x 4 fishers); "null" is a VecEnv with the same spaces and slot
 count whose step costs nothing (a constant observation, zero reward) and that replays the episode
@@ -249,11 +252,12 @@ def run(quick: bool = False, recurrent: bool = False, progress: bool = True) -> 
         if progress:
             print(msg, file=sys.stderr, flush=True)
 
-    configs = [Config("today", "ppo", "lake", stock=True), Config("new", "ppo", "lake_fast", stock=False)]
+    configs = [Config("today", "ppo", "lake", stock=True), Config("parts", "ppo", "lake", stock=False),
+               Config("new", "ppo", "lake_fast", stock=False)]
     if recurrent:
         configs.append(Config("recurrent", "recurrent_ppo", "lake", stock=False))
     samples = 2_000 if quick else 65_536
-    threads = (1, 2)
+    threads = (1,) if quick else (1, 2)
     for cfg in configs:
         say(f"building {cfg.name} ({cfg.algo}, [{cfg.algo}.{cfg.key}], "
             f"{'SB3 parts' if cfg.stock else 'new parts'})")

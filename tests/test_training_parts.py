@@ -98,3 +98,17 @@ def test_flat_buffer_allocates_once_and_draws_from_numpys_global_rng():
     np.random.seed(7)  # noqa: NPY002
     b = [b.observations.numpy().copy() for b in flat.get(3)]
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_training_benchmark_runs_today_beside_the_new_configuration():
+    """benchmarks.training --quick: the configurations built as training builds them, timed in turn."""
+    from benchmarks.training import run, table
+
+    results = run(quick=True, progress=False)
+    rows = {(r["config"], r["threads"]): r for r in results["configs"]}
+    assert set(rows) == {("today", 1), ("parts", 1), ("new", 1)}
+    assert rows[("today", 1)]["sb3_parts"] and not rows[("parts", 1)]["sb3_parts"]
+    assert rows[("today", 1)]["hyperparams"] == rows[("parts", 1)]["hyperparams"]
+    assert rows[("new", 1)]["hyperparams_sections"] == ["ppo.default", "ppo.lake_fast"]
+    assert rows[("today", 1)]["x_today"] == 1.0 and rows[("new", 1)]["x_today"] > 0
+    assert "| new | ppo |" in table(results)
