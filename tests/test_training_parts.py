@@ -21,10 +21,11 @@ def test_tanh_is_torchs_tanh_in_value_and_gradient():
     ours, theirs = Tanh()(x), th.nn.Tanh()(x)
     assert th.allclose(ours, theirs, atol=3e-7, rtol=0)
     assert ours.abs().max() <= 1.0
-    g = th.randn_like(x)
+    g = th.randn(x.shape, generator=th.Generator().manual_seed(0))
     (got,) = th.autograd.grad(ours, x, g)
     (want,) = th.autograd.grad(theirs, x, g)
-    assert th.allclose(got, want, atol=1e-6, rtol=0)
+    # g (1 - y^2) from outputs that differ by 2e-7: the gradients differ by up to about 4e-7 |g|
+    assert ((got - want).abs() <= 1e-6 * g.abs()).all()
     with th.no_grad():
         assert th.allclose(Tanh()(x), th.tanh(x), atol=3e-7, rtol=0)
 
