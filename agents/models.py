@@ -75,12 +75,27 @@ def build_env(config: dict[str, Any]) -> Any:
     return VecMonitor(env, info_keywords=INFO_KEYWORDS)
 
 
-def build_model(algo: str, env: Any, hp: dict[str, Any], seed: int, tensorboard_log: str | None) -> Any:
-    """A fresh SB3 model from resolved hyperparameters (the same code builds, resumes and benchmarks)."""
+def build_model(algo: str, env: Any, hp: dict[str, Any], seed: int, tensorboard_log: str | None,
+                stock: bool = False) -> Any:
+    """A fresh SB3 model from resolved hyperparameters (the same code builds, resumes and benchmarks).
+
+    The network and the algorithm are SB3's; three parts are swapped for faster equivalents
+    (benchmarks/README.md, "Training throughput"): tanh is agents.activations.Tanh (the same
+    function), Adam is torch's fused kernel (the same update; SB3's eps of 1e-5 kept; its default
+    runs a dozen small ops per tensor, about 1 ms a minibatch) and PPO's rollout buffer is
+    agents.rollout_buffer.FlatRolloutBuffer (the same samples, without SB3's copies).
+    stock=True keeps SB3's own (nn.Tanh, Adam's loop, RolloutBuffer): what training ran before,
+    for the benchmark's comparison.
+    """
     from torch import nn  # deferred: heavy at start-up
 
+    from agents.activations import Tanh  # deferred: heavy at start-up (torch)
+
+    tanh = nn.Tanh if stock else Tanh
     policy_kwargs: dict[str, Any] = {"net_arch": list(hp["net_arch"]),
-                                     "activation_fn": {"tanh": nn.Tanh, "relu": nn.ReLU}[hp["activation"]]}
+                                     "activation_fn": {"tanh": tanh, "relu": nn.ReLU}[hp["activation"]]}
+    if not stock:
+        policy_kwargs["optimizer_kwargs"] = {"eps": 1e-5, "fused": True}  # eps: SB3's default for Adam
     common = dict(learning_rate=hp["learning_rate"], n_steps=hp["n_steps"], batch_size=hp["batch_size"],
                   n_epochs=hp["n_epochs"], gamma=hp["gamma"], gae_lambda=hp["gae_lambda"],
                   clip_range=hp["clip_range"], ent_coef=hp["ent_coef"], vf_coef=hp["vf_coef"],
@@ -90,7 +105,10 @@ def build_model(algo: str, env: Any, hp: dict[str, Any], seed: int, tensorboard_
     if algo == "ppo":
         from stable_baselines3 import PPO  # deferred: heavy at start-up
 
-        model = PPO("MlpPolicy", env, policy_kwargs=policy_kwargs, **common)
+        from agents.rollout_buffer import FlatRolloutBuffer  # deferred: heavy at start-up
+
+        model = PPO("MlpPolicy", env, policy_kwargs=policy_kwargs,
+                    rollout_buffer_class=None if stock else FlatRolloutBuffer, **common)
     else:
         from sb3_contrib import RecurrentPPO  # deferred: heavy at start-up
 

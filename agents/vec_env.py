@@ -23,6 +23,7 @@ from agents.rewards import REWARDS, Reward, make_reward
 from sim.core import Simulation, resolve_worlds
 from sim.env import observation_bounds
 from sim.fishers import N_ACTIONS
+from sim.observe import observe
 from sim.render import render_rgb
 from worlds.loader import World
 from worlds.registry import expand
@@ -52,7 +53,7 @@ class FisherVecEnv(VecEnv):
         observation_space = spaces.Box(low, high, dtype=np.float32)
         super().__init__(n_worlds * n_fishers, observation_space, spaces.Discrete(N_ACTIONS))
         self._actions = np.zeros(self.num_envs, dtype=np.int64)
-        self._obs = np.zeros((self.num_envs, *self.observation_space.shape), dtype=np.float32)
+        self._obs = np.zeros((n_worlds, n_fishers, *self.observation_space.shape), dtype=np.float32)
         self.last_result = None
 
     # --- worlds and seeds --------------------------------------------------------------
@@ -79,7 +80,7 @@ class FisherVecEnv(VecEnv):
         self._reset_seeds()
         self._reset_options()
         self.reset_infos = [{} for _ in range(self.num_envs)]
-        return self._observe()
+        return self._observe().copy()  # a copy: SB3 keeps it as _last_obs while the next step writes
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
@@ -113,8 +114,8 @@ class FisherVecEnv(VecEnv):
         return self._observe().copy(), rewards, dones, infos
 
     def _observe(self) -> np.ndarray:
-        self._obs[:] = self.sim.observe().reshape(self.num_envs, -1)
-        return self._obs
+        """(num_envs, OBS_SIZE) observations, written in place (one array for the life of the env)."""
+        return observe(self.sim.state, self.sim.batch, out=self._obs).reshape(self.num_envs, -1)
 
     def close(self) -> None:
         pass

@@ -16,7 +16,11 @@ weather_blind, expert) on the same protocol. Then, per run:
   weather-blind and expert fishers').
 
 Medians over runs are printed (a run that never got there counts as never); `--png` draws
-every run's checkpoints with the references. Nothing is trained here: the runs are made
+every run's checkpoints with the references. `--held-out` adds each run's final policy on the
+held-out worlds (suite:held_out, zero-shot: analysis.transfer.zero_shot, deterministic, 16 worlds x
+4 fishers x 600 ticks each), as the normalised score (random 0, tuned expert 1) averaged over the
+worlds, and that score per hour of training (training seconds, evaluations excluded): what a
+faster configuration buys when both train for the same samples. Nothing is trained here: the runs are made
 with `python -m sim.run --world lake --seed S` (docs/main_job.md has the commands).
 """
 
@@ -72,6 +76,23 @@ def analyse_run(run: str | Path, refs: dict[str, dict[str, Any]] | None = None) 
     }
 
 
+def held_out_score(run: dict[str, Any], worlds: str = "suite:held_out") -> dict[str, Any]:
+    """The run's final policy zero-shot on the held-out worlds: the mean normalised score and its
+    rate per hour of the run's training."""
+    from agents.policies import load_policy
+    from agents.run_folders import training_folder
+    from analysis.transfer import zero_shot
+    from worlds.registry import expand
+
+    policy = load_policy(training_folder(run["run"]), deterministic=True, seed=0)
+    names = expand(worlds)
+    result = zero_shot(policy, names)
+    scores = {w: result["worlds"][w]["normalised"]["value"] for w in names}
+    mean = float(np.mean([v for v in scores.values() if v is not None]))
+    hours = run["end"]["seconds"] / 3600
+    return {"worlds": scores, "mean": mean, "train_hours": hours, "per_hour": mean / hours if hours else None}
+
+
 def _median(values: list[float | None]) -> float | None:
     """The median over runs; a run that never got there counts as infinitely late."""
     if not values:
@@ -89,6 +110,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "median_end_share_of_expert": _median([r["end"]["share_of_expert"] for r in runs]),
         "median_end_reel_empty_rate": _median([r["end"]["reel_empty_rate"] for r in runs]),
         "median_end_storm_sheltered": _median([r["end"]["storm_sheltered"] for r in runs]),
+        "median_held_out": _median([r["held_out"]["mean"] for r in runs if "held_out" in r]),
+        "median_held_out_per_hour": _median([r["held_out"]["per_hour"] for r in runs if "held_out" in r]),
     }
 
 
@@ -147,6 +170,19 @@ def _table(runs: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     lines.append("references on the same protocol (meals/day, empty reels/tick, sheltered): " + "; ".join(
         f"{n} {_v(v, 'meals_per_day'):.2f}, {_v(v, 'reel_empty_rate'):.4f}, {_v(v, 'storm_sheltered'):.2f}"
         for n, v in ref.items()))
+    if any("held_out" in r for r in runs):
+        lines.append("")
+        lines.append("| seed | training (s) | held-out score (random 0, expert 1) "
+                     "| held-out score per hour |")
+        lines.append("|---:|---:|---:|---:|")
+        for r in runs:
+            h = r["held_out"]
+            lines.append(f"| {r['seed']} | {r['end']['seconds']:,.0f} | {h['mean']:.3f} "
+                         f"| {h['per_hour']:.2f} |")
+        lines.append("")
+        lines.append(f"median held-out score {summary['median_held_out']:.3f}, per hour of training "
+                     f"{summary['median_held_out_per_hour']:.2f} (worlds: "
+                     f"{', '.join(runs[0]['held_out']['worlds'])})")
     lines.append(f"median over {summary['runs']} runs: "
                  f"competence {f(summary['median_competence_seconds'], ' s')}, "
                  f"end share of expert {summary['median_end_share_of_expert']:.2f}, "
@@ -159,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("runs", nargs="+", metavar="RUN", help="training run folders (or sim.run folders)")
     p.add_argument("--png", type=Path, default=None, help="write the learning curves here")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--held-out", action="store_true",
+                   help="also the final policies zero-shot on suite:held_out, and that score per hour "
+                        "of training")
     args = p.parse_args(argv)
     try:
         first = analyse_run(args.runs[0])
@@ -166,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     except (RunFolderError, OSError, json.JSONDecodeError, KeyError) as err:
         print(f"python -m benchmarks.competence: error: {err}", file=sys.stderr)
         return 2
+    if args.held_out:
+        for r in runs:
+            r["held_out"] = held_out_score(r)
     summary = summarise(runs)
     if args.png:
         plot(runs, args.png)

@@ -1,26 +1,38 @@
-"""Training throughput: SB3 `model.learn` with our FisherVecEnv against the same model on a null VecEnv.
+"""Training throughput: SB3 `model.learn` on our FisherVecEnv and on a null VecEnv (SB3's ceiling),
+today's configuration beside the new one, in one process.
 
-    python -m benchmarks.training            # PPO and RecurrentPPO, 1 and 2 torch threads (a few minutes)
-    python -m benchmarks.training --quick    # a tiny smoke run of the same code (figures meaningless)
-    python -m benchmarks.training --json     # one JSON document on stdout
+    python -m benchmarks.training              # PPO: today, parts, new; 1 and 2 threads (about 6 minutes)
+    python -m benchmarks.training --recurrent  # and RecurrentPPO ([recurrent_ppo.lake], 1 and 2 threads)
+    python -m benchmarks.training --quick      # a tiny smoke run of the same code (figures meaningless)
+    python -m benchmarks.training --json       # one JSON document on stdout
 
 What is measured: samples (fisher-ticks) per second of `model.learn` (rollout collection plus the
-PPO update), with the hyperparameters of agents/hyperparams.toml for the lake, built by the same
-code as agents.train. "ours" steps our VecEnv (64 lake worlds x 4 fishers); "null" is a VecEnv
-with the same spaces and slot count whose step costs nothing (a constant observation, zero reward)
-and that replays the episode ends (deaths, and the horizon's truncations) recorded from our VecEnv
-under random actions, so that both learners see the same episode boundaries (RecurrentPPO's update
-cost grows with the number of sequences): SB3's ceiling for these hyperparameters on this machine.
-Both are wrapped in VecMonitor, as in training. The ratio ours/null is the share of the ceiling
-that training gets; the rest is the environment's cost (the target is >= 90%). The environment
-alone (random actions, no policy) is timed too.
+PPO update), models built by agents.models.build_model as in training. The configurations:
 
-Each configuration is timed in one process: a warm-up rollout each, then `repeats` timed `learn`
-calls of one rollout each, ours and null alternating (ours-null, null-ours, ...), so that load from
-other processes hits both alike. fps is the best call; the ratio is the median over adjacent pairs
-of null time / ours time (robust to load that comes and goes); "env step share" is the part of
-ours' learn time spent inside our VecEnv's step_wait. OMP_WAIT_POLICY=PASSIVE is set before torch is
-imported (with the default policy, 2 torch threads starve the numpy environment; PROTOTYPE.md).
+- **today**: the lake's hyperparameters ([ppo.lake]: 256 slots x 128 steps, minibatches of 4,096,
+  3 epochs) with SB3's own parts (nn.Tanh, RolloutBuffer): training as it ran before;
+- **parts**: the same hyperparameters with the faster equivalent parts training now uses
+  (agents.activations.Tanh, torch's fused Adam, agents.rollout_buffer.FlatRolloutBuffer): what
+  the main job ([ppo.lake]) trains with now;
+- **new**: [ppo.lake_fast] (512 slots x 64 steps, minibatches of 2,048, 2 epochs) with those parts.
+
+The network is the same in all three: [64, 64] tanh MLPs for the actor and the critic on the
+417-value observation.
+
+"ours" steps our VecEnv (lake worlds x 4 fishers); "null" is a VecEnv with the same spaces and slot
+count whose step costs nothing (a constant observation, zero reward) and that replays the episode
+ends (deaths, and the horizon's truncations) recorded from our VecEnv under random actions, so that
+both learners see the same episode boundaries (RecurrentPPO's update cost grows with the number of
+sequences): SB3's ceiling for a configuration on this machine. Both are wrapped in VecMonitor, as in
+training. ours/null is the share of the ceiling that training gets; the rest is the environment.
+
+Every model is built first; then `repeats` rounds each time one `learn` call (whole rollouts, about
+the same number of samples for every configuration) of every configuration, thread count and env,
+the order reversed every other round, so that load from other processes hits all alike. fps is the
+best call and the median; ours/null is the median over a round's pairs of their time ratio; new/today
+is the median over rounds of the ratio of their rates (same env, same thread count); "env step share"
+is the part of ours' learn time spent inside our VecEnv's step_wait. OMP_WAIT_POLICY=PASSIVE is set
+before torch is imported (agents/__init__.py).
 """
 
 from __future__ import annotations
@@ -34,6 +46,7 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -149,68 +162,114 @@ class _StepClock:
         env.step_wait = step_wait
 
 
-def measure(algo: str, threads: int, hp: dict[str, Any], rollouts: int, repeats: int,
-            pattern: tuple[np.ndarray, np.ndarray]) -> dict[str, Any]:
+@dataclass
+class Config:
+    """One configuration: hyperparameters and parts, its models (ours and null) and their timings."""
+
+    name: str
+    algo: str
+    key: str
+    stock: bool
+    hp: dict[str, Any] = field(default_factory=dict)
+    used: list[str] = field(default_factory=list)
+    models: dict[str, Any] = field(default_factory=dict)
+    clock: _StepClock | None = None
+    rollouts: int = 1
+    seconds: dict[tuple[int, str], list[float]] = field(default_factory=dict)
+
+    @property
+    def per_call(self) -> int:
+        return self.rollouts * self.hp["n_steps"] * self.hp["n_worlds"] * self.hp["n_fishers"]
+
+
+def build(cfg: Config, samples: int, quick: bool) -> None:
+    """The hyperparameters, the pair of models and a warm-up rollout each (allocations, lazy imports)."""
+    tiny = {"n_worlds": 8, "n_fishers": 2, "n_steps": 32, "batch_size": 256}
+    cfg.hp, cfg.used = load_hyperparams(cfg.algo, world_keys("lake", key=cfg.key),
+                                        overrides=tiny if quick else None)
+    hp = cfg.hp
+    per = hp["n_steps"] * hp["n_worlds"] * hp["n_fishers"]
+    cfg.rollouts = max(1, round(samples / per))
+    pattern = episode_pattern(hp, hp["n_steps"] * 2)  # cycled: a window of the episode ends of a rollout
+    base = make_vec_env("lake", n_worlds=hp["n_worlds"], n_fishers=hp["n_fishers"], seed=0)
+    cfg.clock = _StepClock(base)
+    ours = VecMonitor(base, info_keywords=INFO_KEYWORDS)
+    null = VecMonitor(NullVecEnv(ours.num_envs, ours.observation_space, ours.action_space, *pattern),
+                      info_keywords=INFO_KEYWORDS)
+    cfg.models = {"ours": build_model(cfg.algo, ours, hp, 0, None, stock=cfg.stock),
+                  "null": build_model(cfg.algo, null, hp, 0, None, stock=cfg.stock)}
+    for m in cfg.models.values():
+        m.learn(per, reset_num_timesteps=False)
+
+
+def measure(configs: list[Config], threads: tuple[int, ...], repeats: int, say: Any) -> None:
+    """Alternating rounds over every (configuration, threads, env); see the module docstring."""
     import torch
 
-    torch.set_num_threads(threads)
-    base = make_vec_env("lake", n_worlds=hp["n_worlds"], n_fishers=hp["n_fishers"], seed=0)
-    clock = _StepClock(base)
-    ours_env = VecMonitor(base, info_keywords=INFO_KEYWORDS)
-    null_env = VecMonitor(NullVecEnv(ours_env.num_envs, ours_env.observation_space, ours_env.action_space,
-                                     *pattern), info_keywords=INFO_KEYWORDS)
-    models = {"ours": build_model(algo, ours_env, hp, 0, None),
-              "null": build_model(algo, null_env, hp, 0, None)}
-    per = hp["n_steps"] * ours_env.num_envs
-    for m in models.values():  # warm-up: first-call allocations, lazy imports
-        m.learn(per, reset_num_timesteps=False)
-    clock.seconds = 0.0
-    runs: dict[str, list[float]] = {"ours": [], "null": []}
+    runs = [(cfg, t, env) for cfg in configs for t in threads for env in ("ours", "null")]
+    for cfg in configs:
+        cfg.clock.seconds = 0.0
     for i in range(repeats):
-        order = ("ours", "null") if i % 2 == 0 else ("null", "ours")  # neighbours share the load
-        for name in order:
+        for cfg, t, env in runs if i % 2 == 0 else runs[::-1]:
+            torch.set_num_threads(t)
             start = time.perf_counter()
-            models[name].learn(per * rollouts, reset_num_timesteps=False)
-            runs[name].append(time.perf_counter() - start)
-    n = per * rollouts
-    out: dict[str, Any] = {"algo": algo, "threads": threads, "samples_per_learn": n, "repeats": repeats}
-    for name, r in runs.items():
-        out[name] = {"fps": n / min(r), "fps_median": n / float(np.median(r)), "seconds": r}
-    # the ratio of each adjacent pair (ours, null) of learn calls, then the median: robust to load
-    out["ratio"] = float(np.median([b / a for a, b in zip(runs["ours"], runs["null"], strict=True)]))
-    out["ratio_best"] = out["ours"]["fps"] / out["null"]["fps"]
-    out["env_share"] = clock.seconds / sum(runs["ours"])
-    return out
+            cfg.models[env].learn(cfg.per_call, reset_num_timesteps=False)
+            cfg.seconds.setdefault((t, env), []).append(time.perf_counter() - start)
+        rates = [f"{c.name} {t}t {c.per_call / c.seconds[(t, 'ours')][-1]:,.0f}/s" for c in configs
+                 for t in threads]
+        say(f"  round {i + 1}/{repeats}: " + ", ".join(rates))
 
 
-def run(quick: bool = False, progress: bool = True) -> dict[str, Any]:
+def summarise(configs: list[Config], threads: tuple[int, ...]) -> list[dict[str, Any]]:
+    """One row per configuration and thread count (fps, ceiling, ratios), JSON-ready."""
+    rows = []
+    today = next((c for c in configs if c.name == "today"), None)
+    for cfg in configs:
+        ours_total = sum(sum(cfg.seconds[(t, "ours")]) for t in threads)
+        for t in threads:
+            ours, null = cfg.seconds[(t, "ours")], cfg.seconds[(t, "null")]
+            n = cfg.per_call
+            row: dict[str, Any] = {
+                "config": cfg.name, "algo": cfg.algo, "threads": t, "sb3_parts": cfg.stock,
+                "hyperparams_sections": cfg.used, "samples_per_learn": n, "repeats": len(ours),
+                "hyperparams": {k: cfg.hp[k] for k in ("n_worlds", "n_fishers", "n_steps", "batch_size",
+                                                        "n_epochs", "net_arch", "activation")},
+                "ours": {"fps": n / min(ours), "fps_median": n / float(np.median(ours)), "seconds": ours},
+                "null": {"fps": n / min(null), "fps_median": n / float(np.median(null)), "seconds": null},
+                "ratio": float(np.median([b / a for a, b in zip(ours, null, strict=True)])),
+                "env_share": cfg.clock.seconds / ours_total,
+            }
+            if today is not None and cfg.algo == today.algo:  # rates of the same round, new / today
+                theirs = today.seconds[(t, "ours")]
+                row["x_today"] = float(np.median([(n / mine) / (today.per_call / old)
+                                                  for mine, old in zip(ours, theirs, strict=True)]))
+            rows.append(row)
+    return rows
+
+
+def run(quick: bool = False, recurrent: bool = False, progress: bool = True) -> dict[str, Any]:
     def say(msg: str) -> None:
         if progress:
             print(msg, file=sys.stderr, flush=True)
 
-    tiny = {"n_worlds": 8, "n_fishers": 2, "n_steps": 32, "batch_size": 256}
-    rollouts, repeats = (1, 1) if quick else (1, 6)
-    results: dict[str, Any] = {"quick": quick, "configs": []}
-    for algo in ("ppo", "recurrent_ppo"):
-        hp, used = load_hyperparams(algo, world_keys("lake"), overrides=tiny if quick else None)
-        reps = repeats if algo == "ppo" or quick else 4
-        rolls = rollouts
-        # the episode ends of the whole timed span (warm-up included), then cycled
-        pattern = episode_pattern(hp, hp["n_steps"] * (1 + reps * rolls))
-        for threads in (1, 2):
-            size = hp["n_steps"] * hp["n_worlds"] * hp["n_fishers"]
-            say(f"{algo}, {threads} thread(s): {reps} x {rolls} rollout(s) of {size:,} samples, ours, null")
-            res = measure(algo, threads, hp, rolls, reps, pattern)
-            res["hyperparams_sections"] = used
-            keys = ("n_worlds", "n_fishers", "n_steps", "batch_size", "n_epochs", "net_arch")
-            if algo == "recurrent_ppo":
-                keys += ("lstm_hidden_size", "enable_critic_lstm")
-            res["hyperparams"] = {k: hp[k] for k in keys}
-            results["configs"].append(res)
-            say(f"  ours {res['ours']['fps']:,.0f}/s, null {res['null']['fps']:,.0f}/s (best of {reps}), "
-                f"ratio {res['ratio']:.1%} (median of pairs), env share {res['env_share']:.1%}")
-    hp, _ = load_hyperparams("ppo", world_keys("lake"), overrides=tiny if quick else None)
+    configs = [Config("today", "ppo", "lake", stock=True), Config("parts", "ppo", "lake", stock=False),
+               Config("new", "ppo", "lake_fast", stock=False)]
+    if recurrent:
+        configs.append(Config("recurrent", "recurrent_ppo", "lake", stock=False))
+    samples = 2_000 if quick else 65_536
+    threads = (1,) if quick else (1, 2)
+    for cfg in configs:
+        say(f"building {cfg.name} ({cfg.algo}, [{cfg.algo}.{cfg.key}], "
+            f"{'SB3 parts' if cfg.stock else 'new parts'})")
+        build(cfg, samples, quick)
+    repeats = 1 if quick else 5
+    say(f"timing {repeats} rounds of {len(configs) * len(threads) * 2} learn calls")
+    measure(configs, threads, repeats, say)
+    results: dict[str, Any] = {"quick": quick, "configs": summarise(configs, threads)}
+    hp, _ = load_hyperparams("ppo", world_keys("lake", key="lake_fast"),
+                             overrides={"n_worlds": 8, "n_fishers": 2} if quick else None)
     results["env_alone"] = env_rate(hp, 0.3 if quick else 2.0)
+    results["env_alone_slots"] = hp["n_worlds"] * hp["n_fishers"]
     results["machine"] = machine()
     return results
 
@@ -233,15 +292,20 @@ def machine() -> dict[str, Any]:
 
 
 def table(results: dict[str, Any]) -> str:
-    lines = ["| algo | torch threads | ours (samples/s) | null VecEnv (samples/s) | ours / null "
+    lines = ["| config | algo | slots x steps, batch, epochs | torch threads "
+             "| ours (samples/s, best / median) | null VecEnv (samples/s) | ours / null | x today "
              "| env step share |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results["configs"]:
-        lines.append(f"| {r['algo']} | {r['threads']} | {r['ours']['fps']:,.0f} | {r['null']['fps']:,.0f} | "
-                     f"{r['ratio']:.0%} | {r['env_share']:.1%} |")
+        h = r["hyperparams"]
+        shape = f"{h['n_worlds'] * h['n_fishers']:,} x {h['n_steps']}, {h['batch_size']:,}, {h['n_epochs']}"
+        x = f"{r['x_today']:.2f}" if "x_today" in r else ""
+        lines.append(f"| {r['config']} | {r['algo']} | {shape} | {r['threads']} | {r['ours']['fps']:,.0f} / "
+                     f"{r['ours']['fps_median']:,.0f} | {r['null']['fps']:,.0f} | {r['ratio']:.0%} | {x} | "
+                     f"{r['env_share']:.1%} |")
     lines.append("")
-    lines.append(f"Environment alone (VecMonitor, random actions): {results['env_alone']:,.0f} "
-                 f"agent-steps/s.")
+    lines.append(f"Environment alone (VecMonitor, random actions, {results['env_alone_slots']:,} slots): "
+                 f"{results['env_alone']:,.0f} agent-steps/s.")
     m = results["machine"]
     load = ", ".join(f"{x:.1f}" for x in m.get("load_average", ()))
     lines.append(f"Machine: {m['cpus']} CPUs, load average {load} at the end; torch {m['torch']}, "
@@ -254,8 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.training", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="a tiny smoke run; the figures mean nothing")
     ap.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    ap.add_argument("--recurrent", action="store_true", help="also RecurrentPPO with the lake's settings")
     args = ap.parse_args(argv)
-    results = run(quick=args.quick, progress=True)
+    results = run(quick=args.quick, recurrent=args.recurrent, progress=True)
     print(json.dumps(results, indent=2) if args.json else table(results))
     return 0
 

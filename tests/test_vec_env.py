@@ -161,3 +161,15 @@ def test_taught_reward_adds_shaping_and_eat_never_does():
         totals[reward] = np.concatenate(steps)
     assert set(np.unique(totals["eat"])) <= {0.0, 1.0}
     assert totals["taught"].sum() > totals["eat"].sum()
+
+
+def test_returned_observations_are_not_overwritten_by_later_steps():
+    """SB3 keeps the last observation (reset's too) while it steps again, then stores it."""
+    env = FisherVecEnv([instrumented()], n_worlds=2, n_fishers=2, seed=0)
+    first = env.reset()
+    after_one, *_ = env.step(np.zeros(4, dtype=np.int64))
+    kept = first.copy(), after_one.copy()
+    env.step(np.zeros(4, dtype=np.int64))
+    assert (tick_of(first) == 0).all() and (tick_of(after_one) == 1).all()
+    np.testing.assert_array_equal(first, kept[0])
+    np.testing.assert_array_equal(after_one, kept[1])

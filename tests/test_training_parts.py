@@ -1,0 +1,115 @@
+"""The parts training swaps in for speed (agents.activations.Tanh, agents.rollout_buffer.FlatRolloutBuffer)
+compute what SB3's own parts compute: the same function and gradient, the same samples and advantages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import RolloutBuffer
+
+from agents.activations import Tanh
+from agents.rollout_buffer import FlatRolloutBuffer
+
+
+def test_tanh_is_torchs_tanh_in_value_and_gradient():
+    x = th.linspace(-12, 12, 4001, dtype=th.float32).reshape(-1, 1) * th.tensor([1.0, 1e-3])
+    x = x.reshape(-1).clone().requires_grad_(True)
+    ours, theirs = Tanh()(x), th.nn.Tanh()(x)
+    assert th.allclose(ours, theirs, atol=3e-7, rtol=0)
+    assert ours.abs().max() <= 1.0
+    g = th.randn(x.shape, generator=th.Generator().manual_seed(0))
+    (got,) = th.autograd.grad(ours, x, g)
+    (want,) = th.autograd.grad(theirs, x, g)
+    # g (1 - y^2) from outputs that differ by 2e-7: the gradients differ by up to about 4e-7 |g|
+    assert ((got - want).abs() <= 1e-6 * g.abs()).all()
+    with th.no_grad():
+        assert th.allclose(Tanh()(x), th.tanh(x), atol=3e-7, rtol=0)
+
+
+def test_tanh_reads_back_as_tanh():
+    """SB3 records the activation by class; the project reads it back by its name."""
+    from agents.policy_network import activation_name
+
+    assert Tanh.__name__ == "Tanh"
+    assert activation_name(str(Tanh), Path("policy")) == "Tanh"
+
+
+def _fill(buffer: RolloutBuffer, data: dict[str, np.ndarray]) -> None:
+    buffer.reset()
+    for t in range(buffer.buffer_size):
+        buffer.add(data["obs"][t], data["actions"][t], data["rewards"][t], data["starts"][t],
+                   th.from_numpy(data["values"][t]), th.from_numpy(data["log_probs"][t]))
+    buffer.compute_returns_and_advantage(th.from_numpy(data["last_values"]), data["dones"])
+
+
+def _rollout(rng: np.random.Generator, n_steps: int, n_envs: int, obs_dim: int) -> dict[str, np.ndarray]:
+    return {"obs": rng.standard_normal((n_steps, n_envs, obs_dim)).astype(np.float32),
+            "actions": rng.integers(0, 5, (n_steps, n_envs)),
+            "rewards": rng.standard_normal((n_steps, n_envs)).astype(np.float32),
+            "starts": rng.random((n_steps, n_envs)) < 0.2,
+            "values": rng.standard_normal((n_steps, n_envs)).astype(np.float32),
+            "log_probs": -rng.random((n_steps, n_envs)).astype(np.float32),
+            "last_values": rng.standard_normal(n_envs).astype(np.float32),
+            "dones": rng.random(n_envs) < 0.2}
+
+
+def _rows(batches) -> np.ndarray:
+    """Every sample of the minibatches as one row (obs, action, value, log_prob, advantage, return),
+    sorted: the set of samples, whatever their order."""
+    rows = np.concatenate([np.column_stack([b.observations.numpy(), b.actions.numpy(), b.old_values.numpy(),
+                                            b.old_log_prob.numpy(), b.advantages.numpy(), b.returns.numpy()])
+                           for b in batches])
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+@pytest.mark.parametrize("batch_size", [None, 6, 7])
+def test_flat_buffer_gives_sb3s_samples_and_advantages(batch_size):
+    n_steps, n_envs, obs_dim = 5, 4, 3
+    obs_space = spaces.Box(-10, 10, (obs_dim,), np.float32)
+    kwargs = dict(device="cpu", gae_lambda=0.95, gamma=0.99, n_envs=n_envs)
+    sb3 = RolloutBuffer(n_steps, obs_space, spaces.Discrete(5), **kwargs)
+    flat = FlatRolloutBuffer(n_steps, obs_space, spaces.Discrete(5), **kwargs)
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # several rollouts: the flat buffer reuses its arrays
+        data = _rollout(rng, n_steps, n_envs, obs_dim)
+        _fill(sb3, data)
+        _fill(flat, data)
+        np.testing.assert_allclose(flat.advantages, sb3.advantages, rtol=1e-6)
+        ours = list(flat.get(batch_size))
+        theirs = list(sb3.get(batch_size))
+        assert [len(b.observations) for b in ours] == [len(b.observations) for b in theirs]
+        assert ours[0].observations.dtype == th.float32 and ours[0].actions.dtype == th.float32
+        np.testing.assert_allclose(_rows(ours), _rows(theirs), rtol=1e-6)
+
+
+def test_flat_buffer_allocates_once_and_draws_from_numpys_global_rng():
+    obs_space = spaces.Box(-10, 10, (3,), np.float32)
+    flat = FlatRolloutBuffer(4, obs_space, spaces.Discrete(5), device="cpu", n_envs=2)
+    data = _rollout(np.random.default_rng(1), 4, 2, 3)
+    _fill(flat, data)
+    first = flat.observations
+    np.random.seed(7)  # noqa: NPY002  (SB3's buffers draw from the global RNG, which checkpoints save)
+    a = [b.observations.numpy().copy() for b in flat.get(3)]
+    _fill(flat, data)
+    assert flat.observations is first
+    np.random.seed(7)  # noqa: NPY002
+    b = [b.observations.numpy().copy() for b in flat.get(3)]
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_training_benchmark_runs_today_beside_the_new_configuration():
+    """benchmarks.training --quick: the configurations built as training builds them, timed in turn."""
+    from benchmarks.training import run, table
+
+    results = run(quick=True, progress=False)
+    rows = {(r["config"], r["threads"]): r for r in results["configs"]}
+    assert set(rows) == {("today", 1), ("parts", 1), ("new", 1)}
+    assert rows[("today", 1)]["sb3_parts"] and not rows[("parts", 1)]["sb3_parts"]
+    assert rows[("today", 1)]["hyperparams"] == rows[("parts", 1)]["hyperparams"]
+    assert rows[("new", 1)]["hyperparams_sections"] == ["ppo.default", "ppo.lake_fast"]
+    assert rows[("today", 1)]["x_today"] == 1.0 and rows[("new", 1)]["x_today"] > 0
+    assert "| new | ppo |" in table(results)
