@@ -84,13 +84,15 @@ def summarise(timing: dict, seed: int = 0) -> dict:
     left = bootstrap_interval(timing["left_before"], "median", seed=seed)
     err = bootstrap_interval(timing["error"], "median", seed=seed)
     sheltered = bootstrap_interval(timing["in_shelter_at_front"], seed=seed)
-    optimum = timing["optimum"]
+    d0 = timing["start_distance"][timing["start_distance"] >= 1]  # the tuned rule from each scene's spot
+    optimum = np.minimum(timing["tuned_lead"] + d0, timing["front_at"]).astype(np.float64)
     return {
         "front_at": timing["front_at"], "tuned_lead": timing["tuned_lead"], "n_scenes": timing["n_scenes"],
         "left_before_front": left.to_dict(),
-        "optimum": {"value": float(np.nanmedian(optimum)) if np.isfinite(optimum).any() else None,
+        "optimum": {"value": float(np.median(optimum)) if optimum.size else None,
                     "rule": f"the tuned expert's: leave lead_ticks ({timing['tuned_lead']}) + walk ticks "
-                            "before the storm breaks"},
+                            "before the storm breaks (median over the scenes' spots; the error uses the "
+                            "walk each departure took)"},
         "error": err.to_dict(),
         "in_shelter_at_front": sheltered.to_dict(),
         "never": timing["never"],
