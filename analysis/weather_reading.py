@@ -40,7 +40,7 @@ lines are swept, bites stop), which is why the cue swap is the probe of reading.
 
 Validated on scripted fishers (tests/test_probes_behaviour.py): weather_blind scores 0 on
 both; reactive 0 on anticipation and clearly above 0 on reaction; the expert's anticipation
-lies above reactive's, and it sets off when the tuned rule says.
+lies above reactive's, and it sets off within two ticks of its tuned rule.
 """
 
 from __future__ import annotations
