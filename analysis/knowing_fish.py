@@ -66,5 +66,6 @@ def probe_knowing_fish(rec: dict, random_rec: dict | None = None, seed: int = 0)
         elif vs is not None:
             summary += "; no world where a random fisher cast to compare with"
     card = {**rich.to_dict(), "unit": "fish at cast cells / chance", "higher_is": "better",
+            "statistic": "mean", "per_unit": mine["richness"], "paired_over": "worlds",  # for paired verdicts
             "summary": summary}
     return {"card": card, "details": details}

@@ -115,6 +115,7 @@ def probe_patience(policy: object, world: str = "lake", seed: int = 0, n_scenes:
     landed_share = float(landed[saw].mean()) if saw.any() else float("nan")
     card = {
         **median.to_dict(), "unit": "ticks", "higher_is": "better",
+        "statistic": "median", "per_unit": wait, "paired_over": "scenes",  # for paired verdicts
         "censored": bool(median.value >= horizon),
         "summary": (f"waits {'>= ' if median.value >= horizon else ''}{median.value:.0f} ticks "
                     f"[{median.low:.0f}, {median.high:.0f}] before giving up (median of {scenes.n} scenes, "

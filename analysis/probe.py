@@ -11,15 +11,18 @@ scripted fishers whose skills are known (tests/test_probes_behaviour.py, docs/pr
 | skill | headline | module |
 | --- | --- | --- |
 | patience | median ticks a line stays out with no bite (bites controlled) | `analysis.patience` |
-| weather_reading | shelter progress, danger cues minus calm cues (cue swap) | `analysis.weather_reading` |
+| weather_reading | anticipation: shelter progress, front cues minus calm | `analysis.weather_reading` |
 | knowing_fish | fish at cast cells / fish under a random spot's line (vs random) | `analysis.knowing_fish` |
 | survival | meals per fisher per day (free rollouts) | `analysis.survival` |
 
 `probe_policy` returns a JSON-serialisable dict: {"policy", "world", "seed", "scale",
-"skills": {skill: {"value", "low", "high", "n", "unit", "higher_is", "summary", ...}},
-"probes": {skill: details}}; the same seed gives the same dict. Bad input (an unknown world,
-a run folder with no policy, a policy file for other spaces, an unknown scripted fisher)
-raises `sim.cli.UsageError` naming the argument; the command prints it in one line, exit 2.
+"skills": {skill: {"value", "low", "high", "n", "unit", "higher_is", "summary", "per_unit", ...}},
+"probes": {skill: details}}; the same seed gives the same dict. The weather card's headline is
+anticipation; it also holds "anticipation" and "reaction" ({value, low, high, n, p_cast, ...}) and
+"leave_timing" (when it sets off before a real front, against the tuned expert's rule). "per_unit"
+holds each scene's or world's value, for the paired verdicts of `analysis.verdicts`. Bad input
+(an unknown world, a run folder with no policy, a policy file for other spaces, an unknown
+scripted fisher) raises `sim.cli.UsageError` naming the argument; the command prints it in one line, exit 2.
 """
 
 from __future__ import annotations
@@ -189,6 +192,35 @@ def probe_worlds(policy: object, worlds: list[object] | tuple[object, ...], seed
 
 SKILL_LABELS = {"patience": "patience", "weather_reading": "weather reading", "knowing_fish": "knowing fish",
                 "survival": "survival"}
+# the rows of a card table: (label, skill, entry of its card or None for the headline, unit); the weather
+# headline is anticipation, and the reaction to a storm on is its own row, never mixed into it
+ROWS: tuple[tuple[str, str, str | None, str | None], ...] = (
+    ("patience", "patience", None, None),
+    ("weather: anticipation", "weather_reading", None, None),
+    ("weather: reaction (storm on)", "weather_reading", "reaction",
+     "shelter progress, storm cues minus calm"),
+    ("weather: sets off before storm", "weather_reading", "leave_timing",
+     "ticks before it breaks (median); tuned expert: lead + walk"),
+    ("knowing fish", "knowing_fish", None, None),
+    ("survival", "survival", None, None),
+)
+
+
+def _row_card(skills: dict, skill: str, entry: str | None) -> dict:
+    card = skills.get(skill, {})
+    if entry is None:
+        return card
+    sub = card.get(entry) or {}
+    return sub.get("left_before_front", {}) if entry == "leave_timing" else sub
+
+
+def _rows(res: dict) -> list[tuple[str, str, str | None]]:
+    """(label, skill, entry) and its unit for the rows this result has (older ones lack the entries)."""
+    out = []
+    for label, skill, entry, unit in ROWS:
+        if entry is None or entry in res["skills"].get(skill, {}):
+            out.append((label, skill, entry, unit or res["skills"][skill]["unit"]))
+    return out
 
 
 def _cell(card: dict) -> str:
@@ -211,10 +243,9 @@ def render_cards(results: list[dict], references: dict[str, list[dict]] | None =
         for ref in references or {}:
             t.add_column(ref, justify="right")
         t.add_column("unit")
-        for skill in SKILLS:
-            card = res["skills"][skill]
-            refs = [_cell(references[r][i]["skills"][skill]) for r in references or {}]
-            t.add_row(SKILL_LABELS[skill], _cell(card), *refs, card["unit"])
+        for label, skill, entry, unit in _rows(res):
+            refs = [_cell(_row_card(references[r][i]["skills"], skill, entry)) for r in references or {}]
+            t.add_row(label, _cell(_row_card(res["skills"], skill, entry)), *refs, unit)
         notes = Table.grid(padding=(0, 1))
         for skill in SKILLS:
             notes.add_row(f"[bold]{SKILL_LABELS[skill]}[/]", res["skills"][skill]["summary"])
@@ -231,10 +262,9 @@ def markdown_cards(results: list[dict], references: dict[str, list[dict]] | None
         lines += [f"**{res['world']}** (seed {res['seed']}, scale {res['scale']})", "",
                   "| skill | unit | " + " | ".join(f"`{n}`" for n in names) + " |",
                   "|---|---|" + "---|" * len(names)]
-        for skill in SKILLS:
-            unit = res["skills"][skill]["unit"]
-            lines.append(f"| {SKILL_LABELS[skill]} | {unit} | "
-                         + " | ".join(_cell(c["skills"][skill]) for c in cards) + " |")
+        for label, skill, entry, unit in _rows(res):
+            lines.append(f"| {label} | {unit} | "
+                         + " | ".join(_cell(_row_card(c["skills"], skill, entry)) for c in cards) + " |")
         lines.append("")
     return "\n".join(lines)
 

@@ -49,6 +49,7 @@ from analysis.report_plots import plot_emergence, plot_fine_tune, plot_skill_car
 from analysis.scales import DEFAULT, SCALES
 from analysis.stats import stratified_interval
 from analysis.transfer import zero_shot
+from analysis.verdicts import NEEDED, SHARE_OF_GAP, verdicts
 from sim.cli import (
     EXIT_USAGE,
     Parser,
@@ -64,8 +65,6 @@ from sim.cli import (
 from worlds.loader import WorldFileError
 from worlds.registry import ALL, expand
 
-# the fisher that lacks each skill: a skill emerged when the policy's interval lies above its
-
 
 def default_transfer_worlds(world: str) -> list[str]:
     """Where a report measures zero-shot transfer by default: every registered world but its own."""
@@ -73,26 +72,6 @@ def default_transfer_worlds(world: str) -> list[str]:
 
 
 # --- the parts ------------------------------------------------------------------------------------
-
-def verdicts(card: dict[str, Any], references: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per skill: whether it emerged (the policy's interval lies above that of the fisher lacking
-    it, and for patience the fisher also eats more than a random one) and a sentence saying so."""
-    out = {}
-    for skill, lacking in LACKING.items():
-        mine = card[skill]
-        ref = references.get(lacking, {}).get(skill)
-        if mine.get("value") is None or ref is None or ref.get("high") is None:
-            out[skill] = {"emerged": None, "against": lacking, "sentence": f"{skill}: not measurable"}
-            continue
-        above = mine["low"] > ref["high"]
-        if skill == "patience" and "random" in references:  # waiting forever without fishing is no skill
-            above = above and card["survival"]["low"] > references["random"]["survival"]["high"]
-        word = "emerged" if above else "did NOT emerge"
-        out[skill] = {"emerged": bool(above), "against": lacking,
-                      "sentence": f"{skill.replace('_', ' ')} {word}: {fmt_interval(mine)} against {lacking} "
-                                  f"{fmt_interval(ref)} ({mine['unit']})"}
-    return out
-
 
 def _card_of_episodes(paths: Sequence[str]) -> dict[str, Any]:
     """A person's (or any recorded) episodes on the free-rollout indicators."""
@@ -139,11 +118,12 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
     try:
         card = probe_policy(policy, world, seed=seed, scale=scale, name=label)
         known = (known_references or {}).get(world, {})
+        names = list(dict.fromkeys([*references, *NEEDED]))  # the verdicts' references are always probed
         refs = {r: known[r] if r in known else probe_policy(f"scripted:{r}", world, seed=seed, scale=scale)
-                for r in references}
+                for r in names}
     except UsageError as err:
         raise UsageError("--world", str(err)) from None
-    judged = verdicts(card["skills"], {k: v["skills"] for k, v in refs.items()})
+    judged = verdicts(card["skills"], {k: v["skills"] for k, v in refs.items()}, seed=seed)
     human_card = _card_of_episodes(human) if human else None
 
     say("emergence over checkpoints")
@@ -248,8 +228,9 @@ def build_reports(runs: Sequence[str | Path], out: str | Path, **kw: Any) -> Pat
     lines = [f"# Did skills emerge? {n} runs (training seeds {agg['seeds']})", "",
              "Each skill's headline in each run's skill card (95% interval over that run's worlds or "
              "scenes), the interquartile mean over runs with a stratified bootstrap interval over runs "
-             "(Agarwal et al. 2021), and in how many runs the skill emerged (its interval wholly above the "
-             "fisher lacking it).", "",
+             "(Agarwal et al. 2021), and in how many runs the skill emerged (analysis.verdicts: its interval "
+             "wholly above the fisher lacking it, the paired difference above 0, and at least "
+             f"{SHARE_OF_GAP:.0%} of the gap to the tuned expert closed).", "",
              "| skill | unit | " + " | ".join(f"seed {s}" for s in agg["seeds"])
              + " | IQM over runs | emerged in |",
              "|---|---|" + "---|" * n + "---|---|"]

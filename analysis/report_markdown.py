@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from agents.references import LACKING
+from analysis.verdicts import SHARE_OF_GAP, judge
 
 
 def fmt_interval(card: dict[str, Any] | None, digits: int = 2) -> str:
@@ -32,16 +33,11 @@ def json_default(x: object) -> object:
     raise TypeError(f"not JSON serialisable: {type(x).__name__}")
 
 
-def _first_emerged(em: dict[str, Any], skill: str, bar: dict[str, Any] | None,
-                   fed: dict[str, Any] | None = None) -> str:
-    """The first probed checkpoint whose interval lies above the lacking fisher's, as text (with `fed`,
-    the random fisher's survival card, it must also eat more than a random fisher, as in `verdicts`)."""
-    if bar is None or bar.get("high") is None:
-        return "n/a"
+def _first_emerged(em: dict[str, Any], skill: str, refs: dict[str, dict[str, Any]], seed: int = 0) -> str:
+    """The first probed checkpoint where the skill emerged by the report's own rules (analysis.verdicts,
+    against the references' cards), as text."""
     for p in em["points"]:
-        c = p.get("skills", {}).get(skill)
-        eats = fed is None or (c is not None and p["skills"]["survival"]["low"] > fed["high"])
-        if c and c.get("low") is not None and c["low"] > bar["high"] and eats:
+        if "skills" in p and judge(skill, p["skills"], refs, seed)["emerged"]:
             return f"{p['samples']:,} samples ({p['train_seconds']:.0f} s of training)"
     return "not within this run's probed checkpoints"
 
@@ -57,7 +53,10 @@ def report_markdown(d: dict[str, Any], config: dict[str, Any], pngs: dict[str, P
     lines += ["## Verdict", ""]
     lines += [f"- {v['sentence']}" for v in judged.values()]
     lines += ["", "A skill emerged only when the hungry fisher's interval lies wholly above that of the "
-              "scripted fisher that lacks it (patience also needs more meals than a random fisher).", ""]
+              "scripted fisher that lacks it, the paired difference over the same scenes (or rollout worlds) "
+              f"lies above 0, and it closes at least {SHARE_OF_GAP:.0%} of the gap from that fisher to the "
+              "tuned expert (patience also needs more meals than a random fisher). Weather reading is "
+              "judged on anticipation (front cues, no storm on) against the reactive fisher.", ""]
     lines += ["## Skill card", "", markdown_cards([card], {r: [v] for r, v in refs.items()}),
               f"![skill card]({pngs['skill_card'].name})", ""]
     lines += [f"- **{k.replace('_', ' ')}**: {v['summary']}" for k, v in card["skills"].items()]
@@ -90,12 +89,11 @@ def report_markdown(d: dict[str, Any], config: dict[str, Any], pngs: dict[str, P
                      f"{fmt_interval(sk.get('patience'), 0) if sk else ''} | "
                      f"{fmt_interval(sk.get('weather_reading')) if sk else ''} | "
                      f"{fmt_interval(sk.get('knowing_fish')) if sk else ''} |")
-    lines += ["", "First probed checkpoint where each skill's interval lies above the lacking fisher's:", ""]
-    for skill, lacking in LACKING.items():
+    lines += ["", "First probed checkpoint where each skill emerged by the verdict's rules:", ""]
+    ref_cards = {name: r["skills"] for name, r in refs.items()}
+    for skill in LACKING:
         if skill != "survival":
-            bar = refs.get(lacking, {}).get("skills", {}).get(skill)
-            fed = refs.get("random", {}).get("skills", {}).get("survival") if skill == "patience" else None
-            lines.append(f"- {skill.replace('_', ' ')}: {_first_emerged(em, skill, bar, fed)}")
+            lines.append(f"- {skill.replace('_', ' ')}: {_first_emerged(em, skill, ref_cards, d['seed'])}")
     if rep_rows is not None:
         lines += ["", "## What the network computes (linear probes)", "", *_representation_lines(
             d.get("representation") or {}, rep_rows)]

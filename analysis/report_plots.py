@@ -36,7 +36,8 @@ def plot_skill_card(card: dict[str, Any], refs: dict[str, dict[str, Any]], label
         colours = ["tab:blue" if i == 0 else "0.6" for i in xs]
         ax.bar(xs, v, color=colours, yerr=[v - lo, hi - v], capsize=3)
         ax.set_xticks(np.arange(len(names)), names, rotation=45, ha="right", fontsize=7)
-        ax.set_title(skill.replace("_", " "), fontsize=9)
+        title = "weather reading (anticipation)" if skill == "weather_reading" else skill.replace("_", " ")
+        ax.set_title(title, fontsize=9)
         ax.set_ylabel(card[skill]["unit"], fontsize=7)
     fig.tight_layout()
     fig.savefig(png, dpi=100)
@@ -54,7 +55,8 @@ def plot_emergence(em: dict[str, Any], curve: list[dict[str, float]], refs_free:
     panels = [("meals_per_day", "meals per fisher-day"), ("reel_empty_rate", "empty reels per waiting tick"),
               ("storm_sheltered", "storm ticks sheltered")]
     probed = [p for p in pts if "skills" in p]
-    probe_panels = [("patience", "patience probe: median wait"), ("weather_reading", "weather probe: effect"),
+    probe_panels = [("patience", "patience probe: median wait"),
+                    ("weather_reading", "weather probe: anticipation"),
                     ("knowing_fish", "fish probe: richness / chance")] if probed else []
     n = len(panels) + len(probe_panels)
     cols = 3

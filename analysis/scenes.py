@@ -17,8 +17,10 @@ Two controls the probes need and the world itself does not offer:
 
 Weather conditions (`set_weather`): "neutral" (cloudy, no front for the whole scene),
 "calm" (clear, steady high barometer), "front" (a storm announced: the cues have been
-falling for `FRONT_WARMUP` ticks, the storm itself comes only after the scene) and
-"storm" (a storm is on).
+falling for `FRONT_WARMUP` ticks, the storm itself comes only after the scene),
+"storm" (a storm is on) and "onset" (a real front: its cues begin now and the storm
+breaks `onset_ticks` later, the world's mean warning lead, so that when a fisher
+leaves can be timed against the front's arrival).
 """
 
 from __future__ import annotations
@@ -46,9 +48,10 @@ except ImportError:  # pragma: no cover - an older core
 
 WEATHER_CUES: tuple[str, ...] = ("barometer", "barometer_trend", "cloud", "raining", "storm")
 CUE_INDEX = np.array([LAYOUT[name] for name in WEATHER_CUES])
-CONDITIONS: tuple[str, ...] = ("neutral", "calm", "front", "storm")
+CONDITIONS: tuple[str, ...] = ("neutral", "calm", "front", "storm", "onset")
 FAR = 10**6  # ticks: a weather change that never comes within a scene
-FRONT_WARMUP = 12  # ticks the front's cues have shown when the scene starts (barometer < 0.2, cloud > 0.9)
+FRONT_WARMUP = 6  # ticks the front's cues have shown when a scene starts: with a 12-tick scene the cues stay
+# within the shipped worlds' warning lead (10 to 20 ticks), and the storm is due (mean lead 15) mid-scene
 DAY_PHASES = (0.05, 0.6)  # scenes start in daylight, at a phase of the day drawn from this range
 RICH_QUANTILE = 0.9  # a "rich" spot's water holds at least this quantile of the fish of all spots
 
@@ -240,11 +243,15 @@ def set_weather(sim: Simulation, condition: str, idx: np.ndarray | None = None) 
     idx = np.arange(sim.n_worlds) if idx is None else np.asarray(idx, dtype=np.int64)
     now = s.tick[idx]
     state, after = {"neutral": (W.CLOUDY, W.CLEAR), "calm": (W.CLEAR, W.CLOUDY),
-                    "front": (W.CLOUDY, W.STORM), "storm": (W.STORM, W.CLOUDY)}[condition]
+                    "front": (W.CLOUDY, W.STORM), "storm": (W.STORM, W.CLOUDY),
+                    "onset": (W.CLOUDY, W.STORM)}[condition]
     s.weather[idx], s.next_weather[idx] = state, after
     if condition == "front":  # announced now; the storm itself comes after warm-up and any scene
         s.cue_at[idx] = now
         s.change_at[idx] = now + FAR
+    elif condition == "onset":  # announced now; the storm breaks after the world's mean lead
+        s.cue_at[idx] = now
+        s.change_at[idx] = now + onset_ticks(sim)[idx]
     else:
         s.change_at[idx] = now + FAR
         s.cue_at[idx] = now + FAR - 1
@@ -255,6 +262,12 @@ def set_weather(sim: Simulation, condition: str, idx: np.ndarray | None = None) 
         for _ in range(FRONT_WARMUP):
             sim.step(np.full((sim.n_worlds, sim.n_fishers), WAIT, dtype=np.int64))
         s.change_at[idx] = s.tick[idx] + FAR // 2  # still announced, never arriving within a scene
+
+
+def onset_ticks(sim: Simulation) -> np.ndarray:
+    """(B,) ticks from an "onset" front's first cue to its storm: each world's mean warning lead, the
+    lead a forecaster reading that world expects (agents.world_reading.storm_eta)."""
+    return np.rint(sim.batch.p.weather_lead.astype(np.float64).mean(axis=1)).astype(np.int64)
 
 
 def plant_bites(sim: Simulation, mask: np.ndarray) -> None:

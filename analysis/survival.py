@@ -89,7 +89,8 @@ def probe_survival(rec: dict, seed: int = 0) -> dict:
     """The survival probe from a free rollout (`free_rollout`): the skill-card entry and its details."""
     roll = rec["rollout"]
     day = rec["day_length"]
-    meals = bootstrap_interval(roll.per_world("meals_per_day"), seed=seed)
+    per_world = roll.per_world("meals_per_day")
+    meals = bootstrap_interval(per_world, seed=seed)
     lifetime_days = rec["lived"] / np.maximum(rec["lives"], 1) / day
     life = bootstrap_interval(lifetime_days, seed=seed)
     details = {
@@ -106,6 +107,7 @@ def probe_survival(rec: dict, seed: int = 0) -> dict:
     }
     card = {
         **meals.to_dict(), "unit": "meals per fisher per day", "higher_is": "better",
+        "statistic": "mean", "per_unit": per_world, "paired_over": "worlds",  # for paired verdicts
         "summary": (f"{meals.value:.2f} [{meals.low:.2f}, {meals.high:.2f}] meals a day; lives "
                     f"{life.value:.2f} days per life; "
                     f"shelters {details['storm_sheltered']['value']:.0%} of storm ticks"),

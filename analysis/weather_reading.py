@@ -1,14 +1,14 @@
-"""Weather reading: the causal effect of the weather cues on what a fisher does, and what its
-actions tell about the hidden weather.
+"""Weather reading is anticipation: the causal effect of the cues on what a fisher does before
+the storm, apart from its reaction to a storm already on, and when it leaves for shelter.
 
-**Cue swap (the headline).** Scenes (`analysis.scenes`): a fisher at a fishing spot a few
-steps from a shelter, no line out, some hunger, nothing to eat, in daylight. The hidden
-world is the same in every arm (cloudy, no front: the same bites, no storm), and each arm
-shows the fisher the cues of one condition, copied every tick from a simulation of the same
-scenes whose weather is set to it (`run_scenes(cue_source=...)`):
+**Cue swap.** Scenes (`analysis.scenes`): a fisher at a fishing spot a few steps from a
+shelter, no line out, some hunger, nothing to eat, in daylight. The hidden world is the same
+in every arm (cloudy, no front: the same bites, no storm), and each arm shows the fisher the
+cues of one condition, copied every tick from a simulation of the same scenes whose weather
+is set to it (`run_scenes(cue_source=...)`):
 
 - calm: clear sky, high steady barometer;
-- front: a storm announced: barometer low and falling, cloud thick (no storm yet);
+- front: a storm announced: barometer low and falling, cloud thick, no storm on;
 - storm: a storm on (storm and rain flags, barometer at its floor).
 
 Each arm runs `horizon` ticks from the same start with the policy reset to the same seed,
@@ -16,8 +16,18 @@ so a fisher that ignores the cues does exactly the same in every arm (an effect 
 zero) and any difference is caused by the cues. Per scene and arm: P(cast) and P(wait) per
 tick, the share of ticks in a shelter, and the progress toward the nearest shelter, (d0 -
 d_end) / d0 (1 = in the shelter at the end, 0 = no closer, negative = farther). Effects are
-danger arm minus calm arm, paired over scenes, with bootstrap intervals. The headline is
-the effect of danger cues (front and storm arms averaged) on shelter progress.
+an arm minus calm, paired over scenes, with bootstrap intervals:
+
+- **anticipation** (the headline): front minus calm, on shelter progress (P(cast) beside it:
+  does it stop casting?). The storm is not on, so only a fisher that reads the sky moves;
+  a reflex that acts once the storm is on (scripted `reactive`) scores 0 here;
+- **reaction**, reported apart: storm minus calm. The reflex scores here as well as the expert.
+
+An earlier headline averaged the two arms, so a reflex scored half of the expert's effect
+and passed for a reader of the weather.
+
+**Leave timing** (`analysis.leave_timing`): a real front whose storm breaks at a known tick;
+when the fisher sets off for shelter, against the tuned expert's rule for the same walk.
 
 **Mutual information** between the action and the hidden weather state in free rollouts
 (`analysis.survival.free_rollout`), in bits: plug-in per world (every living fisher's
@@ -28,14 +38,16 @@ estimator's upward bias, so the excess over it is the figure to read).
 It is not zero for a weather-blind fisher (a storm changes what happens to anyone:
 lines are swept, bites stop), which is why the cue swap is the probe of reading.
 
-Validated on scripted fishers (tests/test_probes_behaviour.py): weather_blind's effect is
-exactly 0 (its interval contains 0); weather_wise's is clearly positive (excludes 0).
+Validated on scripted fishers (tests/test_probes_behaviour.py): weather_blind scores 0 on
+both; reactive 0 on anticipation and clearly above 0 on reaction; the expert's anticipation
+lies above reactive's, and it sets off within two ticks of its tuned rule.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from analysis.leave_timing import leave_timing, summarise, timing_sentence
 from analysis.scenes import cue_simulation, make_scenes, run_scenes, scene_world
 from analysis.stats import Interval, bootstrap_interval, paired_bootstrap_interval
 from sim.events import has
@@ -46,7 +58,7 @@ HORIZON = 12  # ticks per arm: enough to walk to a shelter within NEAR_SHELTER s
 NEAR_SHELTER = 8
 HUNGER = 0.3
 ARMS = ("calm", "front", "storm")
-DANGER = ("front", "storm")
+EFFECTS = {"anticipation": "front", "reaction": "storm"}  # effect -> the arm compared with calm
 MEASURES = ("p_cast", "p_wait", "p_sheltered", "shelter_progress")
 
 
@@ -78,12 +90,10 @@ def cue_swap(policy: object, world: str = "lake", seed: int = 0, n_scenes: int =
 
 
 def _effects(arms: dict, seed: int) -> dict[str, dict[str, Interval]]:
-    out: dict[str, dict[str, Interval]] = {}
+    """Each effect of EFFECTS (its arm minus calm) on every measure, paired over scenes."""
     calm = arms["calm"]
-    danger = {m: np.mean([arms[a][m] for a in DANGER], axis=0) for m in MEASURES}
-    for name, arm in (("front", arms["front"]), ("storm", arms["storm"]), ("danger", danger)):
-        out[name] = {m: paired_bootstrap_interval(arm[m], calm[m], seed=seed) for m in MEASURES}
-    return out
+    return {name: {m: paired_bootstrap_interval(arms[arm][m], calm[m], seed=seed) for m in MEASURES}
+            for name, arm in EFFECTS.items()}
 
 
 def mutual_information(counts: np.ndarray) -> float:
@@ -128,39 +138,58 @@ def action_weather_information(rollout: dict, seed: int = 0) -> dict:
             "chance_rule": "each world's weather shifted by half the rollout (circularly)"}
 
 
+def _entry(eff: dict[str, Interval]) -> dict:
+    """An effect's skill-card entry: shelter progress with its interval, and the casting beside it."""
+    return {**eff["shelter_progress"].to_dict(), "p_cast": eff["p_cast"].to_dict(),
+            "p_sheltered": eff["p_sheltered"].to_dict()}
+
+
+def _signed(iv: dict) -> str:
+    return f"{iv['value']:+.2f} [{iv['low']:+.2f}, {iv['high']:+.2f}]"
+
+
 def probe_weather(policy: object, world: str = "lake", seed: int = 0, n_scenes: int = 32,
-                  horizon: int = HORIZON, rollout: dict | None = None) -> dict:
+                  horizon: int = HORIZON, rollout: dict | None = None, timing: bool = True) -> dict:
     """The weather-reading probe of one policy in one world: the skill-card entry and its details.
 
-    rollout: the free-rollout record of `analysis.survival.free_rollout` (for the mutual information);
-    without it only the cue swap is run.
+    The card's headline is anticipation; `anticipation`, `reaction` and `leave_timing` are entries
+    of it. rollout: the free-rollout record of `analysis.survival.free_rollout` (for the mutual
+    information); without it only the cue swap (and the timing, unless timing=False) is run.
     """
     swap = cue_swap(policy, world, seed, n_scenes, horizon)
     eff = _effects(swap["arms"], seed)
-    head = eff["danger"]["shelter_progress"]
+    arms = swap["arms"]
+    per_scene = arms["front"]["shelter_progress"] - arms["calm"]["shelter_progress"]
+    antic, react = _entry(eff["anticipation"]), _entry(eff["reaction"])
     per_arm = {arm: {m: bootstrap_interval(v[m], seed=seed).to_dict() for m in MEASURES}
-               for arm, v in swap["arms"].items()}
+               for arm, v in arms.items()}
     details: dict = {
         "horizon": swap["horizon"], "n_scenes": swap["n_scenes"],
         "start_distance": bootstrap_interval(swap["start_distance"], seed=seed).to_dict(),
         "arms": per_arm,
-        "action_shares": {arm: v["actions"].mean(axis=1).round(4).tolist()
-                          for arm, v in swap["arms"].items()},
+        "action_shares": {arm: v["actions"].mean(axis=1).round(4).tolist() for arm, v in arms.items()},
         "effects": {name: {m: iv.to_dict() for m, iv in e.items()} for name, e in eff.items()},
     }
+    card = {
+        **{k: antic[k] for k in ("value", "low", "high", "n", "confidence")},
+        "unit": "shelter progress, front cues minus calm (storm not on)", "higher_is": "better",
+        "statistic": "mean", "per_unit": per_scene, "paired_over": "scenes",  # for paired verdicts
+        "anticipation": antic, "reaction": react,
+        "summary": (f"anticipation: front cues, no storm on, move it {_signed(antic)} of the way to shelter "
+                    f"vs calm cues (P(cast) {_signed(antic['p_cast'])}); reaction: a storm on moves it "
+                    f"{_signed(react)}; {swap['n_scenes']} scenes paired"),
+    }
+    if timing:
+        t = leave_timing(policy, world, seed, n_scenes)
+        card["leave_timing"] = summarise(t, seed)
+        details["leave_timing"] = {**card["leave_timing"], **{k: t[k] for k in (
+            "start_distance", "entry", "departure", "walk", "left_before", "optimum", "error")}}
+        card["summary"] += f"; {timing_sentence(card['leave_timing'])}"
     if rollout is not None:
         details["mutual_information"] = action_weather_information(rollout, seed=seed)
-    cast = eff["danger"]["p_cast"]
-    card = {
-        **head.to_dict(), "unit": "shelter progress, danger cues minus calm", "higher_is": "better",
-        "summary": (f"danger cues move it {head.value:+.2f} [{head.low:+.2f}, {head.high:+.2f}] of the "
-                    f"way to shelter vs calm cues (P(cast) {cast.value:+.2f} "
-                    f"[{cast.low:+.2f}, {cast.high:+.2f}]); {swap['n_scenes']} scenes paired"),
-    }
-    if head.n == 0:
-        where = getattr(world, "name", world)
-        card["summary"] = f"no scene with a shelter in reach: sheltering cannot be probed in {where}"
-    if rollout is not None:
         mi = details["mutual_information"]
         card["summary"] += f"; I(action; weather) {mi['value']:.3f} bits (chance {mi['chance']['value']:.3f})"
+    if antic["n"] == 0:
+        where = getattr(world, "name", world)
+        card["summary"] = f"no scene with a shelter in reach: sheltering cannot be probed in {where}"
     return {"card": card, "details": details}

@@ -3,11 +3,13 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_train import tiny_train
 
 from agents.references import LACKING
 from analysis.report import build_report, main, verdicts
+from analysis.stats import bootstrap_interval
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +41,22 @@ def test_a_report_has_every_section_and_plot(run, tmp_path):
 
 
 def test_verdicts_need_the_interval_clear_of_the_fisher_lacking_the_skill():
-    def card(v, lo, hi):
-        return {"value": v, "low": lo, "high": hi, "unit": "u"}
+    def card(*units):  # per-unit values (scenes or worlds) and the interval the probes would give them
+        u = np.array(units, dtype=float)
+        return {**bootstrap_interval(u).to_dict(), "unit": "u", "per_unit": u.tolist()}
 
-    refs = {"impatient": {"patience": card(5, 5, 5)}, "random": {"survival": card(0.8, 0.7, 0.9)},
-            "weather_blind": {"weather_reading": card(0, 0, 0)}}
-    refs["random"]["knowing_fish"] = card(1, 0.9, 1.1)
-    mine = {"patience": card(48, 48, 48), "survival": card(0.8, 0.7, 0.9),
-            "weather_reading": card(0.1, -0.01, 0.2), "knowing_fish": card(1.5, 1.2, 1.8)}
+    refs = {"impatient": {"patience": card(5, 5, 5, 5)},
+            "random": {"survival": card(0.8, 0.7, 0.9, 0.8), "knowing_fish": card(1, 0.9, 1.1, 1)},
+            "reactive": {"weather_reading": card(0, 0, 0, 0)},
+            "expert": {"patience": card(48, 48, 48, 48), "survival": card(8, 8, 9, 9),
+                       "weather_reading": card(1, 1, 1, 1), "knowing_fish": card(1.6, 1.6, 1.7, 1.7)}}
+    mine = {"patience": card(48, 48, 48, 48), "survival": card(0.8, 0.7, 0.9, 0.8),
+            "weather_reading": card(0.4, -0.01, 0.2, 0), "knowing_fish": card(1.5, 1.5, 1.6, 1.6)}
     v = verdicts(mine, refs)
     assert v["patience"]["emerged"] is False  # waits, but eats no more than a random fisher
     assert v["weather_reading"]["emerged"] is False  # its interval touches zero
     assert v["knowing_fish"]["emerged"] is True
+    assert v["survival"]["emerged"] is False
 
 
 def test_bad_input_is_one_line_and_exit_2(run, tmp_path, capsys):
