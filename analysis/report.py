@@ -47,7 +47,7 @@ from analysis.probe import markdown_cards, probe_policy
 from analysis.report_markdown import fmt_interval, json_default, report_markdown
 from analysis.report_plots import plot_emergence, plot_fine_tune, plot_skill_card, plot_transfer
 from analysis.scales import DEFAULT, SCALES
-from analysis.stats import stratified_interval
+from analysis.stats import clear_of, stratified_interval
 from analysis.transfer import zero_shot
 from sim.cli import (
     EXIT_USAGE,
@@ -76,7 +76,8 @@ def default_transfer_worlds(world: str) -> list[str]:
 
 def verdicts(card: dict[str, Any], references: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per skill: whether it emerged (the policy's interval lies above that of the fisher lacking
-    it, and for patience the fisher also eats more than a random one) and a sentence saying so."""
+    it, below for patience, a distance from the best give-up time: `stats.clear_of`; and for
+    patience the fisher also eats more than a random one) and a sentence saying so."""
     out = {}
     for skill, lacking in LACKING.items():
         mine = card[skill]
@@ -84,7 +85,7 @@ def verdicts(card: dict[str, Any], references: dict[str, dict[str, Any]]) -> dic
         if mine.get("value") is None or ref is None or ref.get("high") is None:
             out[skill] = {"emerged": None, "against": lacking, "sentence": f"{skill}: not measurable"}
             continue
-        above = mine["low"] > ref["high"]
+        above = clear_of(mine, ref)
         if skill == "patience" and "random" in references:  # waiting forever without fishing is no skill
             above = above and card["survival"]["low"] > references["random"]["survival"]["high"]
         word = "emerged" if above else "did NOT emerge"

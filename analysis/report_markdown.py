@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from agents.references import LACKING
+from analysis.stats import clear_of
 
 
 def fmt_interval(card: dict[str, Any] | None, digits: int = 2) -> str:
@@ -34,14 +35,14 @@ def json_default(x: object) -> object:
 
 def _first_emerged(em: dict[str, Any], skill: str, bar: dict[str, Any] | None,
                    fed: dict[str, Any] | None = None) -> str:
-    """The first probed checkpoint whose interval lies above the lacking fisher's, as text (with `fed`,
+    """The first probed checkpoint whose interval is clear of the lacking fisher's, as text (with `fed`,
     the random fisher's survival card, it must also eat more than a random fisher, as in `verdicts`)."""
     if bar is None or bar.get("high") is None:
         return "n/a"
     for p in em["points"]:
         c = p.get("skills", {}).get(skill)
         eats = fed is None or (c is not None and p["skills"]["survival"]["low"] > fed["high"])
-        if c and c.get("low") is not None and c["low"] > bar["high"] and eats:
+        if c and c.get("low") is not None and clear_of(c, bar) and eats:
             return f"{p['samples']:,} samples ({p['train_seconds']:.0f} s of training)"
     return "not within this run's probed checkpoints"
 
@@ -57,7 +58,8 @@ def report_markdown(d: dict[str, Any], config: dict[str, Any], pngs: dict[str, P
     lines += ["## Verdict", ""]
     lines += [f"- {v['sentence']}" for v in judged.values()]
     lines += ["", "A skill emerged only when the hungry fisher's interval lies wholly above that of the "
-              "scripted fisher that lacks it (patience also needs more meals than a random fisher).", ""]
+              "scripted fisher that lacks it (for patience, a distance from the best give-up time: "
+              "wholly below; it also needs more meals than a random fisher).", ""]
     lines += ["## Skill card", "", markdown_cards([card], {r: [v] for r, v in refs.items()}),
               f"![skill card]({pngs['skill_card'].name})", ""]
     lines += [f"- **{k.replace('_', ' ')}**: {v['summary']}" for k, v in card["skills"].items()]
