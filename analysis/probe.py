@@ -10,7 +10,7 @@ scripted fishers whose skills are known (tests/test_probes_behaviour.py, docs/pr
 
 | skill | headline | module |
 | --- | --- | --- |
-| patience | median ticks a line stays out with no bite (bites controlled) | `analysis.patience` |
+| patience | ticks from the best give-up time at the spot (lower is better; no bites) | `analysis.patience` |
 | weather_reading | anticipation: shelter progress, front cues minus calm | `analysis.weather_reading` |
 | knowing_fish | fish at cast cells / fish under a random spot's line (vs random) | `analysis.knowing_fish` |
 | survival | meals per fisher per day (free rollouts) | `analysis.survival` |
@@ -227,7 +227,7 @@ def _cell(card: dict) -> str:
     v, lo, hi = card.get("value"), card.get("low"), card.get("high")
     if v is None:
         return "n/a"
-    fmt = (lambda x: f"{x:.0f}") if card.get("unit") == "ticks" else (lambda x: f"{x:.2f}")
+    fmt = (lambda x: f"{x:.0f}") if str(card.get("unit", "")).startswith("ticks") else (lambda x: f"{x:.2f}")
     mark = ">=" if card.get("censored") else ""
     return f"{mark}{fmt(v)} [{fmt(lo)}, {fmt(hi)}]"
 

@@ -55,7 +55,8 @@ def report_markdown(d: dict[str, Any], config: dict[str, Any], pngs: dict[str, P
     lines += ["", "A skill emerged only when the hungry fisher's interval lies wholly above that of the "
               "scripted fisher that lacks it, the paired difference over the same scenes (or rollout worlds) "
               f"lies above 0, and it closes at least {SHARE_OF_GAP:.0%} of the gap from that fisher to the "
-              "tuned expert (patience also needs more meals than a random fisher). Weather reading is "
+              "tuned expert (patience, a distance from the best give-up time, must lie below; it also "
+              "needs more meals than a random fisher). Weather reading is "
               "judged on anticipation (front cues, no storm on) against the reactive fisher.", ""]
     lines += ["## Skill card", "", markdown_cards([card], {r: [v] for r, v in refs.items()}),
               f"![skill card]({pngs['skill_card'].name})", ""]

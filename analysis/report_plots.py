@@ -55,7 +55,7 @@ def plot_emergence(em: dict[str, Any], curve: list[dict[str, float]], refs_free:
     panels = [("meals_per_day", "meals per fisher-day"), ("reel_empty_rate", "empty reels per waiting tick"),
               ("storm_sheltered", "storm ticks sheltered")]
     probed = [p for p in pts if "skills" in p]
-    probe_panels = [("patience", "patience probe: median wait"),
+    probe_panels = [("patience", "patience: ticks from best give-up"),
                     ("weather_reading", "weather probe: anticipation"),
                     ("knowing_fish", "fish probe: richness / chance")] if probed else []
     n = len(panels) + len(probe_panels)

@@ -54,6 +54,7 @@ FRONT_WARMUP = 6  # ticks the front's cues have shown when a scene starts: with 
 # within the shipped worlds' warning lead (10 to 20 ticks), and the storm is due (mean lead 15) mid-scene
 DAY_PHASES = (0.05, 0.6)  # scenes start in daylight, at a phase of the day drawn from this range
 RICH_QUANTILE = 0.9  # a "rich" spot's water holds at least this quantile of the fish of all spots
+RICHNESS_BAND = 0.1  # a spot of richness r: its fish rank among all spots lies within r +- this
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ class Scenes:
 
 
 def _choose_spots(sim: Simulation, rng: np.random.Generator, rich: bool,
-                  near_shelter: int | None) -> Spots:
+                  near_shelter: int | None, richness: np.ndarray | None = None) -> Spots:
     """One spot per scene, drawn from the spots of the scene's world at its tide, filtered."""
     chosen = []
     for i in range(sim.n_worlds):
@@ -184,6 +185,13 @@ def _choose_spots(sim: Simulation, rng: np.random.Generator, rich: bool,
         if rich and keep.any():  # spots where leaving for richer water is not the sensible choice
             fish = sim.state.fish[i, spots.line_row, spots.line_col]
             keep &= fish >= np.quantile(fish[keep], RICH_QUANTILE)
+        if richness is not None and keep.any():  # fish rank (0 poorest, 1 richest) near richness[i]
+            idx = np.flatnonzero(keep)
+            rank = np.argsort(np.argsort(sim.state.fish[i, spots.line_row[idx], spots.line_col[idx]],
+                                         kind="stable"), kind="stable") / max(idx.size - 1, 1)
+            near = np.abs(rank - richness[i])
+            keep[:] = False
+            keep[idx[near <= max(RICHNESS_BAND, near.min())]] = True
         if not keep.any():
             keep[:] = True
         chosen.append(spots.take(np.array([rng.choice(np.flatnonzero(keep))])))
@@ -193,7 +201,8 @@ def _choose_spots(sim: Simulation, rng: np.random.Generator, rich: bool,
 
 def make_scenes(world: str | World, n: int, seed: int = 0, *, hunger: float = 0.25, inventory: int = 0,
                 line_out: bool = False, weather: str = "neutral", rich: bool = False,
-                near_shelter: int | None = None, overrides: dict[str, object] | None = None) -> Scenes:
+                near_shelter: int | None = None, overrides: dict[str, object] | None = None,
+                richness: np.ndarray | None = None) -> Scenes:
     """n scenes of a world: a fisher at a fishing spot facing the water, in daylight.
 
     Args:
@@ -206,6 +215,8 @@ def make_scenes(world: str | World, n: int, seed: int = 0, *, hunger: float = 0.
         rich: only spots whose water holds at least the RICH_QUANTILE of the fish of all spots.
         near_shelter: only spots within this walking distance of a shelter (and not in one).
         overrides: world constants to replace, e.g. {"fishing.p_bite": 0.0} for controlled bites.
+        richness: (n,) per scene, how rich its spot is among the world's spots, as a fish rank in
+            [0, 1] (0 the poorest, 1 the richest; a spot within RICHNESS_BAND of it is drawn).
     """
     if n < 1:
         raise ValueError(f"n: expected at least one scene, got {n}")
@@ -215,7 +226,10 @@ def make_scenes(world: str | World, n: int, seed: int = 0, *, hunger: float = 0.
     s = sim.state
     day = int(w.params.time.day_length)
     s.tick[:] = (rng.uniform(*DAY_PHASES, size=n) * day).astype(np.int64)
-    spots = _choose_spots(sim, rng, rich, near_shelter)
+    if richness is not None and np.shape(richness) != (n,):
+        raise ValueError(f"richness: expected one rank in [0, 1] per scene ({n}), "
+                         f"got shape {np.shape(richness)}")
+    spots = _choose_spots(sim, rng, rich, near_shelter, None if richness is None else np.asarray(richness))
     s.row[:, 0], s.col[:, 0], s.facing[:, 0] = spots.row, spots.col, spots.facing
     s.alive[:, 0] = True
     s.hunger[:, 0] = hunger

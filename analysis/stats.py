@@ -199,3 +199,11 @@ def paired_bootstrap_interval(a: object, b: object, confidence: float = 0.95, se
         raise ValueError(f"paired_bootstrap_interval: a and b must have the same length, got {x.size} and "
                          f"{y.size}")
     return bootstrap_interval(x - y, "mean", confidence, seed, n_resamples)
+
+
+def clear_of(card: dict, other: dict) -> bool:
+    """True when a skill card's interval lies wholly on the better side of another's: above it, or
+    below it for a card whose "higher_is" is "worse" (patience: a distance from the best give-up time)."""
+    if card.get("higher_is") == "worse":
+        return bool(card["high"] < other["low"])
+    return bool(card["low"] > other["high"])

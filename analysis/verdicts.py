@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from agents.references import LACKING, NORMALISE
-from analysis.stats import N_RESAMPLES, Interval, bootstrap_interval, iqm, percentile_interval
+from analysis.stats import N_RESAMPLES, Interval, bootstrap_interval, clear_of, iqm, percentile_interval
 
 SHARE_OF_GAP = 0.5  # the share of the gap from the lacking fisher to the tuned expert a skill must close
 EXPERT = NORMALISE[1]
@@ -93,12 +93,18 @@ def judge(skill: str, card: dict[str, Any], references: dict[str, dict[str, Any]
     u_mine, u_ref, u_exp = _units(mine), _units(ref), _units(expert)
     if u_mine is None or u_ref is None or u_exp is None or not u_mine.size == u_ref.size == u_exp.size:
         return undecided("no paired units (the cards must come from the same world, seed and scale)")
+    if mine.get("higher_is") == "worse":  # a distance (patience): judge its negative, so higher is better
+        u_mine, u_ref, u_exp = -u_mine, -u_ref, -u_exp
+    keep = np.isfinite(u_mine) & np.isfinite(u_ref) & np.isfinite(u_exp)  # scenes scored for all three
+    if keep.sum() < 3:
+        return undecided("fewer than 3 units scored for the fisher and both references")
+    u_mine, u_ref, u_exp = u_mine[keep], u_ref[keep], u_exp[keep]
     statistic = mine.get("statistic", "mean")
     diff, share = paired_share(u_mine, u_ref, u_exp, statistic, seed)
     if not np.isfinite(share.value):
         return undecided(f"{EXPERT} does not beat {lacking} here: no gap to close")
-    above = bool(mine["low"] > ref["high"])
-    why = [] if above else [f"its interval is not above {lacking}'s"]
+    above = clear_of(mine, ref)
+    why = [] if above else [f"its interval is not clear of {lacking}'s"]
     if not diff.low > 0:
         why.append(f"the paired difference {diff.low:+.2f}..{diff.high:+.2f} does not exclude 0")
     if not share.value >= SHARE_OF_GAP:
