@@ -61,9 +61,10 @@ def test_recording_lines_up_and_labels_are_defined_where_they_should_be(scripted
     assert set(np.unique(rec.state["sheltered"])) <= {0.0, 1.0}
     assert (rec.state["front_in"] >= 0).mean() > 0  # fronts come in 160 ticks of 6 worlds
     # the control task's state types repeat (in these 960 samples: most samples share their type with 9
-    # more), where distinct observations, the types of old, almost never do
+    # more, or about half of them since the storm and wary rules), where distinct observations, the
+    # types of old, almost never do (< 0.05)
     types = type_summary(state_types(rec.truth, rec.state))
-    assert types["mean_per_type"] > 5 and types["share_in_types_of_10_or_more"] > 0.6, types
+    assert types["mean_per_type"] > 5 and types["share_in_types_of_10_or_more"] > 0.5, types  # 0.595 today
     assert type_summary(types_of(np.round(rec.obs, 2)))["share_in_types_of_10_or_more"] < 0.05
 
 

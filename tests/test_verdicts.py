@@ -102,8 +102,5 @@ def test_an_untrained_network_scores_at_the_lacking_level(untrained, skill):
         assert abs(w["anticipation"]["value"]) < 0.1 and abs(w["reaction"]["value"]) < 0.3
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 2: a network that never reels in reads as patient "
-                                       "(>= 48 ticks) until the patience probe has its world rule; the "
-                                       "verdict holds it below only through the meals guard")
 def test_an_untrained_network_scores_at_the_lacking_level_on_patience(untrained):
     assert not untrained["verdicts"]["patience"]["paired"]["low"] > 0
