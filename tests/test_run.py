@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from agents.references import BESIDE_TRAINED
-
 from app.run import main
 from sim.core import Simulation
 from sim.record import load_episode
