@@ -95,10 +95,8 @@ def judge(skill: str, card: dict[str, Any], references: dict[str, dict[str, Any]
         return undecided("no paired units (the cards must come from the same world, seed and scale)")
     if mine.get("higher_is") == "worse":  # a distance (patience): judge its negative, so higher is better
         u_mine, u_ref, u_exp = -u_mine, -u_ref, -u_exp
-    keep = np.isfinite(u_mine) & np.isfinite(u_ref) & np.isfinite(u_exp)  # scenes scored for all three
-    if keep.sum() < 3:
+    if (np.isfinite(u_mine) & np.isfinite(u_ref) & np.isfinite(u_exp)).sum() < 3:  # paired_share keeps these
         return undecided("fewer than 3 units scored for the fisher and both references")
-    u_mine, u_ref, u_exp = u_mine[keep], u_ref[keep], u_exp[keep]
     statistic = mine.get("statistic", "mean")
     diff, share = paired_share(u_mine, u_ref, u_exp, statistic, seed)
     if not np.isfinite(share.value):

@@ -25,6 +25,7 @@ from agents.scripted import make_scripted
 from agents.train import train
 from analysis.probe import render_cards
 from analysis.report import build_report
+from analysis.transfer import FINDING_MARGIN
 from app.evaluation import METRIC_LABELS, execute, fmt, prepare_out, summarize, write_json
 from sim.cli import shown_path
 from worlds.loader import World
@@ -91,7 +92,8 @@ def compare_references(args: argparse.Namespace, world: World, run_dir: Path) ->
         Console().print(table)
         share = _share_of_expert(rows)
         if share is not None:
-            above = " (more than 5% above it: a finding about the reference)" if share > 1.05 else ""
+            above = (f" (more than {FINDING_MARGIN:.0%} above it: a finding about the reference)"
+                     if share > 1 + FINDING_MARGIN else "")
             Console().print(f"hungry fisher: {share:.0%} of the tuned expert's meals per fisher-day{above}",
                             highlight=False)
     return rows
