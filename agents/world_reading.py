@@ -68,6 +68,7 @@ class WorldReading:
     cloud_rate: np.ndarray      # (N,)
     barometer_rate: np.ndarray  # (N,)
     lead_mean: np.ndarray       # (N,) mean ticks between the first cue and the change
+    squall: np.ndarray          # (N,) ticks of squall ahead of a storm (its danger comes that early)
     can_follow: np.ndarray      # (N, 4, 4) bool: state t can follow state s
     tuned_lead: np.ndarray      # (N,) the tuned expert's lead time
     tuned_give_up: np.ndarray   # (N, LEVELS) the tuned expert's give-up time per ripple level
@@ -90,6 +91,7 @@ def _row(world: World) -> dict[str, np.ndarray]:
         "barometer": np.array([w.barometer[s] for s in WEATHER_STATES], dtype=float),
         "cloud_rate": np.array(w.cloud_rate), "barometer_rate": np.array(w.barometer_rate),
         "lead_mean": np.array((w.lead[0] + w.lead[1]) / 2), "can_follow": follow,
+        "squall": np.array(float(p.storm.squall_ticks)),
         "tuned_lead": np.array(lead), "tuned_give_up": np.array(give_up),
     }
 
@@ -116,7 +118,8 @@ def reading_for(reading: WorldReading | None, n: int, world: str = "lake") -> Wo
 
 
 def storm_eta(cloud: np.ndarray, barometer: np.ndarray, storm_on: np.ndarray, r: WorldReading) -> np.ndarray:
-    """(N,) estimated ticks until a storm breaks: 0 while one is on, inf when none is announced.
+    """(N,) estimated ticks until a storm's danger comes (its squall, in a world with one, else
+    the storm itself): 0 while one is on, inf when none is announced.
 
     Every change s -> t the world allows (and "no change") is a hypothesis; cloud cover
     (exact) gives each one's age k, the barometer (noisy) says which fits best.
@@ -144,5 +147,5 @@ def storm_eta(cloud: np.ndarray, barometer: np.ndarray, storm_on: np.ndarray, r:
                 err = np.abs(barometer - predicted)
             better = allowed & valid & (err < best)
             best = np.where(better, err, best)
-            eta = np.where(better, r.lead_mean - k if (t == STORM and s != t) else np.inf, eta)
+            eta = np.where(better, r.lead_mean - r.squall - k if (t == STORM and s != t) else np.inf, eta)
     return np.where(storm_on, 0.0, np.maximum(eta, 0.0))

@@ -17,7 +17,9 @@ Per scene, from the walking distance to the shelter before and after every tick:
   forecast storm (`agents/expert_params.toml`, searched per world by agents.tune_expert), so the
   timing error is left-before minus that (positive: earlier than the expert, losing the
   pre-front feeding; negative: later, exposed);
-- in shelter when the storm broke (after its action in the step `front_at`).
+- in shelter when the storm's danger came (after its action in the step `front_at`, or in a
+  world with a squall ahead of its storms, `storm.squall_ticks` steps earlier; the tuned rule's
+  lead counts the squall too).
 
 A fisher that never steps into a shelter has no departure (counted apart as `never`). A fisher
 that walks through a shelter on its way to a spot is counted as entering it: the timing is
@@ -67,12 +69,16 @@ def leave_timing(policy: object, world: object = "lake", seed: int = 0, n_scenes
     horizon = int(front_at.max()) + 1 + NEAR_SHELTER + MARGIN
     trace = run_scenes(policy, scenes, horizon, seed=seed)
     entry, departure, walk = _walks(trace.shelter_dist, d0)
-    lead = tuned_params(base.name)[0]
+    # the expert leaves lead_ticks + walk ticks before the storm's danger, which comes with the
+    # squall that runs ahead of it (storm.squall_ticks before the storm breaks)
+    squall = int(base.params.storm.squall_ticks)
+    lead = tuned_params(base.name)[0] + squall
     went = (entry >= 0) & (d0 >= 1)
     left_before = np.where(went, front_at - departure, np.nan)
     optimum = np.where(went, np.minimum(lead + walk, front_at), np.nan)  # no leaving before the first cue
     error = left_before - optimum
-    in_at_front = np.where(d0 >= 1, trace.shelter_dist[front_at, np.arange(scenes.n)] == 0, np.nan)
+    danger_at = np.maximum(front_at - squall, 0)
+    in_at_front = np.where(d0 >= 1, trace.shelter_dist[danger_at, np.arange(scenes.n)] == 0, np.nan)
     return {"front_at": int(np.median(front_at)), "horizon": horizon, "tuned_lead": lead,
             "n_scenes": scenes.n, "start_distance": d0, "entry": entry, "departure": departure,
             "walk": walk, "left_before": left_before, "optimum": optimum, "error": error,

@@ -22,7 +22,9 @@ The rules, phase by phase (only living fishers act, in every phase):
   fresh). A settled line that gets no bite spooks the fish under it (spook of them swim to
   the water beside it that tick), so a spot fished without a bite goes quiet.
 - storm: fishers outside a shelter lose their line (p_lose_line) and a carried fish
-  (p_lose_fish); sheltered fishers are safe.
+  (p_lose_fish); sheltered fishers are safe. In the squall ahead of a storm (its last
+  squall_ticks ticks before it breaks, announced only by the cues) a fisher outside a shelter
+  loses its line and every fish it carries, and its hunger rises squall_multiplier times faster.
 - hunger: rises by rate (times storm_multiplier when exposed to a storm), at most 1; at 1
   (within STARVE_TOLERANCE) the fisher starves: the life ends, and in respawning worlds a
   new fisher takes the slot (`spawn_slots`).
@@ -65,7 +67,8 @@ def _columns(batch: WorldBatch) -> dict[str, np.ndarray]:
         "spawn_inventory": p.fishing_spawn_inventory, "meal_reward": p.fishing_meal_reward,
         "density_ref": p.fish_density_ref, "p_lose_line": p.storm_p_lose_line,
         "p_lose_fish": p.storm_p_lose_fish, "spook": p.fishing_spook,
-        "wary_ticks": p.fishing_wary_ticks,
+        "wary_ticks": p.fishing_wary_ticks, "squall_ticks": p.storm_squall_ticks,
+        "squall_multiplier": p.storm_squall_multiplier,
         # a tolerance, so that summing an inexact rate (10 x 0.1) starves on the intended tick
         "starve_at": np.full(batch.n, 1.0 - STARVE_TOLERANCE),
     }

@@ -563,15 +563,23 @@ def _spook(fish, b, r, c, share, pmap, moves, pad):
 
 @njit(cache=True, error_model="numpy")
 def _storm(t, s, o, pad):
-    """Phase 4: in a storm, exposed fishers may lose their line or a fish; sheltered ones are safe."""
+    """Phase 4: in a storm, exposed fishers may lose their line or a fish; in the squall ahead
+    of one (its last `squall_ticks` ticks before it breaks) they lose the line and every fish
+    they carry; sheltered ones are safe."""
     c, kind, fishers, pmap = t.codes[0], t.kind, t.fishers, t.pmap
     keys, tick, weather, row, col, alive = s.keys, s.tick, s.weather, s.row, s.col, s.alive
+    next_weather, change_at = s.next_weather, s.change_at
     line, bite, inventory, events = s.line, s.bite, s.inventory, o.events
     for b in range(row.shape[0]):
-        if weather[b] != c.storm:
-            continue
         k = kind[b]
         fr = fishers[k]
+        squall = (weather[b] != c.storm and next_weather[b] == c.storm
+                  and change_at[b] - tick[b] <= fr.squall_ticks)
+        if squall:
+            _squall(b, k, pmap, pad, row, col, alive, line, bite, inventory, events, c)
+            continue
+        if weather[b] != c.storm:
+            continue
         base = stream_base(keys[b], c.stream_storm, tick[b])
         for f in range(row.shape[1]):
             if not alive[b, f]:
@@ -586,6 +594,22 @@ def _storm(t, s, o, pad):
             if inventory[b, f] > 0 and draw(base, 2 * f + 1) < fr.p_lose_fish:
                 inventory[b, f] -= 1
                 events[b, f] |= c.ev_fish_swept
+
+
+@njit(cache=True, error_model="numpy")
+def _squall(b, k, pmap, pad, row, col, alive, line, bite, inventory, events, c):
+    """The squall ahead of a storm in world b: every fisher outside a shelter loses its line
+    and all it carries (no draw: being caught out is certain to cost)."""
+    for f in range(row.shape[1]):
+        if not alive[b, f] or pmap[k, row[b, f] + pad, col[b, f] + pad] & M_SHELTER:
+            continue
+        if line[b, f]:
+            line[b, f] = False
+            bite[b, f] = 0
+            events[b, f] |= c.ev_line_swept
+        if inventory[b, f] > 0:
+            inventory[b, f] = 0
+            events[b, f] |= c.ev_fish_swept
 
 
 @njit(cache=True, error_model="numpy")
@@ -604,6 +628,7 @@ def _hunger(t, s, o, pad):
     respawning worlds, a new fisher takes the slot."""
     c, kind, fishers, pmap = t.codes[0], t.kind, t.fishers, t.pmap
     keys, tick, weather, respawn = s.keys, s.tick, s.weather, s.respawn
+    next_weather, change_at = s.next_weather, s.change_at
     row, col, alive = s.row, s.col, s.alive
     hunger, lifetime, meals, catches, line, bite = s.hunger, s.lifetime, s.meals, s.catches, s.line, s.bite
     events, starved = o.events, o.starved
@@ -613,13 +638,16 @@ def _hunger(t, s, o, pad):
         k = kind[b]
         fr = fishers[k]
         exposed_any = weather[b] == c.storm
+        storm_multiplier = fr.storm_multiplier
+        if not exposed_any and next_weather[b] == c.storm and change_at[b] - tick[b] <= fr.squall_ticks:
+            exposed_any, storm_multiplier = True, fr.squall_multiplier  # the squall ahead of a storm
         base = stream_base(keys[b], c.stream_spawn, tick[b])
         for f in range(row.shape[1]):
             if not alive[b, f]:
                 continue
             rate = fr.hunger_rate
             if exposed_any and not pmap[k, row[b, f] + pad, col[b, f] + pad] & M_SHELTER:
-                rate = rate * fr.storm_multiplier
+                rate = rate * storm_multiplier
             h = hunger[b, f] + rate
             hunger[b, f] = h if not h > 1.0 else 1.0
             lifetime[b, f] += 1

@@ -323,6 +323,33 @@ def test_no_sweep_without_a_storm():
     assert not any({"line_swept", "fish_swept"} & set(events(r)) for r in results)
 
 
+def test_a_squall_ahead_of_a_storm_sweeps_all_an_exposed_fisher_carries():
+    """The last squall_ticks ticks before a storm breaks: an exposed fisher loses its line and
+    every fish, and its hunger rises squall_multiplier times faster; a sheltered one is safe;
+    before the squall nothing happens, and no storm is on yet (only the cues announce it)."""
+    world = tiny_world(overrides={"storm.squall_ticks": 3, "storm.squall_multiplier": 4.0,
+                                  "hunger.rate": 0.0625, "hunger.spawn": [0.0, 0.0]})  # cloudy forever
+    scene = Scene(world, n_fishers=2)
+    scene.place(0, *SHORE, facing="E", inventory=3)
+    scene.place(1, *SHELTER, facing="E", inventory=3)
+    s = scene.state
+    s.next_weather[0], s.change_at[0], s.cue_at[0] = W.STORM, s.tick[0] + 5, s.tick[0]
+    scene.step("cast", "wait")
+    scene.step("wait", "wait")  # 4 ticks before the storm: not yet
+    assert scene.line(0) is not None and s.inventory[0].tolist() == [3, 3]
+    assert s.hunger[0].tolist() == [0.125, 0.125]
+    result = scene.step("wait", "wait")  # 3 ticks before: the squall
+    assert {"line_swept", "fish_swept"} <= set(events(result, 0))
+    assert scene.line(0) is None and s.inventory[0].tolist() == [0, 3]
+    assert s.hunger[0].tolist() == [0.125 + 0.25, 0.1875]
+    assert s.weather[0] != W.STORM and not any("sheltered" in events(result, f) for f in (0, 1))
+    scene.step("wait", "wait")
+    scene.step("wait", "wait")
+    assert s.hunger[0, 0] == pytest.approx(0.125 + 3 * 0.25) and s.weather[0] != W.STORM
+    scene.step("wait", "wait")
+    assert s.weather[0] == W.STORM
+
+
 # ---------------------------------------------------------------- starvation and lives
 
 STARVE = {"hunger.rate": 0.25, "hunger.spawn": [0.0, 0.0], "fishing.spawn_inventory": 1}

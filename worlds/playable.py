@@ -79,3 +79,7 @@ def check_playable(world: World, path: Path | str, map_path: Path | str | None =
             raise WorldFileError(path, "weather.lead", f"a shortest warning below {longest:g} ticks, the "
                                  f"longest stay of a state before a front ({', '.join(before_front)}): got "
                                  f"{p.weather.lead[0]:g}, so the cues always show from the state's start")
+    if p.storm.squall_ticks and p.storm.squall_ticks >= p.weather.lead[0]:
+        raise WorldFileError(path, "storm.squall_ticks", f"fewer ticks than the shortest warning "
+                             f"(weather.lead[0] = {p.weather.lead[0]:g}): got {p.storm.squall_ticks}, so a "
+                             "squall could come before the cues announce its storm")

@@ -196,6 +196,14 @@ class StormParams:
 
     p_lose_line: float = bounded(*UNIT)    # per tick: the line is swept away
     p_lose_fish: float = bounded(*UNIT)    # per tick: one carried fish is swept away
+    # a squall runs ahead of every storm: in the last squall_ticks ticks before it breaks, a
+    # fisher outside a shelter loses its line and every fish it carries. Only the cues announce
+    # it (the storm is not on yet), so a fisher that runs once the storm is on is always caught,
+    # and one that reads the sky is not; 0 = no squall. Must be shorter than weather.lead
+    squall_ticks: int = bounded(0, MAX_TICKS, default=0)
+    # in the squall, an exposed fisher's hunger rises this many times faster (as in a storm with
+    # hunger.storm_multiplier): being caught out is dangerous, not only costly
+    squall_multiplier: float = bounded(1, 100, default=1.0)
 
 
 @dataclass(frozen=True)
