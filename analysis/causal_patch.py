@@ -302,8 +302,10 @@ def markdown_lines(res: dict[str, Any]) -> list[str]:
         return f"{d['value']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]" if d.get("low") is not None \
             else f"{d['value']:+.2f}"
 
-    lines = ["", "**One causal check** (analysis.causal_patch): the direction the `front_within` probe reads "
-             "is removed from a layer while the fisher acts (its component set to "
+    kind = ("the probe's pattern, Cov(h) w, where the layer encodes it" if res.get("direction", "pattern")
+            == "pattern" else "the probe's weight vector")
+    lines = ["", "**One causal check** (analysis.causal_patch): the direction of the `front_within` probe "
+             f"({kind}) is removed from a layer while the fisher acts (its component set to "
              + ("its calm-scene mean" if res.get("mode") == "calm_mean" else "0")
              + "), and the anticipation probe is rerun; the control removes random directions of the same "
              "norm. Anticipation is shelter progress with front cues minus calm cues (storm not on), paired "
