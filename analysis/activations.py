@@ -94,21 +94,11 @@ class _Hooks:
     """Forward hooks that keep the latest output of each probed module (detached numpy)."""
 
     def __init__(self, policy: Any):
-        import torch as th  # deferred: heavy at start-up
-
         self.out: dict[str, np.ndarray] = {}
         self.handles: list[Any] = []
         self.critic_modules = []
-        for prefix, net in (("pi", getattr(policy.mlp_extractor, "policy_net", None)),
-                            ("vf", getattr(policy.mlp_extractor, "value_net", None))):
-            if net is None:
-                continue
-            i = 0
-            for module in net:
-                if isinstance(module, th.nn.Linear):
-                    continue  # the activation after each Linear is the layer's output
-                self._hook(module, f"{prefix}.{i}")
-                i += 1
+        for name, module in layer_modules(policy).items():
+            self._hook(module, name)
         lstm = getattr(policy, "lstm_actor", None)
         if lstm is not None:
             def keep_state(_module, _inputs, output) -> None:
@@ -125,6 +115,21 @@ class _Hooks:
     def remove(self) -> None:
         for h in self.handles:
             h.remove()
+
+
+def layer_modules(net: Any) -> dict[str, Any]:
+    """{"pi.0": module, ..., "vf.0": ...}: the activation modules of a policy network's actor and critic MLPs,
+    named as recorded (the activation after each Linear is the layer's output)."""
+    import torch as th  # deferred: heavy at start-up
+
+    out: dict[str, Any] = {}
+    for prefix, mlp in (("pi", getattr(net.mlp_extractor, "policy_net", None)),
+                        ("vf", getattr(net.mlp_extractor, "value_net", None))):
+        if mlp is None:
+            continue
+        layers = [m for m in mlp if not isinstance(m, th.nn.Linear)]
+        out.update({f"{prefix}.{i}": m for i, m in enumerate(layers)})
+    return out
 
 
 def network_of(policy: Any) -> Any | None:

@@ -75,15 +75,38 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, groups: np.ndarray, kind: str, see
         if kind == "classification" and np.unique(yt).size < 2:
             pred[test] = yt[0]  # one class seen: the only thing a probe could say
             continue
-        model = _probe(kind, seed)
-        # one BLAS/OpenMP thread: on a shared 2-core machine more threads made each fit 20-50x slower
-        with warnings.catch_warnings(), threadpool_limits(1):
-            warnings.simplefilter("ignore")  # lbfgs convergence notes on near-separable targets
-            model.fit(x[train], yt)
+        model = fit_probe(x[train], yt, kind, seed)
+        with threadpool_limits(1):
             pred[test] = model.predict(x[test])
             if train_scores is not None:
                 train_scores.append(fit_score(yt, model.predict(x[train]), kind))
     return pred
+
+
+def fit_probe(x: np.ndarray, y: np.ndarray, kind: str, seed: int = 0):
+    """The probe (a scikit-learn pipeline: StandardScaler, then LogisticRegression or Ridge) fit on x, y."""
+    model = _probe(kind, seed)
+    # one BLAS/OpenMP thread: on a shared 2-core machine more threads made each fit 20-50x slower
+    with warnings.catch_warnings(), threadpool_limits(1):
+        warnings.simplefilter("ignore")  # lbfgs convergence notes on near-separable targets
+        model.fit(x, y)
+    return model
+
+
+def probe_direction(model) -> np.ndarray:
+    """A fitted binary or continuous probe's weight vector in the input's own units, (D,) float64.
+
+    The probe reads w . (x - mean) / scale, i.e. (w / scale) . x plus a constant: w / scale is the
+    direction in activation space along which the probe's output grows. Categorical probes (one
+    vector per class) have no single direction and are refused.
+    """
+    scaler, head = model[0], model[-1]
+    coef = np.asarray(head.coef_, dtype=np.float64)
+    if coef.ndim == 2:
+        if coef.shape[0] != 1:
+            raise ValueError(f"probe_direction: a probe with {coef.shape[0]} classes has no single direction")
+        coef = coef[0]
+    return coef / scaler.scale_
 
 
 def group_sums(y: np.ndarray, pred: np.ndarray, groups: np.ndarray, kind: str, classes: np.ndarray,

@@ -78,6 +78,18 @@ def _card_of_episodes(paths: Sequence[str]) -> dict[str, Any]:
     return episodes_card([str(p) for p in paths])
 
 
+def _causal_check(policy: Any, world: str, seed: int, small: bool) -> dict[str, Any]:
+    """analysis.causal_patch on the policy (about 3 s; smoke: tiny); a policy it cannot patch is said so."""
+    from analysis.causal_patch import NOT_SHOWN, causal_check  # deferred: heavy at start-up
+
+    kw = {"n_random": 3, "n_scenes": 8, "n_worlds": 4, "ticks": 120} if small else {}
+    try:
+        return causal_check(policy, world, seed=seed, **kw)
+    except ValueError as err:  # e.g. a network without actor layers
+        return {"verdict": NOT_SHOWN, "why": str(err), "layer": None,
+                "sentence": f"causal check not run: {err}"}
+
+
 # --- the report -----------------------------------------------------------------------------------
 
 def build_report(run: str | Path, out: str | Path | None = None, world: str | None = None,
@@ -145,6 +157,8 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
         rep = probe_representation(policy, world, seed=seed, scale="quick",
                                    **({"n_worlds": 3, "ticks": 120} if small else {}))
         rep_rows = summary_rows(rep)
+        say("causal check of the front direction")
+        rep["causal_check"] = _causal_check(policy, world, seed, small)
 
     zs, transfer_cards = None, []
     if transfer_worlds:

@@ -98,6 +98,11 @@ def report_markdown(d: dict[str, Any], config: dict[str, Any], pngs: dict[str, P
     if rep_rows is not None:
         lines += ["", "## What the network computes (linear probes)", "", *_representation_lines(
             d.get("representation") or {}, rep_rows)]
+        causal = (d.get("representation") or {}).get("causal_check")
+        if causal:
+            from analysis.causal_patch import markdown_lines  # deferred: heavy at start-up
+
+            lines += markdown_lines(causal)
     if d["zero_shot"]:
         zs = d["zero_shot"]
         lines += ["", "## Transfer to worlds it never saw", "",

@@ -76,17 +76,21 @@ def _measures(trace, d0: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def cue_swap(policy: object, world: str = "lake", seed: int = 0, n_scenes: int = 32,
-             horizon: int = HORIZON) -> dict:
-    """Per-scene measures of each arm (calm, front, storm cues over the same hidden world)."""
+             horizon: int = HORIZON, arms: tuple[str, ...] = ARMS) -> dict:
+    """Per-scene measures of each arm (calm, front, storm cues over the same hidden world); `arms`: which
+    of them to run, in this order (analysis.causal_patch runs calm and front only)."""
     base = scene_world(world)
     scenes = make_scenes(base, n_scenes, seed, hunger=HUNGER, weather="neutral", near_shelter=NEAR_SHELTER)
     d0 = scenes.shelter_distance()
-    arms = {}
-    for arm in ARMS:
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown:
+        raise ValueError(f"arms: expected some of {', '.join(ARMS)}, got {unknown}")
+    measured = {}
+    for arm in arms:
         scenes.restart()
         cues = cue_simulation(scenes, arm)
-        arms[arm] = _measures(run_scenes(policy, scenes, horizon, seed=seed, cue_source=cues), d0)
-    return {"arms": arms, "n_scenes": scenes.n, "horizon": horizon, "start_distance": d0}
+        measured[arm] = _measures(run_scenes(policy, scenes, horizon, seed=seed, cue_source=cues), d0)
+    return {"arms": measured, "n_scenes": scenes.n, "horizon": horizon, "start_distance": d0}
 
 
 def _effects(arms: dict, seed: int) -> dict[str, dict[str, Interval]]:

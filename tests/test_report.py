@@ -25,7 +25,8 @@ def test_a_report_has_every_section_and_plot(run, tmp_path):
     text = path.read_text()
     assert "A person's recorded play" in text
     for section in ("## Verdict", "## Skill card", "## Emergence over training",
-                    "## What the network computes", "## Transfer to worlds it never saw", "## Reproduce"):
+                    "## What the network computes", "## Transfer to worlds it never saw", "## Reproduce",
+                    "**One causal check**"):
         assert section in text
     for png in ("skill_card.png", "emergence.png", "transfer.png"):
         assert (tmp_path / "rep" / png).stat().st_size > 5_000
@@ -37,6 +38,7 @@ def test_a_report_has_every_section_and_plot(run, tmp_path):
     assert list(data["zero_shot"]["worlds"]) == ["pond"]
     # 1024 samples teach nothing: the report must not claim that weather reading emerged
     assert data["verdicts"]["weather_reading"]["emerged"] is False
+    assert data["representation"]["causal_check"]["verdict"] == "not shown"  # nor that a direction drives it
     assert "did NOT emerge" in text
 
 
