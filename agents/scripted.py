@@ -48,7 +48,6 @@ from sim.observe import LAYOUT, RIPPLE_LEVELS, SCALE_TICKS, VIEW, VIEW_CHANNELS,
 from sim.policy import BasePolicy
 
 IMPATIENT_TICKS = 5  # gives up when the line is this old: before most bites can come
-ROAM_TICKS = 3  # after giving up on a spot, fish nowhere within 2 cells for this many ticks
 CH = {name: i for i, name in enumerate(VIEW_CHANNELS)}
 # (row, col) steps for north, south, east, west: index + 1 is the move action
 DIRS = np.array([[-1, 0], [1, 0], [0, 1], [0, -1]])
@@ -137,6 +136,10 @@ class SkillFisher(BasePolicy):
             return np.full(level.shape, self.patience_ticks)
         return r.tuned_give_up[np.arange(level.shape[0]), level]
 
+    def _roam_after(self, r: WorldReading) -> np.ndarray:
+        """Ticks it casts nowhere near a spot it gave up on (tuned per world; 0: recast at once)."""
+        return r.tuned_roam
+
     def act(self, obs: np.ndarray) -> np.ndarray:
         obs = np.asarray(obs, dtype=np.float32).reshape(-1, obs.shape[-1])
         n = obs.shape[0]
@@ -200,7 +203,7 @@ class SkillFisher(BasePolicy):
         give_up = line & (age >= self._give_up_after(r, level))
         choose(give_up, REEL)
         if self.patience:  # giving up on a spot means moving on from it
-            self._roam = np.where(give_up & (action == REEL), ROAM_TICKS + 1, self._roam)
+            self._roam = np.where(give_up & (action == REEL), self._roam_after(r) + 1, self._roam)
         choose(line & move_on & there, turn)
         choose(line & move_on, walk)
         choose(line, WAIT)

@@ -25,11 +25,12 @@ import numpy as np
 
 from agents.rollout import interval, run_policy
 from agents.scripted import SkillFisher, scripted_from_spec
-from agents.world_reading import DEFAULT_GIVE_UP, DEFAULT_LEAD, EXPERT_PARAMS, LEVELS
+from agents.world_reading import DEFAULT_GIVE_UP, DEFAULT_LEAD, DEFAULT_ROAM, EXPERT_PARAMS, LEVELS
 from worlds.loader import list_worlds
 
 LEAD_GRID = (0, 2, 4, 6, 8, 11)
 GIVE_UP_GRID = (8, 12, 18, 26, 40, 10_000)
+ROAM_GRID = (0, 3, 8)
 
 
 def score(fisher: SkillFisher, world: str, n_worlds: int, ticks: int, seed: int,
@@ -49,32 +50,46 @@ def sweep(world: str, spec: str, key: str, values: tuple[int, ...], n_worlds: in
 class _Tuned(SkillFisher):
     """The expert with explicit per-level give-up times (what the search varies)."""
 
-    def __init__(self, lead: int, give_up: tuple[int, ...], seed: int):
+    def __init__(self, lead: int, give_up: tuple[int, ...], seed: int, roam: int = DEFAULT_ROAM):
         super().__init__(name="expert", lead_ticks=lead, seed=seed)
         self.give_up = np.asarray(give_up)
+        self.roam = roam
 
     def _give_up_after(self, r, level: np.ndarray) -> np.ndarray:
         return self.give_up[level]
 
+    def _roam_after(self, r) -> np.ndarray:
+        return np.full(r.n, self.roam)
+
 
 def tune_world(world: str, n_worlds: int, ticks: int, seed: int, log=print) -> dict:
-    """Coordinate ascent: the lead time, then each ripple level's give-up time."""
-    lead, give_up = DEFAULT_LEAD, list(DEFAULT_GIVE_UP)
-    best = score(_Tuned(lead, tuple(give_up), seed), world, n_worlds, ticks, seed)
+    """Coordinate ascent: the lead time, how long to keep away from a spot given up on, then
+    each ripple level's give-up time."""
+    lead, roam, give_up = DEFAULT_LEAD, DEFAULT_ROAM, list(DEFAULT_GIVE_UP)
+    best = score(_Tuned(lead, tuple(give_up), seed, roam), world, n_worlds, ticks, seed)
+
+    def trial(lead_: int, roam_: int, give_up_: list[int]) -> tuple[float, float, float]:
+        s = score(_Tuned(lead_, tuple(give_up_), seed, roam_), world, n_worlds, ticks, seed)
+        log(f"{world}: lead_ticks={lead_} roam_ticks={roam_} give_up={give_up_}: "
+            f"{s[0]:.2f} [{s[1]:.2f}, {s[2]:.2f}]")
+        return s
+
     for value in LEAD_GRID:
-        s = score(_Tuned(value, tuple(give_up), seed), world, n_worlds, ticks, seed)
-        log(f"{world}: lead_ticks={value} give_up={give_up}: {s[0]:.2f} [{s[1]:.2f}, {s[2]:.2f}]")
+        s = trial(value, roam, give_up)
         if s[0] > best[0]:
             best, lead = s, value
+    for value in ROAM_GRID:
+        s = trial(lead, value, give_up)
+        if s[0] > best[0]:
+            best, roam = s, value
     for level in range(LEVELS):
         for value in GIVE_UP_GRID:
-            trial = give_up.copy()
-            trial[level] = value
-            s = score(_Tuned(lead, tuple(trial), seed), world, n_worlds, ticks, seed)
-            log(f"{world}: lead_ticks={lead} give_up={trial}: {s[0]:.2f} [{s[1]:.2f}, {s[2]:.2f}]")
+            changed = give_up.copy()
+            changed[level] = value
+            s = trial(lead, roam, changed)
             if s[0] > best[0]:
-                best, give_up = s, trial
-    return {"lead_ticks": lead, "give_up": give_up, "meals_per_day": round(best[0], 3)}
+                best, give_up = s, changed
+    return {"lead_ticks": lead, "roam_ticks": roam, "give_up": give_up, "meals_per_day": round(best[0], 3)}
 
 
 def to_toml(tuned: dict[str, dict], command: str) -> str:
@@ -82,12 +97,15 @@ def to_toml(tuned: dict[str, dict], command: str) -> str:
     lines = ["# The tuned expert's parameters per world (read by scripted:expert: agents/world_reading.py).",
              f"# Written by: {command}",
              "# lead_ticks: ticks before the forecast storm (beyond the walk to a shelter) when it leaves;",
-             "# give_up: ticks without a bite before it moves on, per ripple level 0..3 of the spot;",
+             "# roam_ticks: ticks it casts nowhere within 2 cells of a spot it gave up on (0: recasts),",
+             "# give_up: ticks without a bite before it reels in, per ripple level 0..3 of the spot;",
              "# meals_per_day: its score in the search (respawn protocol).", ""]
     default = {"lead_ticks": int(np.median([t["lead_ticks"] for t in tuned.values()])),
+               "roam_ticks": int(np.median([t["roam_ticks"] for t in tuned.values()])),
                "give_up": [int(np.median([t["give_up"][k] for t in tuned.values()])) for k in range(LEVELS)]}
     for name, t in [("default", default), *sorted(tuned.items())]:
-        lines += [f"[{name}]", f"lead_ticks = {t['lead_ticks']}", f"give_up = {list(t['give_up'])}"]
+        lines += [f"[{name}]", f"lead_ticks = {t['lead_ticks']}", f"roam_ticks = {t['roam_ticks']}",
+                  f"give_up = {list(t['give_up'])}"]
         if "meals_per_day" in t:
             lines.append(f"meals_per_day = {t['meals_per_day']}")
         lines.append("")

@@ -34,6 +34,9 @@ LEVELS = RIPPLE_LEVELS + 1  # ripple levels 0..RIPPLE_LEVELS
 # the shipped worlds (the [default] table of expert_params.toml overrides these)
 DEFAULT_LEAD = 4
 DEFAULT_GIVE_UP = (20, 20, 20, 20)
+# ticks after giving up on a spot during which the expert casts nowhere within 2 cells of it (0: it
+# may cast again at once, where it stands): recasting refreshes a line the fish grew wary of
+DEFAULT_ROAM = 0
 CLOUD_TOLERANCE = 0.02  # a cloud this close to a state's value counts as settled there
 
 
@@ -57,6 +60,12 @@ def tuned_params(world_name: str) -> tuple[int, tuple[int, ...]]:
     return lead, give_up
 
 
+def tuned_roam(world_name: str) -> int:
+    """Ticks the tuned expert keeps away from a spot it gave up on (the default if untuned)."""
+    table = tuned_table()
+    return int(table.get(world_name, table.get("default", {})).get("roam_ticks", DEFAULT_ROAM))
+
+
 @dataclass
 class WorldReading:
     """Per observation row: the constants a scripted fisher relies on (arrays of shape (N, ...))."""
@@ -72,6 +81,7 @@ class WorldReading:
     can_follow: np.ndarray      # (N, 4, 4) bool: state t can follow state s
     tuned_lead: np.ndarray      # (N,) the tuned expert's lead time
     tuned_give_up: np.ndarray   # (N, LEVELS) the tuned expert's give-up time per ripple level
+    tuned_roam: np.ndarray      # (N,) ticks it keeps away from a spot it gave up on
 
     @property
     def n(self) -> int:
@@ -93,6 +103,7 @@ def _row(world: World) -> dict[str, np.ndarray]:
         "lead_mean": np.array((w.lead[0] + w.lead[1]) / 2), "can_follow": follow,
         "squall": np.array(float(p.storm.squall_ticks)),
         "tuned_lead": np.array(lead), "tuned_give_up": np.array(give_up),
+        "tuned_roam": np.array(tuned_roam(world.name)),
     }
 
 
