@@ -115,15 +115,9 @@ def normalised_score(policy: np.ndarray, low: np.ndarray, high: np.ndarray, seed
     if not (p.shape == lo.shape == hi.shape) or p.ndim != 1:
         raise ValueError("normalised_score: expected three (worlds,) arrays of the same shape")
     g = p.size
-
-    def ratio(mp: np.ndarray, ml: np.ndarray, mh: np.ndarray) -> np.ndarray:
-        span = mh - ml
-        ok = np.abs(span) > 1e-12  # expert no better than random: nothing to normalise by
-        return np.where(ok, (mp - ml) / np.where(ok, span, 1.0), np.nan)
-
-    value = float(ratio(np.array(p.mean()), np.array(lo.mean()), np.array(hi.mean())))
+    value = float(stats.normalise(p.mean(), lo.mean(), hi.mean()))
     counts = stats.resample_counts(g, n_resamples, seed)
-    boot = ratio(counts @ p / g, counts @ lo / g, counts @ hi / g)
+    boot = stats.normalise(counts @ p / g, counts @ lo / g, counts @ hi / g)
     return stats.percentile_interval(value, boot, g)
 
 
