@@ -298,8 +298,8 @@ def compare_arms(scores: Mapping[str, object], pairs: Sequence[tuple[str, str]] 
     few = sorted(name for name, n in seeds.items() if n < min_seeds)
     omitted = None
     if few:
-        omitted = (f"{', '.join(f'{name}: {seeds[name]}' for name in few)} seed(s), fewer than {min_seeds}: "
-                   f"no intervals")
+        omitted = (f"seeds per arm {', '.join(f'{name} {seeds[name]}' for name in few)}, fewer than "
+                   f"{min_seeds}")
     rng = np.random.default_rng(seed)
     boot = {}
     if omitted is None:
