@@ -47,7 +47,7 @@ from analysis.probe import markdown_cards, probe_policy
 from analysis.report_markdown import fmt_interval, json_default, report_markdown
 from analysis.report_plots import plot_emergence, plot_fine_tune, plot_skill_card, plot_transfer
 from analysis.scales import DEFAULT, SCALES
-from analysis.stats import stratified_interval
+from analysis.stats import MIN_SEEDS, iqm, stratified_interval
 from analysis.transfer import zero_shot
 from analysis.verdicts import NEEDED, SHARE_OF_GAP, verdicts
 from sim.cli import (
@@ -201,11 +201,14 @@ def build_report(run: str | Path, out: str | Path | None = None, world: str | No
 
 def aggregate(reports: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
     """Across runs (seeds): each skill's headline as the IQM over runs with a stratified bootstrap interval
-    (analysis.stats), how many runs it emerged in, and the zero-shot normalised score per world likewise."""
+    (analysis.stats), how many runs it emerged in, and the zero-shot normalised score per world likewise.
+    Fewer than MIN_SEEDS runs: the IQM alone (low and high None) and "intervals_omitted" says why."""
     def over_runs(values: list[float | None]) -> dict[str, Any] | None:
         v = [x for x in values if x is not None and not (isinstance(x, float) and math.isnan(x))]
         if not v:
             return None
+        if len(v) < MIN_SEEDS:
+            return {"value": float(iqm(np.array(v, dtype=float))), "low": None, "high": None, "n": len(v)}
         return stratified_interval(np.array(v, dtype=float)[:, None], "iqm", seed=seed).to_dict()
 
     skills = {}
@@ -219,8 +222,10 @@ def aggregate(reports: Sequence[dict[str, Any]], seed: int = 0) -> dict[str, Any
         for w in reports[0]["zero_shot"]["worlds"]:
             transfer[w] = over_runs([(r["zero_shot"]["worlds"][w]["normalised"] or {}).get("value")
                                      for r in reports if w in r["zero_shot"]["worlds"]])
+    few = (f"{len(reports)} runs, fewer than {MIN_SEEDS}: no intervals over runs"
+           if len(reports) < MIN_SEEDS else None)
     return {"runs": [r["run"] for r in reports], "seeds": [r["seed_of_run"] for r in reports],
-            "skills": skills, "transfer": transfer}
+            "skills": skills, "transfer": transfer, "intervals_omitted": few}
 
 
 def build_reports(runs: Sequence[str | Path], out: str | Path, **kw: Any) -> Path:
@@ -244,7 +249,8 @@ def build_reports(runs: Sequence[str | Path], out: str | Path, **kw: Any) -> Pat
              "scenes), the interquartile mean over runs with a stratified bootstrap interval over runs "
              "(Agarwal et al. 2021), and in how many runs the skill emerged (analysis.verdicts: its interval "
              "wholly above the fisher lacking it, the paired difference above 0, and at least "
-             f"{SHARE_OF_GAP:.0%} of the gap to the tuned expert closed).", "",
+             f"{SHARE_OF_GAP:.0%} of the gap to the tuned expert closed)."
+             + (f" Intervals omitted: {agg['intervals_omitted']}." if agg["intervals_omitted"] else ""), "",
              "| skill | unit | " + " | ".join(f"seed {s}" for s in agg["seeds"])
              + " | IQM over runs | emerged in |",
              "|---|---|" + "---|" * n + "---|---|"]

@@ -19,6 +19,8 @@ def fmt_interval(card: dict[str, Any] | None, digits: int = 2) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     v, lo, hi = card["value"], card.get("low", card["value"]), card.get("high", card["value"])
+    if lo is None or hi is None or (isinstance(lo, float) and math.isnan(lo)):
+        return f"{v:.{digits}f} (no interval)"  # left out on purpose (too few runs), never collapsed
     return f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 

@@ -2,6 +2,7 @@
 
     python -m analysis.transfer runs/lake-ppo-0 --worlds all
     python -m analysis.transfer runs/lake-ppo-0 --worlds pond,ice --json
+    python -m analysis.transfer runs/lake-ppo-0 --worlds held_out --json    (a suite by its bare name)
     python -m analysis.transfer runs/lake-ppo-0 --worlds ice --fine-tune ice --steps 500000 --seeds 3 \
         --out runs/transfer-ice
 
@@ -10,7 +11,9 @@ world seeds for every fisher, cohort protocol by default, as in training's learn
 beside the scripted references of that world (random: no skill; expert: every skill). Each
 cell is meals per fisher-day with a 95% bootstrap interval over worlds, and a normalised score
 (policy - random) / (expert - random): 0 is no better than random, 1 is the expert's level.
-Its interval resamples worlds jointly for the three fishers (paired: the same seeds).
+Its interval resamples worlds jointly for the three fishers (paired: the same seeds). Over the
+test worlds: the IQM of the per-world normalised scores (`normalised_iqm`), its interval from
+the stratified bootstrap (simulated worlds resampled within each test world, rliable style).
 
 Fine-tuning (--fine-tune WORLD --steps N): for each seed, agents.train trains twice in WORLD
 with the same budget, hyperparameters and network (the source's): once starting from the
@@ -53,16 +56,25 @@ from analysis.transfer_metrics import summarize_pairs
 from sim.cli import EXIT_USAGE, Parser, UsageError, int_at_least, output_folder, parse, slug
 from sim.policy import as_policy
 from worlds.loader import load_world
-from worlds.registry import expand
+from worlds.registry import expand, world_names
+from worlds.suites import list_suites
 
 POLICY_ARG = "RUN_OR_POLICY"
 
 
+def _bare_suites(spec: str | Sequence[str]) -> list[str]:
+    """A suite named without its prefix ("held_out") as suite:NAME; a world of that name comes first."""
+    parts = [p.strip() for p in spec.split(",")] if isinstance(spec, str) else [str(p) for p in spec]
+    worlds, suites = set(world_names()), set(list_suites())
+    return [f"suite:{p}" if p in suites and p not in worlds else p for p in parts]
+
+
 def resolve_worlds(spec: str | Sequence[str], exclude: str | None = None) -> list[str]:
     """Test worlds from any spec of worlds.registry ("all": every registered world but `exclude`,
-    "suite:NAME", "generated:A..B", "a,b,c"); each is loaded now, so a bad name fails before any work."""
+    "suite:NAME" or a suite's bare NAME, "generated:A..B", "a,b,c"); each is loaded now, so a bad name
+    fails before any work."""
     try:
-        names = expand(spec, exclude=exclude)
+        names = expand(_bare_suites(spec), exclude=exclude)
     except ValueError as err:
         raise UsageError("--worlds", str(err)) from None
     for name in names:
@@ -115,16 +127,37 @@ def normalised_score(policy: np.ndarray, low: np.ndarray, high: np.ndarray, seed
     if not (p.shape == lo.shape == hi.shape) or p.ndim != 1:
         raise ValueError("normalised_score: expected three (worlds,) arrays of the same shape")
     g = p.size
-
-    def ratio(mp: np.ndarray, ml: np.ndarray, mh: np.ndarray) -> np.ndarray:
-        span = mh - ml
-        ok = np.abs(span) > 1e-12  # expert no better than random: nothing to normalise by
-        return np.where(ok, (mp - ml) / np.where(ok, span, 1.0), np.nan)
-
-    value = float(ratio(np.array(p.mean()), np.array(lo.mean()), np.array(hi.mean())))
+    value = float(stats.normalise(p.mean(), lo.mean(), hi.mean()))
     counts = stats.resample_counts(g, n_resamples, seed)
-    boot = ratio(counts @ p / g, counts @ lo / g, counts @ hi / g)
+    boot = stats.normalise(counts @ p / g, counts @ lo / g, counts @ hi / g)
     return stats.percentile_interval(value, boot, g)
+
+
+def normalised_iqm(cells: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], seed: int = 0,
+                   n_resamples: int = stats.N_RESAMPLES) -> dict[str, Any]:
+    """The IQM over test worlds of the per-world normalised score, {world: (policy, low, high)} arrays of
+    each world's simulated worlds. Stratified bootstrap: in each test world its simulated worlds are
+    resampled (jointly for the three fishers, as `normalised_score`), every world's score recomputed,
+    their IQM taken. A world whose reference is no better than its floor cannot be normalised: left out
+    and named."""
+    scores, boots, left_out = [], [], []
+    for k, (world, (p, lo, hi)) in enumerate(cells.items()):
+        value = float(stats.normalise(np.mean(p), np.mean(lo), np.mean(hi)))
+        if not math.isfinite(value):
+            left_out.append(world)
+            continue
+        g = len(p)
+        counts = stats.resample_counts(g, n_resamples, seed + k)  # its own draws: independent strata
+        scores.append(value)
+        boots.append(stats.normalise(counts @ p / g, counts @ lo / g, counts @ hi / g))
+    out: dict[str, Any] = {"statistic": "IQM over test worlds of the normalised score, stratified bootstrap "
+                                        "(simulated worlds resampled within each test world)",
+                           "worlds": len(scores), "left_out": left_out}
+    if not scores:
+        return {**out, "value": None, "low": None, "high": None, "n": 0, "confidence": 0.95}
+    samples = stats.iqm(np.stack(boots, axis=1), axis=1)
+    iv = stats.percentile_interval(float(stats.iqm(np.array(scores))), samples, len(scores))
+    return {**out, **_iv(iv)}
 
 
 FINDING_MARGIN = 0.05  # a learned fisher this much above the tuned expert is reported as a finding
@@ -146,6 +179,7 @@ def zero_shot(policy: Any, worlds: Sequence[str], n_worlds: int = 16, n_fishers:
                 "normalised": f"(policy - {references[0]}) / ({references[-1]} - {references[0]})"
                 + REFERENCE_NOTES.get(references[-1], "") if len(references) >= 2 else None}
     out: dict[str, Any] = {"protocol": protocol, "worlds": {}}
+    cells = {}
     for world in worlds:
         values = _roll(policy, world, protocol)
         if progress is not None:
@@ -161,12 +195,15 @@ def zero_shot(policy: Any, worlds: Sequence[str], n_worlds: int = 16, n_fishers:
         if len(references) >= 2:
             low, high = refs[references[0]], refs[references[-1]]
             cell["normalised"] = _iv(normalised_score(values, low, high, seed))
+            cells[world] = (values, low, high)
             top = float(np.mean(high))
             if references[-1] == "expert" and top > 0 and float(np.mean(values)) > (1 + FINDING_MARGIN) * top:
                 cell["finding"] = (f"{world}: the policy beats the tuned expert by "
                                    f"{100 * (float(np.mean(values)) / top - 1):.0f}%: a finding about the "
                                    f"reference (agents/expert_params.toml), not a ceiling reached")
         out["worlds"][world] = cell
+    if cells:
+        out["normalised_iqm"] = normalised_iqm(cells, seed)
     return out
 
 
@@ -261,8 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("policy", metavar=POLICY_ARG,
                    help="a training run folder, a policy.json/.npz, or scripted:NAME")
     p.add_argument("--worlds", default="all",
-                   help="test worlds: comma-separated names, suite:NAME, or all (every shipped world, the "
-                        "training world included as the in-distribution reference; default)")
+                   help="test worlds: comma-separated names, suite:NAME or a suite's bare name (held_out: "
+                        "the shipped worlds never trained on, worlds/suites.toml), or all (every shipped "
+                        "world, the training world included as the in-distribution reference; default)")
     p.add_argument("--episodes", type=int_at_least(1), default=16, help="worlds per test world (default 16)")
     p.add_argument("--fishers", type=int_at_least(1), default=4, help="fisher slots per world (default 4)")
     p.add_argument("--ticks", type=int_at_least(1), default=600, help="ticks per world (default 600)")
@@ -303,6 +341,12 @@ def format_zero_shot(result: dict[str, Any]) -> str:
     for world, c in result["worlds"].items():
         lines.append(f"{world:<12}{_fmt(c['policy']):<22}"
                      + "".join(f"{_fmt(c['references'][r]):<22}" for r in refs) + _fmt(c["normalised"]))
+    agg = result.get("normalised_iqm")
+    if agg and agg.get("value") is not None:
+        gone = f"; left out (expert no better than random): {', '.join(agg['left_out'])}" \
+            if agg["left_out"] else ""
+        lines.append(f"{'IQM':<12}{'':<22}" + "".join(f"{'':<22}" for _ in refs) + _fmt(agg)
+                     + f"   (over {agg['worlds']} worlds, stratified bootstrap{gone})")
     if result["protocol"].get("normalised"):
         lines.append(f"normalised = {result['protocol']['normalised']}")
     lines += [f"FINDING: {c['finding']}" for c in result["worlds"].values() if "finding" in c]

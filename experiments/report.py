@@ -1,10 +1,16 @@
 """A study's report: one sentence that answers its question, one figure, the numbers behind them.
 
-Every number is over seeds (the independent training runs; a run's simulated worlds
-are averaged first), as an interquartile mean with a 95% percentile-bootstrap interval
-from analysis.stats; aggregates over several test worlds use the stratified bootstrap
-(seeds resampled within each world). With fewer than three seeds an interval collapses
-to its point: the report says how many seeds stand behind it.
+Every number is over seeds (the independent training runs; a run's simulated worlds are
+averaged first), as an interquartile mean with a 95% percentile-bootstrap interval from
+analysis.stats. Meals in several test worlds are first normalised per world,
+(x - random) / (expert - random) with the scripted references every evaluation world gets
+(agents.references.NORMALISE: random, the tuned expert; 0 is random's level, 1 the expert's),
+so a rich world cannot outweigh a poor one; arms are then compared by
+analysis.stats.compare_arms: each arm's IQM over seeds x worlds, the difference of those IQMs
+and the probability of improvement, all under one stratified bootstrap (seeds resampled within
+each world). With fewer than five seeds (analysis.stats.MIN_SEEDS) no interval is shown and the
+report says why; a comparison in which every arm starves (no fisher alive at the end of any
+evaluation) says so and ranks nothing.
 
     report.md, report.png     in the study folder, beside tables/*.csv
 """
@@ -23,31 +29,53 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.stats import Interval, difference, interval, paired_difference, stratified_interval  # noqa: E402
-from analysis.transfer_metrics import summarize_pairs
+from agents.references import NORMALISE  # noqa: E402
+from analysis.stats import (  # noqa: E402
+    MIN_SEEDS,
+    Comparison,
+    Interval,
+    compare_arms,
+    iqm,
+    normalise,
+    paired_difference,
+    stratified_interval,
+)
+from analysis.transfer_metrics import summarize_pairs  # noqa: E402
 from experiments.tables import write_tables  # noqa: E402
-from worlds.registry import breadth as pool_breadth
+from worlds.registry import breadth as pool_breadth  # noqa: E402
 
 SKILL_ORDER = ("patience", "weather_reading", "knowing_fish", "survival", "feeding", "sheltering")
+NORMALISED = (f"normalised meals per fisher-day ((x - {NORMALISE[0]}) / (tuned {NORMALISE[1]} - "
+              f"{NORMALISE[0]}))")
+STARVING = "every arm starves in every test world:\nnot ranked"
+NAN = float("nan")
 
 
-def _iv(values: Any) -> Interval:
-    """IQM over independent units with a 95% percentile-bootstrap interval. Through
-    stratified_interval with one task: the same resampling as interval(values, "iqm"), but
-    vectorized (interval() calls the IQM once per resample, about 2 s per interval)."""
+def _iv(values: Any, min_units: int = MIN_SEEDS) -> Interval:
+    """IQM over independent units (seeds) with a 95% percentile-bootstrap interval; fewer than
+    `min_units` units: the IQM alone (NaN bounds; _fmt says "no interval")."""
     a = np.asarray(values, dtype=float).ravel()
     a = a[~np.isnan(a)]
-    if a.size < 3:  # as analysis.stats.interval: no interval from fewer than three units
-        return interval(a, "iqm")
+    if a.size == 0:
+        return Interval(NAN, NAN, NAN, 0)
+    if a.size < min_units:
+        return Interval(float(iqm(a)), NAN, NAN, int(a.size))
     return stratified_interval(a[:, None], "iqm")
 
 
 def _fmt(iv: Interval) -> str:
     if math.isnan(iv.value):
         return "n/a"
-    if iv.n < 3:
+    if math.isnan(iv.low):
         return f"{iv.value:.3g} (n={iv.n}, no interval)"
     return f"{iv.value:.3g} [{iv.low:.3g}, {iv.high:.3g}]"
+
+
+def _few(n: int, what: str = "seeds") -> str:
+    """Why intervals are missing, or ''."""
+    if n >= MIN_SEEDS:
+        return ""
+    return f"; {n} {what}, fewer than {MIN_SEEDS}: no intervals, so nothing counts as clear"
 
 
 def seed_scores(evals: pd.DataFrame, metric: str = "meals_per_day") -> pd.DataFrame:
@@ -56,11 +84,64 @@ def seed_scores(evals: pd.DataFrame, metric: str = "meals_per_day") -> pd.DataFr
     return df.groupby(["arm", "seed", "world"], as_index=False)["value"].mean()
 
 
+def normalised_scores(t: dict[str, pd.DataFrame], worlds: list[str]) -> pd.DataFrame:
+    """Per (arm, seed, world): meals per fisher-day normalised in each world by its references
+    (their mean over the same simulated worlds): (x - random) / (expert - random).
+
+    Raises ValueError naming the worlds without both references (a study folder from before the
+    reference tasks: rerun it to add them) or whose expert is no better than random."""
+    scores = seed_scores(t["evaluations"])
+    refs = t.get("references", pd.DataFrame(columns=["reference", "world", "metric", "value"]))
+    refs = refs[refs.metric == "meals_per_day"].groupby(["reference", "world"]).value.mean()
+    floor, top = NORMALISE
+    missing = [w for w in worlds if (floor, w) not in refs.index or (top, w) not in refs.index]
+    if missing:
+        raise ValueError(f"no {floor} and {top} reference results in {', '.join(missing)}: normalised scores "
+                         f"need the reference/NAME/WORLD tasks (rerun the study to add them)")
+    flat = [w for w in worlds if not refs[(top, w)] > refs[(floor, w)]]
+    if flat:
+        raise ValueError(f"the tuned {top} eats no more than {floor} in {', '.join(flat)}: nothing to "
+                         f"normalise by")
+    scores = scores[scores.world.isin(worlds)].copy()
+    scores["value"] = normalise(scores.value.to_numpy(), [refs[(floor, w)] for w in scores.world],
+                                [refs[(top, w)] for w in scores.world])
+    return scores
+
+
 def _matrix(scores: pd.DataFrame, arm: str, worlds: list[str]) -> np.ndarray:
     """(seeds, worlds) of one arm, seeds missing a world dropped."""
     wide = scores[scores.arm == arm].pivot(index="seed", columns="world", values="value")
     wide = wide.reindex(columns=worlds).dropna()
     return wide.to_numpy()
+
+
+def all_starve(evals: pd.DataFrame, arms: list[str], worlds: list[str]) -> bool:
+    """True when no fisher of any arm is alive at the end of any evaluation in these worlds
+    (survival 0 everywhere): a comparison of such arms answers nothing."""
+    sv = evals[(evals.metric == "survival") & evals.arm.isin(arms) & evals.world.isin(worlds)].value
+    return len(sv) > 0 and bool((sv.fillna(0) <= 0).all())
+
+
+def _starving_part(arms: list[str], worlds: list[str], evals: pd.DataFrame) -> tuple[str, list[str], Any]:
+    """The answer when every arm starves: say so, rank nothing (no values side by side)."""
+    n = evals[(evals.metric == "survival") & evals.arm.isin(arms)].groupby(["arm", "seed", "world"]).ngroups
+    sentence = (f"every arm ({', '.join(arms)}) starves in every test world ({', '.join(worlds)}): no fisher "
+                f"is alive at the end of any of the {n} evaluations, so this comparison answers nothing and "
+                f"the arms are not ranked")
+    fig, ax = plt.subplots(figsize=(6, 2))
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, STARVING, ha="center", va="center")
+    return sentence, [f"Survival at the end: 0 for every arm, seed and world ({n} evaluations)."], fig
+
+
+def _comparison(c: Comparison, a: str, b: str) -> str:
+    """'A v_a and B v_b; difference d, P(A > B) p' from one compare_arms result."""
+    return (f"{a} {_fmt(c.values[a])} and {b} {_fmt(c.values[b])}; difference of the IQMs "
+            f"{_fmt(c.differences[(a, b)])}, probability that {a} beats {b} {_fmt(c.improvement[(a, b)])}")
+
+
+def _omitted(c: Comparison) -> str:
+    return f" (intervals omitted: {c.omitted})" if c.omitted else ""
 
 
 def _bars(ax, labels: list[str], ivs: list[Interval], color: str | list[str] | None = None,
@@ -73,6 +154,18 @@ def _bars(ax, labels: list[str], ivs: list[Interval], color: str | list[str] | N
 
 # --- one function per kind of study ----------------------------------------------------------------
 
+def _change(df: pd.DataFrame, step: int, start: int) -> Interval:
+    """The paired change of a skill (checkpoint x seed table) from `start` to `step`: no interval
+    below MIN_SEEDS seeds."""
+    d = paired_difference(df.loc[step].to_numpy(), df.loc[start].to_numpy())
+    return d if d.n >= MIN_SEEDS else Interval(d.value, NAN, NAN, d.n)
+
+
+def _improved(d: Interval, lower_is_better: bool) -> bool:
+    """The whole interval of a change on the improving side of 0 (no interval: never)."""
+    return bool(d.high < 0) if lower_is_better else bool(d.low > 0)
+
+
 def _emergence(spec, t) -> tuple[str, list[str]]:
     probes = t["probes"][t["probes"].checkpoint >= 0]
     skills = [s for s in SKILL_ORDER if s in set(probes.skill)] or sorted(set(probes.skill))
@@ -81,60 +174,72 @@ def _emergence(spec, t) -> tuple[str, list[str]]:
     # a skill can be unmeasurable at every checkpoint (knowing fish when no fisher ever cast)
     unmeasured = [s for s in skills if not probes[probes.skill == s].value.notna().any()]
     skills = [s for s in skills if s not in unmeasured]
+    n = probes.seed.nunique()
     fig, axes = plt.subplots(1, len(skills), figsize=(3.2 * len(skills), 3), squeeze=False)
-    appeared, lines = [], ["| skill | at start | at the end | change (paired over seeds) | first checkpoint "
-                           "clearly above the start |", "|---|---|---|---|---|"]
+    appeared, lines = [], ["| skill | better when | at start | at the end | change (paired over seeds) | "
+                           "first checkpoint clearly better than the start |", "|---|---|---|---|---|---|"]
     for ax, skill in zip(axes[0], skills, strict=True):
-        df = probes[probes.skill == skill].pivot_table(index="checkpoint", columns="seed", values="value")
+        sub = probes[probes.skill == skill]
+        # a distance (patience: ticks from the best give-up time) improves by falling
+        lower = "higher_is" in sub and (sub.higher_is == "worse").any()
+        df = sub.pivot_table(index="checkpoint", columns="seed", values="value")
         steps = df.index.to_numpy()
         ivs = [_iv(df.loc[s].dropna()) for s in steps]
         ax.plot(steps, [v.value for v in ivs], marker="o")
         ax.fill_between(steps, [v.low for v in ivs], [v.high for v in ivs], alpha=0.25)
-        ax.set_title(skill)
+        ax.set_title(f"{skill} ({'lower' if lower else 'higher'} is better)")
         ax.set_xlabel("training samples")
-        first = None
-        for s in steps[1:]:
-            d = paired_difference(df.loc[s].to_numpy(), df.loc[steps[0]].to_numpy())
-            if d.n >= 3 and d.low > 0:  # an interval needs three seeds; a point is no evidence
-                first = int(s)
-                break
-        change = paired_difference(df.loc[steps[-1]].to_numpy(), df.loc[steps[0]].to_numpy())
-        lines.append(f"| {skill} | {_fmt(ivs[0])} | {_fmt(ivs[-1])} | {_fmt(change)} | "
-                     f"{'-' if first is None else f'{first:,}'} |")
+        first = next((int(s) for s in steps[1:] if _improved(_change(df, s, steps[0]), lower)), None)
+        end = _change(df, steps[-1], steps[0])
+        lines.append(f"| {skill} | {'lower' if lower else 'higher'} | {_fmt(ivs[0])} | {_fmt(ivs[-1])} | "
+                     f"{_fmt(end)} | {'-' if first is None else f'{first:,}'} |")
         if first is not None:
             appeared.append(f"{skill} by {first:,} samples")
         else:
-            appeared.append(f"{skill} not clearly (change {_fmt(change)})")
+            appeared.append(f"{skill} not clearly (change {_fmt(end)})")
     axes[0][0].set_ylabel(f"value in {world} (IQM over seeds, 95% CI)")
     fig.tight_layout()
-    n = probes.seed.nunique()
     total = int(probes.checkpoint.max()) if len(probes) else 0
-    few = "; too few for intervals, so nothing counts as clear" if n < 3 else ""
     appeared += [f"{skill} not measured (no value at any checkpoint)" for skill in unmeasured]
-    sentence = (f"Trained on {world} for {total:,} samples ({n} seeds{few}), the skills rose above where "
-                f"they started (95% interval of the paired change above 0): {'; '.join(appeared)}.")
+    sentence = (f"Trained on {world} for {total:,} samples ({n} seeds{_few(n)}), the skills improved on "
+                f"where they started (95% interval of the paired change above 0, or below 0 for a distance "
+                f"such as patience's): {'; '.join(appeared)}.")
     return sentence, lines, fig
 
 
 def _transfer(spec, t) -> tuple[str, list[str], Any]:
-    scores = seed_scores(t["evaluations"])
-    arms = [a["name"] for a in spec["arms"] if a["name"] in set(scores.arm)]
-    home = {a["name"]: a.get("world") for a in spec["arms"]}
     worlds = spec["evaluate"]["worlds"]
-    grid = np.full((len(arms), len(worlds)), np.nan)
-    away_rows, home_rows = [], []
-    for i, arm in enumerate(arms):
-        m = _matrix(scores, arm, worlds)
-        if m.size:
-            grid[i] = [float(_iv(m[:, j]).value) for j in range(len(worlds))]
-            away = [j for j, w in enumerate(worlds) if w != home[arm]]
-            if away:
-                away_rows.append(m[:, away].mean(axis=1))
-            if home[arm] in worlds:
-                home_rows.append(m[:, worlds.index(home[arm])])
-    away_iv = _iv(np.concatenate(away_rows)) if away_rows else _iv([])
-    home_iv = _iv(np.concatenate(home_rows)) if home_rows else _iv([])
+    evals = t["evaluations"]
+    arms = [a["name"] for a in spec["arms"] if a["name"] in set(evals.arm)]
+    home = {a["name"]: a.get("world") for a in spec["arms"]}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    ft_sentence, ft_lines = _finetune_part(t, axes[1])
+    if all_starve(evals, arms, worlds):
+        axes[0].set_axis_off()
+        axes[0].text(0.5, 0.5, STARVING, ha="center", va="center")
+        fig.tight_layout()
+        starving, lines, _ = _starving_part(arms, worlds, evals)
+        return f"Zero-shot, {starving}; {ft_sentence}.", lines + [""] + ft_lines, fig
+    scores = normalised_scores(t, worlds)
+    grid = np.full((len(arms), len(worlds)), np.nan)
+    cells: dict[tuple[str, str], pd.Series] = {}  # (arm, world) -> normalised score per seed
+    for i, arm in enumerate(arms):
+        wide = scores[scores.arm == arm].pivot(index="seed", columns="world", values="value")
+        wide = wide.reindex(columns=worlds).dropna()
+        for j, w in enumerate(worlds):
+            if len(wide):
+                grid[i, j] = float(iqm(wide[w].to_numpy()))
+                cells[(arm, w)] = wide[w]
+    # in the worlds an arm never trained in vs in its own: (seeds, cells), seeds every arm has
+    table = pd.DataFrame(cells).dropna()
+    away = [c for c in cells if c[1] != home[c[0]]]
+    own = [c for c in cells if c[1] == home[c[0]]]
+    parts = {}
+    for name, cols in (("away", away), ("home", own)):
+        if cols and len(table):
+            parts[name] = compare_arms({name: table[cols].to_numpy()})
+    away_iv = parts["away"].values["away"] if "away" in parts else Interval(NAN, NAN, NAN, 0)
+    home_iv = parts["home"].values["home"] if "home" in parts else Interval(NAN, NAN, NAN, 0)
     im = axes[0].imshow(grid, cmap="viridis")
     axes[0].set_xticks(range(len(worlds)), worlds, rotation=45)
     axes[0].set_yticks(range(len(arms)), arms)
@@ -142,14 +247,17 @@ def _transfer(spec, t) -> tuple[str, list[str], Any]:
     axes[0].set_ylabel("trained in")
     for (i, j), v in np.ndenumerate(grid):
         axes[0].text(j, i, "" if math.isnan(v) else f"{v:.2f}", ha="center", va="center", color="w")
-    fig.colorbar(im, ax=axes[0], label="meals per fisher-day (IQM over seeds)")
-    lines = ["| trained in | " + " | ".join(worlds) + " |", "|---|" + "---|" * len(worlds)]
+    fig.colorbar(im, ax=axes[0], label="normalised meals (IQM over seeds; 0 random, 1 tuned expert)")
+    lines = [f"Zero-shot, {NORMALISED}, IQM over seeds:", "",
+             "| trained in | " + " | ".join(worlds) + " |", "|---|" + "---|" * len(worlds)]
     for i, arm in enumerate(arms):
         lines.append(f"| {arm} | " + " | ".join(f"{v:.3g}" for v in grid[i]) + " |")
-    ft_sentence, ft_lines = _finetune_part(t, axes[1])
     fig.tight_layout()
-    sentence = (f"Zero-shot, a fisher eats {_fmt(away_iv)} meals per day in worlds it never trained in, "
-                f"against {_fmt(home_iv)} in its own world; {ft_sentence}.")
+    n = len(table)
+    few = f" (intervals omitted: {n} seeds, fewer than {MIN_SEEDS})" if n < MIN_SEEDS else ""
+    sentence = (f"Zero-shot, a fisher reaches {_fmt(away_iv)} of the tuned expert's level (normalised meals, "
+                f"0 = random; IQM over {n} seeds x the worlds it never trained in, stratified bootstrap) "
+                f"against {_fmt(home_iv)} in its own world{few}; {ft_sentence}.")
     return sentence, lines + [""] + ft_lines, fig
 
 
@@ -206,29 +314,50 @@ def _teach(spec, t) -> tuple[str, list[str], Any]:
     probes = t["probes"]
     focus = "mirror" if "mirror" in set(probes.world) else (sorted(set(probes.world)) or ["lake"])[0]
     wr = probes[(probes.world == focus) & (probes.skill == "weather_reading")]
-    a = wr[wr.arm == inc].groupby("seed").value.mean()
-    b = wr[wr.arm == taught].groupby("seed").value.mean()
-    d = difference(a, b)
-    scores = seed_scores(t["evaluations"])
+    a = wr[wr.arm == inc].groupby("seed").value.mean().dropna()
+    b = wr[wr.arm == taught].groupby("seed").value.mean().dropna()
+    if not len(a) or not len(b):
+        raise ValueError(f"no weather reading of {inc} or {taught} in {focus}")
+    reading = compare_arms({inc: a.to_numpy()[:, None], taught: b.to_numpy()[:, None]}, pairs=[(inc, taught)])
     worlds = spec["evaluate"]["worlds"] if "evaluate" in spec else []
+    evals = t["evaluations"]
+    starving = all_starve(evals, arms, worlds)
     skills = [s for s in SKILL_ORDER if s in set(probes.skill)]
-    # meals per world on the left; one panel per skill on the right, each on its own scale
+    # normalised meals per world on the left; one panel per skill on the right, each on its own scale
     fig = plt.figure(figsize=(12, 4.5))
     grid = fig.add_gridspec(2, 2 + max(1, math.ceil(len(skills) / 2)))
     meals_ax = fig.add_subplot(grid[:, :2])
-    width = 0.8 / max(len(arms), 1)
-    lines = ["| arm | " + " | ".join(worlds) + " | all (stratified IQM) |",
-             "|---|" + "---|" * (len(worlds) + 1)]
-    overall = {}
-    for k, arm in enumerate(arms):
-        m = _matrix(scores, arm, worlds)
-        ivs = [_iv(m[:, j]) if m.size else _iv([]) for j in range(len(worlds))]
-        overall[arm] = stratified_interval(m) if m.size else _iv([])
-        _bars(meals_ax, worlds, ivs, offset=(k - (len(arms) - 1) / 2) * width, width=width, label=arm)
-        lines.append(f"| {arm} | " + " | ".join(_fmt(v) for v in ivs) + f" | {_fmt(overall[arm])} |")
-    meals_ax.set_xticks(range(len(worlds)), worlds)
-    meals_ax.set_ylabel("meals per fisher-day (IQM over seeds, 95% CI)")
-    meals_ax.legend()
+    lines = []
+    if starving:
+        held_out, lines, _ = _starving_part(arms, worlds, evals)
+        meals_ax.set_axis_off()
+        meals_ax.text(0.5, 0.5, STARVING, ha="center", va="center")
+    else:
+        scores = normalised_scores(t, worlds)
+        mats = {arm: _matrix(scores, arm, worlds) for arm in arms}
+        mats = {arm: m for arm, m in mats.items() if m.size}
+        if inc not in mats or taught not in mats:
+            raise ValueError(f"no evaluation of {inc} or {taught} in every world of {', '.join(worlds)}")
+        meals = compare_arms(mats, pairs=[(arm, taught) for arm in mats if arm != taught])
+        width = 0.8 / max(len(mats), 1)
+        lines = [f"Held-out worlds, {NORMALISED}: IQM over seeds per world; all worlds: IQM over seeds x "
+                 f"worlds (stratified bootstrap), its difference from {taught} and the probability of "
+                 f"beating it under the same resamples{_omitted(meals)}.", "",
+                 "| arm | " + " | ".join(worlds) + f" | all | minus {taught} | P(beats {taught}) |",
+                 "|---|" + "---|" * (len(worlds) + 3)]
+        for k, (arm, m) in enumerate(mats.items()):
+            ivs = [_iv(m[:, j]) for j in range(len(worlds))]
+            _bars(meals_ax, worlds, ivs, offset=(k - (len(mats) - 1) / 2) * width, width=width, label=arm)
+            vs = [_fmt(meals.differences[(arm, taught)]), _fmt(meals.improvement[(arm, taught)])] \
+                if arm != taught else ["-", "-"]
+            lines.append(f"| {arm} | " + " | ".join(_fmt(v) for v in ivs) + f" | {_fmt(meals.values[arm])} | "
+                         + " | ".join(vs) + " |")
+        meals_ax.set_xticks(range(len(worlds)), worlds)
+        meals_ax.axhline(1.0, color="grey", ls=":")
+        meals_ax.set_ylabel("normalised meals (IQM over seeds, 95% CI)\n0 random, 1 tuned expert")
+        meals_ax.legend()
+        held_out = (f"on the held-out worlds (normalised meals, 0 = random, 1 = the tuned expert; IQM over "
+                    f"seeds x worlds) {_comparison(meals, inc, taught)}{_omitted(meals)}")
     for j, skill in enumerate(skills):
         ax = fig.add_subplot(grid[j % 2, 2 + j // 2])
         sub = probes[(probes.world == focus) & (probes.skill == skill)]
@@ -237,11 +366,9 @@ def _teach(spec, t) -> tuple[str, list[str], Any]:
         ax.set_xticks(range(len(arms)), arms, fontsize=8)
         ax.set_title(f"{skill} in {focus}", fontsize=9)
     fig.tight_layout()
-    eat_inc, eat_taught = overall.get(inc, _iv([])), overall.get(taught, _iv([]))
-    sentence = (f"In the {focus} world the incentivized fisher's weather reading is {_fmt(_iv(a))}, "
-                f"the taught one's {_fmt(_iv(b))} (IQM over seeds; difference of means {_fmt(d)}, "
-                f"{len(a)} and {len(b)} seeds); "
-                f"on held-out worlds they eat {_fmt(eat_inc)} and {_fmt(eat_taught)} meals per fisher-day.")
+    sentence = (f"In the {focus} world the incentivized fisher's weather reading against the taught one's "
+                f"(IQM over {len(a)} and {len(b)} seeds): {_comparison(reading, inc, taught)}"
+                f"{_omitted(reading)}; {held_out}.")
     return sentence, lines, fig
 
 
@@ -251,35 +378,53 @@ def breadth(arm: dict[str, Any]) -> int:
 
 
 def _specialist(spec, t) -> tuple[str, list[str], Any]:
-    scores = seed_scores(t["evaluations"])
     worlds = spec["evaluate"]["worlds"]
-    arms = [a for a in spec["arms"] if a["name"] in set(scores.arm)]
-    rows = []
-    for arm in arms:
-        m = _matrix(scores, arm["name"], worlds)
-        rows.append((arm["name"], breadth(arm), stratified_interval(m) if m.size else _iv([]),
-                     m.mean(axis=1) if m.size else np.array([])))
-    rows.sort(key=lambda r: r[1])
+    evals = t["evaluations"]
+    arms = sorted((a for a in spec["arms"] if a["name"] in set(evals.arm)), key=breadth)
+    names = [a["name"] for a in arms]
+    if all_starve(evals, names, worlds):
+        sentence, lines, fig = _starving_part(names, worlds, evals)
+        return f"On {len(worlds)} held-out worlds {sentence}.", lines, fig
+    scores = normalised_scores(t, worlds)
+    mats = {a["name"]: _matrix(scores, a["name"], worlds) for a in arms}
+    arms = [a for a in arms if mats[a["name"]].size]
+    if not arms:
+        raise ValueError(f"no arm evaluated in every world of {', '.join(worlds)}")
+    spec_arm, gen_arm = arms[0], arms[-1]
+    base = spec_arm["name"]
+    c = compare_arms({a["name"]: mats[a["name"]] for a in arms}, pairs=[(a["name"], base) for a in arms[1:]])
     fig, ax = plt.subplots(figsize=(6, 4))
-    xs = [r[1] for r in rows]
-    ax.errorbar(xs, [r[2].value for r in rows], yerr=[[r[2].value - r[2].low for r in rows],
-                                                      [r[2].high - r[2].value for r in rows]],
+    xs = [breadth(a) for a in arms]
+    ivs = [c.values[a["name"]] for a in arms]
+    ax.errorbar(xs, [v.value for v in ivs], yerr=np.nan_to_num([[v.value - v.low for v in ivs],
+                                                                [v.high - v.value for v in ivs]]),
                 marker="o", capsize=4)
-    for x, r in zip(xs, rows, strict=True):
-        ax.scatter([x] * len(r[3]), r[3], color="grey", s=10, zorder=3)
+    for x, a in zip(xs, arms, strict=True):
+        per_seed = mats[a["name"]].mean(axis=1)
+        ax.scatter([x] * len(per_seed), per_seed, color="grey", s=10, zorder=3)
+    ax.axhline(1.0, color="grey", ls=":")
     ax.set_xscale("log")
     ax.set_xlabel("training worlds (breadth)")
-    ax.set_ylabel(f"meals per fisher-day on {len(worlds)} held-out worlds\n"
-                  f"(stratified IQM, 95% CI; dots: seeds)")
+    ax.set_ylabel(f"normalised meals on {len(worlds)} held-out worlds\n"
+                  f"(IQM over seeds x worlds, 95% CI; dots: seed means)")
     fig.tight_layout()
-    lines = ["| arm | training worlds | held-out meals/day (stratified IQM) |", "|---|---|---|"]
-    lines += [f"| {name} | {b} | {_fmt(iv)} |" for name, b, iv, _ in rows]
-    spec_row, gen_row = rows[0], rows[-1]
-    d = difference(gen_row[3], spec_row[3])
-    sentence = (f"On {len(worlds)} held-out worlds the fisher raised on {gen_row[1]} worlds eats "
-                f"{_fmt(gen_row[2])} meals per fisher-day and the one raised on {spec_row[1]} "
-                f"{_fmt(spec_row[2])} "
-                f"(difference of seed means {_fmt(d)}, same budget).")
+    lines = [f"Held-out worlds, {NORMALISED}; IQM over seeds x worlds (stratified bootstrap), the difference "
+             f"from {base} and the probability of beating it under the same resamples{_omitted(c)}.", "",
+             f"| arm | training worlds | seeds | normalised meals (IQM) | minus {base} | P(beats {base}) |",
+             "|---|---|---|---|---|---|"]
+    for a in arms:
+        n = a["name"]
+        vs = ["-", "-"] if n == base else [_fmt(c.differences[(n, base)]), _fmt(c.improvement[(n, base)])]
+        lines.append(f"| {n} | {breadth(a)} | {c.seeds[n]} | {_fmt(c.values[n])} | {' | '.join(vs)} |")
+    lines += ["", "Per world (IQM over seeds of the normalised meals):", "",
+              "| arm | " + " | ".join(worlds) + " |", "|---|" + "---|" * len(worlds)]
+    lines += [f"| {a['name']} | " + " | ".join(f"{iqm(col):.3g}" for col in mats[a["name"]].T) + " |"
+              for a in arms]
+    sentence = (f"On {len(worlds)} held-out worlds, same budget, in normalised meals (0 = random, 1 = the "
+                f"tuned expert; IQM over seeds x worlds): the fisher raised on {breadth(gen_arm)} worlds "
+                f"against the one raised on {breadth(spec_arm)}: "
+                + (_comparison(c, gen_arm["name"], base) if gen_arm is not spec_arm else _fmt(c.values[base]))
+                + f"{_omitted(c)}.")
     return sentence, lines, fig
 
 
@@ -289,15 +434,18 @@ def _ecosystem(spec, t) -> tuple[str, list[str], Any]:
     lines = ["| fishers | regrowth | stock at the end / at the start | meals per fisher-day |",
              "|---|---|---|---|"]
     sustained, fed = {}, {}
+    n = spec["sweep"]["replicates"]
+    # with fewer than MIN_SEEDS seeds there is no lower bound: the IQM alone decides, and the answer says so
+    bound = (lambda iv: iv.low) if n >= MIN_SEEDS else (lambda iv: iv.value)  # noqa: E731
     for regrowth, df in sw.groupby("regrowth"):
         stock = {f: _iv(g[g.metric == "stock_ratio"].value) for f, g in df.groupby("fishers")}
         meals = {f: _iv(g[g.metric == "meals_per_fisher_day"].value) for f, g in df.groupby("fishers")}
         fs = sorted(stock)
         for ax, d in ((axes[0], stock), (axes[1], meals)):
-            ax.errorbar(fs, [d[f].value for f in fs], yerr=[[d[f].value - d[f].low for f in fs],
-                                                             [d[f].high - d[f].value for f in fs]],
+            err = [[d[f].value - d[f].low for f in fs], [d[f].high - d[f].value for f in fs]]
+            ax.errorbar(fs, [d[f].value for f in fs], yerr=np.nan_to_num(err),
                         marker="o", capsize=3, label=f"regrowth {regrowth:g}")
-        ok = [f for f in fs if stock[f].low >= 0.5]
+        ok = [f for f in fs if bound(stock[f]) >= 0.5]
         sustained[regrowth] = max(ok) if ok else 0
         fed[regrowth] = (meals[fs[0]], meals[fs[-1]], fs[0], fs[-1])
         lines += [f"| {f} | {regrowth:g} | {_fmt(stock[f])} | {_fmt(meals[f])} |" for f in fs]
@@ -313,9 +461,10 @@ def _ecosystem(spec, t) -> tuple[str, list[str], Any]:
     parts = [f"{n} at regrowth {r:g}" for r, n in sorted(sustained.items())]
     low = min(fed)
     few, many, nf, nm = fed[low]
+    by = "lower 95% bound" if n >= MIN_SEEDS else f"IQM alone{_few(n)}"
     sentence = (f"Over {sw_spec['ticks']} ticks of {sw_spec['world']} ({sw_spec['policy']} fishers, "
                 f"{sw_spec['replicates']} seeds per cell), the most fishers that leave at least half the "
-                f"fish (lower 95% bound) are {', '.join(parts)}; at regrowth {low:g} each fisher eats "
+                f"fish ({by}) are {', '.join(parts)}; at regrowth {low:g} each fisher eats "
                 f"{_fmt(few)} meals a day among {nf} and {_fmt(many)} among {nm}.")
     return sentence, lines, fig
 

@@ -8,7 +8,10 @@ tasks.csv alone; every other table holds only what the tasks measured.
     curves.csv       task, arm, seed, world, role, timesteps, meals_per_day, ... (learning curves;
                      role: train, finetune or scratch)
     evaluations.csv  task, arm, seed, world, unit, metric, value   (unit: one simulated world)
-    probes.csv       task, arm, seed, world, checkpoint, skill, value, low, high, n, source
+    references.csv   task, reference, world, unit, metric, value   (the scripted floor and top of
+                     each evaluation world's normalised score: random, the tuned expert)
+    probes.csv       task, arm, seed, world, checkpoint, skill, value, low, high, n, higher_is, source
+                     (higher_is: "worse" for a distance such as patience's, else "better")
     sweep.csv        task, fishers, regrowth, seed, metric, value
 """
 
@@ -27,7 +30,9 @@ CURVE_VALUES = ("meals_per_day", "meals_per_day_low", "meals_per_day_high", "sur
 COLUMNS = {
     "curves": ["task", "arm", "seed", "world", "role", "timesteps", *CURVE_VALUES],
     "evaluations": ["task", "arm", "seed", "world", "unit", "metric", "value"],
-    "probes": ["task", "arm", "seed", "world", "checkpoint", "skill", "value", "low", "high", "n", "source"],
+    "references": ["task", "reference", "world", "unit", "metric", "value"],
+    "probes": ["task", "arm", "seed", "world", "checkpoint", "skill", "value", "low", "high", "n",
+               "higher_is", "source"],
     "sweep": ["task", "fishers", "regrowth", "seed", "metric", "value"],
 }
 
@@ -59,17 +64,19 @@ def build_tables(folder: Path) -> dict[str, pd.DataFrame]:
                                        "role": role, "timesteps": int(point["timesteps"]),
                                        **{k: point.get(k) for k in CURVE_VALUES}})
         elif rec["kind"] == "evaluate":
+            who = {"reference": p["reference"]} if "reference" in p else {"arm": p["arm"], "seed": p["seed"]}
+            table = "references" if "reference" in p else "evaluations"
             for metric, values in r["per_world"].items():
                 for unit, value in enumerate(values):
-                    rows["evaluations"].append({"task": tid, "arm": p["arm"], "seed": p["seed"],
-                                                "world": p["world"], "unit": unit, "metric": metric,
-                                                "value": value})
+                    rows[table].append({"task": tid, **who, "world": p["world"], "unit": unit,
+                                        "metric": metric, "value": value})
         elif rec["kind"] == "probe":
             checkpoint = -1 if p["checkpoint"] is None else p["checkpoint"]
             for skill, card in r["skills"].items():
                 rows["probes"].append({"task": tid, "arm": p["arm"], "seed": p["seed"], "world": p["world"],
                                        "checkpoint": checkpoint, "skill": skill, "value": card.get("value"),
                                        "low": card.get("low"), "high": card.get("high"), "n": card.get("n"),
+                                       "higher_is": card.get("higher_is", "better"),
                                        "source": r.get("source", "")})
         elif rec["kind"] == "sweep":
             for metric, values in r.items():

@@ -4,6 +4,9 @@
 
     train/ARM/sSEED                    train a fisher (agents.train.train), a run folder under runs/
     eval/ARM/sSEED/WORLD               its final policy in a world (zero-shot when WORLD is new to it)
+    reference/NAME/WORLD               a scripted reference (agents.references.NORMALISE: random, the
+                                       tuned expert) in each evaluation world, the same protocol: the
+                                       floor and the top of that world's normalised score
     probe/ARM/sSEED/WORLD/STEP|final   its skill card at a checkpoint (experiments.hooks.probe_skills)
     finetune/ARM/sSEED/WORLD           fine-tune it in WORLD (experiments.hooks.fine_tune), beside
     train/scratch-WORLD/sSEED          training from scratch in WORLD with the same budget
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.hyperparams import load_hyperparams, world_keys
+from agents.references import NORMALISE
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,23 @@ def expand(spec: dict[str, Any]) -> list[Task]:
     for arm in spec.get("arms", []):
         for seed in seeds:
             tasks += _arm_tasks(spec, arm, seed)
+    if "evaluate" in spec and spec.get("arms"):
+        tasks += reference_tasks(spec["evaluate"])
     return tasks
+
+
+def _eval_params(ev: dict[str, Any], world: str, seed: int) -> dict[str, Any]:
+    """An evaluation's protocol: `seed` seeds the policy, `eval_seed` the worlds (the same for all)."""
+    protocol = {k: ev[k] for k in ("episodes", "fishers", "ticks", "respawn", "deterministic")}
+    return {"world": world, **protocol, "eval_seed": ev["seed"], "seed": seed}
+
+
+def reference_tasks(ev: dict[str, Any]) -> list[Task]:
+    """The scripted references of a normalised score (random, the tuned expert) in every evaluation
+    world, with the arms' protocol and world seeds: one run each (a scripted fisher is not trained)."""
+    return [Task(f"reference/{name}/{world}", "evaluate",
+                 {"reference": name, "policy": f"scripted:{name}", **_eval_params(ev, world, 0)})
+            for name in NORMALISE for world in ev["worlds"]]
 
 
 def _arm_tasks(spec: dict[str, Any], arm: dict[str, Any], seed: int) -> list[Task]:
@@ -105,10 +125,7 @@ def _arm_tasks(spec: dict[str, Any], arm: dict[str, Any], seed: int) -> list[Tas
     if "evaluate" in spec:
         ev = spec["evaluate"]
         for world in ev["worlds"]:
-            params = {**base, "world": world, **{k: ev[k] for k in ("episodes", "fishers", "ticks", "respawn",
-                                                                   "deterministic", "seed")}}
-            params["eval_seed"] = params.pop("seed")
-            params["seed"] = seed
+            params = {**base, **_eval_params(ev, world, seed)}
             tasks.append(Task(f"eval/{name}/s{seed}/{world}", "evaluate", params, deps))
     if "probe" in spec:
         pr = spec["probe"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -154,6 +155,13 @@ def test_tasks_have_stable_ids_and_dependencies(tmp_path):
     by_id = {t.id: t for t in tasks}
     assert by_id["eval/incentivized/s0/mirror"].deps == ("train/incentivized/s0",)
     assert by_id["eval/expert/s0/mirror"].deps == ()  # a reference is never trained
+    # the floor and top of the normalised score, on the arms' protocol and world seeds
+    for name in ("random", "expert"):
+        ref = by_id[f"reference/{name}/mirror"]
+        assert ref.kind == "evaluate" and ref.deps == () and ref.params["policy"] == f"scripted:{name}"
+        protocol = {k: v for k, v in by_id["eval/expert/s0/mirror"].params.items()
+                    if k not in ("arm", "policy", "seed")}
+        assert {k: v for k, v in ref.params.items() if k not in ("reference", "policy", "seed")} == protocol
     probes = sorted(i for i in ids if i.startswith("probe/incentivized"))
     assert probes == [f"probe/incentivized/s0/mirror/{s}" for s in ("0", "256", "512")]
     assert by_id["train/incentivized/s0"].key != all_tasks(load_spec(write(
@@ -192,15 +200,16 @@ def local_runs(tmp_path_factory):
 
 def test_a_local_study_completes_with_tables_and_report(local_runs):
     base, r = local_runs
-    assert r.complete and r.ran == r.total == 11, (r.failures, r.skipped)
+    assert r.complete and r.ran == r.total == 13, (r.failures, r.skipped)
     t = comparable(base / "arms")
     assert set(t["probes"][t["probes"].arm == "incentivized"].checkpoint) == {0, 256, 512}  # all predicted
     assert set(t["evaluations"].arm) == {"incentivized", "expert"}
+    assert set(t["references"].reference) == {"random", "expert"} and set(t["references"].world) == {"mirror"}
     assert len(t["sweep"]) == 4 * 2 * 6  # cells x replicates x metrics
     report = (base / "arms" / "report.md").read_text()
     assert "**Answer.** In the mirror world the incentivized fisher's weather reading" in report
     assert (base / "arms" / "report.png").stat().st_size > 1000
-    assert "11 done" in report
+    assert "13 done" in report
 
 
 def test_dask_local_cluster_gives_the_same_tables(local_runs, tmp_path):
@@ -223,10 +232,10 @@ def test_dask_local_cluster_gives_the_same_tables(local_runs, tmp_path):
                           progress=False)
     finally:
         stop.set()
-    assert killed and r.complete and r.ran == r.total == 6
+    assert killed and r.complete and r.ran == r.total == 8
     here, there = comparable(base / "arms"), comparable(tmp_path / "refs")
     assert len(there["curves"]) == 0
-    for key in ("evaluations", "probes", "sweep"):
+    for key in ("evaluations", "references", "probes", "sweep"):
         mine = here[key][here[key].arm == "expert"] if "arm" in here[key] else here[key]
         assert len(there[key]) > 0
         pd.testing.assert_frame_equal(mine.reset_index(drop=True), there[key], check_exact=True)
@@ -243,7 +252,7 @@ def test_rerunning_a_finished_study_does_no_work(local_runs):
     base = local_runs[0]
     before = result_files(base / "arms")
     r = run_study(base / "arms.toml", executor=NoWork(), out=base / "arms", progress=False)
-    assert r.ran == 0 and r.already_done == r.total == 11 and r.complete
+    assert r.ran == 0 and r.already_done == r.total == 13 and r.complete
     assert result_files(base / "arms") == before
 
 
@@ -258,16 +267,16 @@ def test_an_edited_spec_reruns_only_what_changed(local_runs, tmp_path):
             (e, t)))
     assert sorted(t for e, t in submitted if e == "submit") == ["sweep/f2/r0.01", "sweep/f2/r0.1",
                                                                "sweep/f8/r0.01", "sweep/f8/r0.1"]
-    assert r.complete and r.already_done == 7
+    assert r.complete and r.already_done == 9
     assert len(pd.read_csv(folder / "tables" / "sweep.csv")) == 4 * 3 * 6
     # a spec that drops tasks: their old results stay on disk but leave the tables
     text = MIXED.replace("replicates = 2", "replicates = 3")
     text = text.replace("regrowth = [0.01, 0.1]", "regrowth = [0.1]")
     spec = write(tmp_path, "arms", text)
     r = run_study(spec, executor=NoWork(), out=folder, progress=False)
-    assert r.complete and r.ran == 0 and r.total == 9
+    assert r.complete and r.ran == 0 and r.total == 11
     assert sorted(set(pd.read_csv(folder / "tables" / "sweep.csv").regrowth)) == [0.1]
-    assert len(result_files(folder)) == 11
+    assert len(result_files(folder)) == 13
 
 
 def test_a_failing_task_is_reported_and_the_rest_complete(tmp_path):
@@ -281,7 +290,7 @@ def test_a_failing_task_is_reported_and_the_rest_complete(tmp_path):
         r = run_study(spec, executor=pool, out=tmp_path / "out", progress=False)
     assert set(r.failures) == {"eval/expert/s0/mirror", "probe/expert/s0/mirror/final"}
     assert "no-such-run" in r.failures["eval/expert/s0/mirror"]
-    assert r.ran == 2 and not r.complete
+    assert r.ran == 4 and not r.complete  # the random arm's evaluation and probe, the two references
     failures = json.loads((tmp_path / "out" / "failures.json").read_text())
     assert set(failures["failed"]) == set(r.failures)
     assert "failed: PolicyFileError" in (tmp_path / "out" / "report.md").read_text()
@@ -408,7 +417,7 @@ def test_a_task_lost_with_its_workers_is_resubmitted_then_given_up(tmp_path, tim
     spec = write(tmp_path, "refs", REFS)
     with LosesWorkers("sweep/f2/r0.1", times) as pool:
         r = run_study(spec, executor=pool, out=tmp_path / "out", progress=False, report=False)
-    assert r.complete == complete and r.ran == (5 if complete else 4)
+    assert r.complete == complete and r.ran == (7 if complete else 6)  # 4 sweep cells, 1 eval, 2 references
     assert r.retried == min(times, 2) and r.pool_restarts == 0
     if not complete:
         assert r.failures == {"sweep/f2/r0.1": "its worker died 3 times"}
@@ -465,3 +474,120 @@ def test_the_emergence_report_names_a_skill_never_measured():
     sentence, lines, fig = _emergence({"probe": {"worlds": ["lake"]}}, {"probes": pd.DataFrame(rows)})
     assert "knowing_fish not measured" in sentence
     assert "patience" in sentence and len(lines) == 3
+
+
+# --- honest aggregation in the reports (synthetic tables: no study runs) ------------------------------
+
+# a rich world (random 5, tuned expert 10 meals a day) and a poor one (random 0, expert 0.5). The lake
+# arm eats 9 and 0.05 (80% and 10% of the expert's margin), gen10 eats 8 and 0.45 (60% and 90%):
+# pooled raw meals put the lake arm first, per-world normalisation puts gen10 first.
+RICH, POOR = "pond", "ice"
+REFERENCE_MEALS = {("random", RICH): 5.0, ("expert", RICH): 10.0,
+                   ("random", POOR): 0.0, ("expert", POOR): 0.5}
+MEALS = {"lake": (9.0, 0.05), "gen10": (8.0, 0.45)}
+BREADTH_SPEC = {"evaluate": {"worlds": [RICH, POOR]},
+                "arms": [{"name": "lake", "world": "lake"},
+                         {"name": "gen10", "world": "lake", "worlds": "generated:0..9"}]}
+
+
+def synthetic_tables(meals: dict[str, tuple[float, float]], seeds: int = 5, alive: float = 0.75):
+    """evaluations and references tables as experiments.tables builds them (2 simulated worlds a cell)."""
+    ev = [{"task": "", "arm": arm, "seed": seed, "world": world, "unit": unit, "metric": metric,
+           "value": value + 0.01 * seed + 0.001 * unit if metric == "meals_per_day" else alive}
+          for arm, pair in meals.items() for seed in range(seeds)
+          for world, value in zip((RICH, POOR), pair, strict=True)
+          for unit in range(2) for metric in ("meals_per_day", "survival")]
+    refs = [{"task": "", "reference": name, "world": world, "unit": 0, "metric": "meals_per_day", "value": v}
+            for (name, world), v in REFERENCE_MEALS.items()]
+    return {"evaluations": pd.DataFrame(ev), "references": pd.DataFrame(refs)}
+
+
+def numbers(text: str) -> list[float]:
+    return [float(x) for x in re.findall(r"-?\d+\.?\d*", text)]
+
+
+def test_arms_are_ranked_on_per_world_normalised_scores_not_pooled_meals():
+    from experiments.report import _specialist, seed_scores
+
+    t = synthetic_tables(MEALS)
+    raw = seed_scores(t["evaluations"]).groupby("arm").value.mean()
+    assert raw["lake"] > raw["gen10"]  # pooled raw meals: the rich world decides
+    sentence, lines, _ = _specialist(BREADTH_SPEC, t)
+    summary = lines[:lines.index("Per world (IQM over seeds of the normalised meals):")]
+    row = {line.split(" | ")[0].strip("| "): line for line in summary
+           if line.startswith(("| lake", "| gen10"))}
+    lake, gen10 = numbers(row["lake"].split(" | ")[3])[0], numbers(row["gen10"].split(" | ")[3])[0]
+    assert gen10 > lake  # normalised: 0.6-0.9 of the expert against 0.1-0.8
+    diff = numbers(row["gen10"].split(" | ")[4])
+    assert diff[0] == pytest.approx(gen10 - lake, abs=2e-3) and diff[1] > 0  # same statistic, clear of 0
+    assert "probability that gen10 beats lake 0.5" in sentence  # it wins one world of two
+    assert "intervals omitted" not in sentence
+
+
+def test_the_difference_printed_is_the_difference_of_the_arms_values():
+    from experiments.report import _teach
+
+    spec = {"evaluate": {"worlds": [RICH, POOR]},
+            "arms": [{"name": "incentivized", "reward": "eat"}, {"name": "taught", "reward": "taught"}]}
+    t = synthetic_tables({"incentivized": MEALS["gen10"], "taught": MEALS["lake"]})
+    t["probes"] = pd.DataFrame([{"arm": arm, "seed": seed, "world": "mirror", "checkpoint": -1,
+                                 "skill": "weather_reading", "value": v + 0.013 * seed, "higher_is": "better"}
+                                for arm, v in (("incentivized", 0.3), ("taught", 0.4)) for seed in range(5)])
+    sentence, lines, _ = _teach(spec, t)
+    for part in sentence.split("; on the held-out worlds"):
+        inc, taught = (float(re.search(rf"{name} (-?[\d.]+)", part)[1])
+                       for name in ("incentivized", "taught"))
+        diff = numbers(part.split("difference of the IQMs ")[1])[0]
+        assert diff == pytest.approx(inc - taught, abs=2e-3)
+        assert "probability that incentivized beats taught" in part
+
+
+def test_fewer_than_five_seeds_give_no_interval_and_say_why():
+    from experiments.report import _specialist
+
+    sentence, lines, _ = _specialist(BREADTH_SPEC, synthetic_tables(MEALS, seeds=3))
+    assert "intervals omitted: seeds per arm gen10 3, lake 3, fewer than 5" in sentence
+    assert "[" not in sentence and "no interval" in sentence
+
+
+def test_arms_that_all_starve_are_not_ranked():
+    from experiments.report import _specialist, _transfer
+
+    t = synthetic_tables(MEALS, alive=0.0)
+    sentence, lines, _ = _specialist(BREADTH_SPEC, t)
+    assert "every arm (lake, gen10) starves in every test world" in sentence and "not ranked" in sentence
+    assert "beats" not in sentence and "difference" not in sentence and not any("|" in line for line in lines)
+    spec = {"evaluate": {"worlds": [RICH, POOR]}, "arms": [{"name": "lake", "world": RICH},
+                                                           {"name": "gen10", "world": POOR}]}
+    t.update(curves=pd.DataFrame(columns=["arm", "seed", "world", "role", "timesteps", "meals_per_day"]),
+             tasks=pd.DataFrame(columns=["id", "kind", "status", "error"]))
+    sentence, _, _ = _transfer(spec, t)
+    assert "starves in every test world" in sentence and "expert's level" not in sentence
+
+
+def test_a_study_without_reference_results_asks_for_a_rerun():
+    from experiments.report import _specialist
+
+    t = synthetic_tables(MEALS)
+    t["references"] = t["references"][t["references"].world == RICH]
+    with pytest.raises(ValueError, match="no random and expert reference results in ice"):
+        _specialist(BREADTH_SPEC, t)
+
+
+def test_emergence_counts_a_falling_distance_as_improving():
+    """Patience is a distance from the best give-up time (lower is better): falling over training is the
+    skill appearing, rising is not (the report counted only rising metrics)."""
+    from experiments.report import _emergence
+
+    rows = [{"world": "lake", "seed": seed, "checkpoint": step, "skill": skill, "higher_is": better,
+             "value": start + sign * step / 1000 + 0.01 * seed}
+            for seed in range(5) for step in (0, 1000, 2000)
+            for skill, better, start, sign in (("patience", "worse", 5.0, -1),
+                                               ("knowing_fish", "better", 1.0, -1))]
+    sentence, lines, _ = _emergence({"probe": {"worlds": ["lake"]}}, {"probes": pd.DataFrame(rows)})
+    assert "patience by 1,000 samples" in sentence
+    assert "knowing_fish not clearly" in sentence  # a falling score that should rise
+    assert "| patience | lower |" in lines[2]
+    few = [r for r in rows if r["seed"] < 3]
+    sentence, _, _ = _emergence({"probe": {"worlds": ["lake"]}}, {"probes": pd.DataFrame(few)})
+    assert "3 seeds, fewer than 5: no intervals" in sentence and "patience not clearly" in sentence

@@ -76,7 +76,9 @@ def test_several_runs_are_summarised_over_seeds(run, tmp_path):
     assert path == 0
     text = (tmp_path / "both" / "report.md").read_text()
     assert "IQM over runs" in text and "seed 0 | seed 1" in text and "of 2 |" in text
+    assert "Intervals omitted: 2 runs, fewer than 5" in text  # two seeds: IQMs without intervals
     summary = json.loads((tmp_path / "both" / "summary.json").read_text())
     assert summary["seeds"] == [0, 1] and set(summary["skills"]) == set(LACKING)
+    assert all(a["iqm"] is None or a["iqm"]["low"] is None for a in summary["skills"].values())
     assert (tmp_path / "both" / "run-1" / "report.md").is_file()
     assert main([str(run), str(other)]) == 2  # several runs need --out

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from analysis import transfer as TR
+from analysis.stats import iqm
 from analysis.transfer_metrics import summarize_pairs, time_to, transfer_metrics
 
 X = np.arange(0, 101, 10, dtype=float)
@@ -183,3 +184,41 @@ def test_a_policy_above_the_tuned_expert_is_reported_as_a_finding_about_the_refe
     assert "beats the tuned expert" in cell["finding"] and "finding about the reference" in cell["finding"]
     text = transfer.format_zero_shot({"protocol": {"normalised": "x"}, "worlds": {"lake": cell}})
     assert "FINDING: lake: the policy beats the tuned expert" in text
+
+
+def test_held_out_names_the_suite_of_worlds_never_trained_on():
+    from worlds.suites import load_suite
+
+    held_out = load_suite("held_out")
+    assert TR.resolve_worlds("held_out") == TR.resolve_worlds("suite:held_out") == held_out
+    assert TR.resolve_worlds("lake,held_out") == ["lake", *held_out]
+
+
+def test_normalised_iqm_is_the_iqm_of_the_per_world_scores_with_a_stratified_interval():
+    rng = np.random.default_rng(3)
+    cells = {}
+    for k, share in enumerate((0.1, 0.5, 0.6, 0.7, 3.0)):  # one world far above the expert: trimmed
+        low, high = rng.random(16), 4 + k + rng.random(16)
+        cells[f"w{k}"] = (low + share * (high - low), low, high)
+    cells["flat"] = (np.ones(16), np.ones(16), np.ones(16))  # expert no better than random
+    agg = TR.normalised_iqm(cells)
+    per_world = [TR.normalised_score(*cells[f"w{k}"]).value for k in range(5)]
+    assert agg["value"] == pytest.approx(np.mean(sorted(per_world)[1:4]))  # IQM of 5: the middle 3
+    assert agg["low"] < agg["value"] < agg["high"] and agg["worlds"] == agg["n"] == 5
+    assert agg["left_out"] == ["flat"]
+
+
+def test_command_line_held_out_json_prints_per_world_normalised_scores_and_their_iqm(capsys):
+    from worlds.suites import load_suite
+
+    argv = ["scripted:weather_wise", "--worlds", "held_out", "--episodes", "3", "--fishers", "1", "--ticks",
+            "150", "--json"]
+    assert TR.main(argv) == 0
+    result = json.loads(capsys.readouterr().out)["zero_shot"]
+    assert list(result["worlds"]) == load_suite("held_out")
+    for cell in result["worlds"].values():
+        assert {"value", "low", "high"} <= set(cell["normalised"])
+    agg = result["normalised_iqm"]
+    finite = [c["normalised"]["value"] for c in result["worlds"].values()
+              if c["normalised"]["value"] is not None]
+    assert agg["worlds"] == len(finite) and agg["value"] == pytest.approx(float(iqm(np.array(finite))))
