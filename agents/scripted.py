@@ -44,7 +44,16 @@ import numpy as np
 from agents.oracle import HiddenStateSight
 from agents.world_reading import LEVELS, WorldReading, read_worlds, reading_for, storm_eta
 from sim.fishers import CAST, EAT, N_ACTIONS, REEL, WAIT
-from sim.observe import LAYOUT, RIPPLE_LEVELS, SCALE_TICKS, VIEW, VIEW_CHANNELS, VIEW_RADIUS, view_of
+from sim.observe import (
+    LAYOUT,
+    LINE_AGE_TICKS,
+    RIPPLE_LEVELS,
+    SCALE_TICKS,
+    VIEW,
+    VIEW_CHANNELS,
+    VIEW_RADIUS,
+    view_of,
+)
 from sim.policy import BasePolicy
 
 IMPATIENT_TICKS = 5  # gives up when the line is this old: before most bites can come
@@ -156,9 +165,10 @@ class SkillFisher(BasePolicy):
         inventory = _scalar(obs, "inventory")
         line, bite = _scalar(obs, "line_out") > 0.5, _scalar(obs, "bite") > 0.5
         in_shelter = _scalar(obs, "in_shelter") > 0.5
-        # the line age sense stops at SCALE_TICKS: beyond it the fisher counts for itself
-        seen = np.rint(_scalar(obs, "line_age") * SCALE_TICKS).astype(np.int64)
-        age = np.where(line & (seen >= SCALE_TICKS), np.maximum(self._age + 1, seen), np.where(line, seen, 0))
+        # the line age sense stops at LINE_AGE_TICKS: beyond it the fisher counts for itself
+        seen = np.rint(_scalar(obs, "line_age") * LINE_AGE_TICKS).astype(np.int64)
+        counted = np.maximum(self._age + 1, seen)
+        age = np.where(line & (seen >= LINE_AGE_TICKS), counted, np.where(line, seen, 0))
         self._age = age
         facing = np.argmax(obs[:, [LAYOUT[f"facing_{d}"] for d in ("north", "south", "east", "west")]],
                            axis=1)

@@ -796,7 +796,7 @@ def observe(tables, state, out):
             o[lay.hunger] = hunger[b, f]
             o[lay.inventory] = min(inventory[b, f], full) / full
             o[lay.line_out] = line[b, f]
-            o[lay.line_age] = min(line_age[b, f] * line[b, f], scale) / scale
+            o[lay.line_age] = min(line_age[b, f] * line[b, f], lay.line_age_ticks) / lay.line_age_ticks
             o[lay.bite] = bite[b, f] > 0
             o[lay.barometer] = s_barometer
             o[lay.barometer_trend] = s_trend

@@ -45,7 +45,11 @@ VIEW_SIZE = VIEW * VIEW * len(VIEW_CHANNELS)
 OBS_SIZE = VIEW_SIZE + len(SCALARS)
 LAYOUT: dict[str, slice | int] = {"view": slice(0, VIEW_SIZE)}
 LAYOUT.update({name: VIEW_SIZE + i for i, name in enumerate(SCALARS)})
-SCALE_TICKS = 20.0  # line age and shelter distance are divided by this and clipped to 1
+SCALE_TICKS = 20.0  # the shelter distance is divided by this and clipped to 1
+# the line age is divided by this and clipped to 1: long enough to see a line the fish have grown
+# wary of (their bite chance falls by e every fishing.wary_ticks, 20 in the shipped worlds), so
+# that a policy without memory can tell when waiting on has stopped paying
+LINE_AGE_TICKS = 64.0
 
 
 def view_of(obs: np.ndarray) -> np.ndarray:
@@ -97,7 +101,8 @@ def _layout() -> np.ndarray:
         raise AssertionError("observe: set kernels.OBS_RADIUS, OBS_CHANNELS and OBS_LEVELS to VIEW_RADIUS, "
                              "len(VIEW_CHANNELS) and RIPPLE_LEVELS")
     positions = {"fisher": _FISHER, "ripples": _RIPPLES, **_S}
-    scales = {"scale_ticks": SCALE_TICKS, "inventory_full": INVENTORY_FULL, "trend_gain": TREND_GAIN}
+    scales = {"scale_ticks": SCALE_TICKS, "line_age_ticks": LINE_AGE_TICKS, "inventory_full": INVENTORY_FULL,
+              "trend_gain": TREND_GAIN}
     return records({**{name: np.array([at], dtype=np.int64) for name, at in positions.items()},
                     **{name: np.array([value], dtype=np.float64) for name, value in scales.items()}})
 

@@ -15,7 +15,9 @@ from the unoptimised core (sim/ as of commit 7a8bdbb: the loader fix of 8ac8b43 
 ripple scale of 7a8bdbb included), and regenerated once for three deliberate rule fixes
 (the barometer trend's span, starvation with inexact hunger rates, no growth in water of
 capacity 0), and once more for a new rule (fish grow wary of a still line: fishing.wary_ticks,
-default 20; with it at 0 the old reference was matched bit for bit) with
+default 20; with it at 0 the old reference was matched bit for bit), and once for a new scale of
+the line-age sense (sim.observe.LINE_AGE_TICKS, 64 ticks, was 20: with 20 the old reference was
+matched bit for bit) with
 
     .venv/bin/python tests/test_core_regression.py --write
 
@@ -399,6 +401,7 @@ def _oracle_observe(state, batch) -> np.ndarray:
     from sim import weather as W
     from sim.observe import (
         _TERRAIN_CHANNEL,
+        LINE_AGE_TICKS,
         OBS_SIZE,
         RIPPLE_FULL,
         RIPPLE_LEVELS,
@@ -432,7 +435,7 @@ def _oracle_observe(state, batch) -> np.ndarray:
     s[..., 0] = state.hunger
     s[..., 1] = np.minimum(state.inventory, 3) / 3.0
     s[..., 2] = state.line
-    s[..., 3] = np.minimum(state.line_age * state.line, SCALE_TICKS) / SCALE_TICKS
+    s[..., 3] = np.minimum(state.line_age * state.line, LINE_AGE_TICKS) / LINE_AGE_TICKS
     s[..., 4] = state.bite > 0
     s[..., 5] = state.barometer[:, None]
     s[..., 6] = np.clip(W.barometer_trend(state) * 5.0, -1.0, 1.0)[:, None]
