@@ -1,27 +1,66 @@
-"""Procedural worlds: unlimited variants of the lake from a seed and a few parameters.
+"""Procedural worlds: ecologies, not only lakes, from a seed.
 
-A generated world is built as data (a map text and a parameter table, starting from
-the lake's file) and goes through the same validation and playability checks as a world
-file, so it obeys every rule a shipped world does. The same (seed, size) always gives the
-same world. Maps that would fail a playability check are mended without drawing anything
-more (`_mend`), so the worlds of every other seed stay exactly what they were.
+A seed draws a plan (`plan_world`): an archetype of map (`worlds.landscapes.ARCHETYPES`: lakes,
+ponds, a river with a current, a coast with tides, islands, a long fjord, a marsh, a frozen
+lake), a natural size, a shelter layout, and regimes for the weather (storm frequency, warning
+time, severity), the fish (sparse or rich, still or moving) and the bite rule (the lake's or
+the mirror's). The constants start from the shipped world each archetype is modelled on
+(`TEMPLATES`: the river's current, the coast's tide, the ice's rare bites, the mirror's bite
+rule) and are scaled within small factors; the storm's danger (hunger.storm_multiplier and the
+[storm] section, whatever fields it has) always comes from the lake's file, scaled mildly, so
+a change to the lake's storm rules flows into every generated world.
+
+A generated world is data (a parameter table and a map text) and goes through the same
+validation and playability checks as a world file. "generated:SEED" is the same world
+everywhere; "generated:SEED:SIZE" is the same plan drawn on another map size (at its natural
+size, the same world). Maps that would fail a playability check are mended without drawing
+anything more (`_mend`) or, failing that, drawn again from the same stream.
 """
 
 from __future__ import annotations
 
-import copy
+import functools
 import tomllib
-from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
+from worlds.landscapes import ARCHETYPES, CHARS, MAKERS, place_shelters
 from worlds.playable import check_playable, richest_water, ripple_capacity, stranded_spawns
 from worlds.schema import MAX_MAP_SIDE, TERRAIN_NAMES, WATER_KINDS
 from worlds.world import WORLDS_DIR, World, WorldFileError, parse_map, world_from_data
 
-BASE = WORLDS_DIR / "lake" / "world.toml"
-CHARS = {"land": ".", "shore": ":", "shallow": "-", "deep": "=", "reeds": "%", "rock": "^", "shelter": "H"}
 MIN_SIZE, MAX_SIZE = 10, MAX_MAP_SIDE
+# The shipped world each archetype takes its rules from (fishing, fish, weather, bites, tide).
+TEMPLATES = {"lake": "lake", "pond": "pond", "river": "river", "coast": "coast", "islands": "lake",
+             "fjord": "lake", "marsh": "lake", "ice": "ice"}
+DANGER = "lake"  # whose storm danger every generated world scales
+# Natural sizes (rows, columns), drawn per seed. A batch pads every map to its largest, so a pool
+# of worlds costs as much as its biggest map: at most 20 x 30 (600 cells; the lake is 16 x 22).
+SIZES: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
+    "lake": ((14, 20), (16, 26)), "pond": ((12, 18), (14, 24)), "river": ((12, 20), (16, 30)),
+    "coast": ((12, 18), (16, 26)), "islands": ((14, 20), (18, 28)), "fjord": ((12, 16), (24, 30)),
+    "marsh": ((12, 18), (14, 24)), "ice": ((12, 18), (14, 24))}
+# The regimes: name -> factor (or range) and how often each is drawn.
+STORMS = {"calm": 0.4, "temperate": 1.0, "stormy": 1.7}     # x the odds of a front turning to storm
+# weather.lead: ranges of its low and its high end, ticks ("usual": about the lake's [10, 20])
+WARNINGS = {"short": ((4, 6), (7, 10)), "usual": ((9, 11), (18, 22)), "long": ((15, 18), (24, 30))}
+SEVERITIES = {"mild": 0.8, "usual": 1.0, "harsh": 1.25}     # x storm danger and storm length
+ABUNDANCES = {"sparse": 0.7, "usual": 1.0, "rich": 1.5}     # x carrying capacity
+MOTIONS = {"still": (0.003, 0.012), "moving": (0.04, 0.08)}  # fish.move_rate
+LAYOUTS = ("ring", "many", "few", "far")                    # worlds.landscapes.LAYOUTS
+MIRROR_SHARE = 0.2  # one world in five has the mirror's bite rule
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a seed draws before any map: the archetype, its regimes and its constants."""
+
+    seed: int
+    archetype: str
+    size: tuple[int, int]   # the natural size (a spec's SIZE overrides it)
+    regimes: dict[str, str]  # storms, warning, severity, fish, motion, bites, shelters
+    data: dict               # the world's parameter tables, as a world.toml would hold them
 
 
 def parse_generated_spec(text: str) -> dict:
@@ -40,81 +79,101 @@ def parse_generated_spec(text: str) -> dict:
     return out
 
 
-def _blob_lakes(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """Water mask made of a few random ellipses, kept away from the map edge."""
-    water = np.zeros((h, w), dtype=bool)
-    rows, cols = np.mgrid[0:h, 0:w]
-    n_lakes = int(rng.integers(1, 4))
-    for _ in range(n_lakes):
-        ry = rng.uniform(2.0, max(2.5, h / (2.5 + n_lakes)))
-        rx = rng.uniform(2.0, max(2.5, w / (2.5 + n_lakes)))
-        cy, cx = rng.uniform(3 + ry * 0.6, h - 3 - ry * 0.6), rng.uniform(3 + rx * 0.6, w - 3 - rx * 0.6)
-        water |= ((rows - cy) / ry) ** 2 + ((cols - cx) / rx) ** 2 <= 1.0
-    water[:2, :] = water[-2:, :] = False
-    water[:, :2] = water[:, -2:] = False
-    return water
+@functools.cache
+def _template(name: str) -> dict:
+    return tomllib.loads((WORLDS_DIR / name / "world.toml").read_text())
 
 
-def _distance_to(mask: np.ndarray) -> np.ndarray:
-    """Manhattan-step distance of every cell to the nearest True cell (BFS over flat lists)."""
-    h, w = mask.shape
-    far = 10**6
-    dist = [0 if m else far for m in mask.ravel().tolist()]
-    queue = deque(i for i, d in enumerate(dist) if d == 0)
-    while queue:
-        i = queue.popleft()
-        c, step = i % w, dist[i] + 1
-        for j in (i - w, i + w, i + 1 if c + 1 < w else -1, i - 1 if c > 0 else -1):
-            if 0 <= j < h * w and dist[j] > step:
-                dist[j] = step
-                queue.append(j)
-    return np.array(dist, dtype=np.int64).reshape(h, w)
+def _copy(table: dict) -> dict:
+    """A copy of nested tables (cheaper than deepcopy: TOML holds only dicts, lists and scalars)."""
+    return {k: _copy(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v
+            for k, v in table.items()}
 
 
-def generate_map(rng: np.random.Generator, h: int, w: int) -> str:
-    """A map text: lakes (deep inside a shallow rim), reeds, shore, rocks and shelters near the shore."""
-    water = _blob_lakes(rng, h, w)
-    grid = np.full((h, w), CHARS["land"], dtype="<U1")
-    to_land = _distance_to(~water)
-    grid[water] = CHARS["shallow"]
-    grid[water & (to_land >= 3)] = CHARS["deep"]
-    reeds = water & (to_land <= 2) & (rng.random((h, w)) < rng.uniform(0.05, 0.25))
-    grid[reeds] = CHARS["reeds"]
-    to_water = _distance_to(water)
-    grid[~water & (to_water == 1)] = CHARS["shore"]
-    land = ~water & (to_water >= 2)
-    grid[land & (rng.random((h, w)) < 0.03)] = CHARS["rock"]
-    candidates = np.argwhere((grid == CHARS["land"]) & (to_water >= 2) & (to_water <= 3))
-    n_shelters = min(len(candidates), max(2, int(water.sum() // 25)))
-    for r, c in candidates[rng.choice(len(candidates), size=n_shelters, replace=False)]:
-        grid[r, c] = CHARS["shelter"]
-    return "\n".join("".join(row) for row in grid) + "\n"
-
-
-def _jitter_probs(rng: np.random.Generator, table: dict) -> dict:
-    """Perturb a probability table (keeping its zeros) and renormalise to sum to 1."""
+def _jitter_probs(rng: np.random.Generator, table: dict, storm: float = 1.0) -> dict:
+    """Perturb a probability table (keeping its zeros), the odds of a storm times `storm`,
+    renormalised to sum to 1."""
     keys = list(table)
-    values = np.array([table[k] for k in keys], dtype=float) * rng.uniform(0.6, 1.4, len(keys))
+    values = np.array([table[k] * (storm if k == "storm" else 1.0) for k in keys], dtype=float)
+    values *= rng.uniform(0.7, 1.3, len(keys))
     values /= values.sum()
     values[-1] = 1.0 - values[:-1].sum()  # exact sum for the loader's check
     return {k: float(v) for k, v in zip(keys, values, strict=True)}
 
 
-def generate_params(rng: np.random.Generator, base: dict) -> dict:
-    """A weather regime and fish around the lake's constants (scaled within factors of ~1.5)."""
-    data = copy.deepcopy(base)
-    data["fishing"]["p_bite"] = round(base["fishing"]["p_bite"] * rng.uniform(0.75, 1.35), 4)
-    data["hunger"]["rate"] = round(base["hunger"]["rate"] * rng.uniform(0.8, 1.2), 5)
-    capacity = base["fish"]["capacity"]
-    data["fish"]["capacity"] = {k: round(v * rng.uniform(0.7, 1.4), 3) for k, v in capacity.items()}
-    weather = data["weather"]
-    weather["next"] = {state: _jitter_probs(rng, row) for state, row in base["weather"]["next"].items()}
-    weather["dwell"] = {state: [max(5, int(lo * s)), max(6, int(hi * s))] for state, (lo, hi), s in
-                        ((k, v, rng.uniform(0.6, 1.5)) for k, v in base["weather"]["dwell"].items())}
-    if rng.random() < 0.2:  # a mirror regime: fish bite in sunshine and hide before rain
-        data["bites"]["weather"] = {"clear": 1.5, "cloudy": 1.0, "rain": 0.5, "storm": 0.0}
-        data["bites"]["front_boost"], data["bites"]["midday"] = 0.4, 1.3
-    return data
+def _pick(rng: np.random.Generator, names, weights=None) -> str:
+    names = list(names)
+    return names[int(rng.choice(len(names), p=weights))]
+
+
+def _weather(rng: np.random.Generator, data: dict, storms: float,
+             warning: tuple[tuple[int, int], tuple[int, int]], severity: float) -> None:
+    w = data["weather"]
+    w["next"] = {s: _jitter_probs(rng, row, storms) for s, row in w["next"].items()}
+    dwell = {}
+    for state, (lo, hi) in w["dwell"].items():
+        s = rng.uniform(0.7, 1.4) * (severity if state == "storm" else 1.0)
+        dwell[state] = [max(5, round(lo * s)), max(6, round(hi * s))]
+    w["dwell"] = dwell
+    longest = max(hi for state, (_, hi) in dwell.items() if state != "storm")  # before any front
+    (a, b), (c, d) = warning
+    low = min(int(rng.integers(a, b + 1)), longest - 2)  # below the longest stay (worlds.playable)
+    w["lead"] = [low, max(low, int(rng.integers(c, d + 1)))]
+
+
+def _danger(rng: np.random.Generator, data: dict, severity: float) -> None:
+    """The lake's storm danger, scaled mildly: its multiplier of hunger and every [storm] odds."""
+    lake = _template(DANGER)
+    data["hunger"]["storm_multiplier"] = round(float(np.clip(
+        lake["hunger"]["storm_multiplier"] * severity * rng.uniform(0.9, 1.1), 1.0, 100.0)), 2)
+    storm = _copy(lake["storm"])
+    for key in ("p_lose_line", "p_lose_fish"):
+        if key in storm:
+            storm[key] = round(float(np.clip(storm[key] * severity * rng.uniform(0.9, 1.1), 0.0, 1.0)), 3)
+    data["storm"] = storm
+
+
+def plan_world(seed: int) -> Plan:
+    """The archetype, natural size, regimes and constants of "generated:SEED" (no map yet)."""
+    rng = np.random.default_rng([int(seed), 0])
+    archetype = _pick(rng, ARCHETYPES)
+    (h0, h1), (w0, w1) = SIZES[archetype]
+    size = (int(rng.integers(h0, h1 + 1)), int(rng.integers(w0, w1 + 1)))
+    regimes = {"storms": _pick(rng, STORMS), "warning": _pick(rng, WARNINGS),
+               "severity": _pick(rng, SEVERITIES), "fish": _pick(rng, ABUNDANCES),
+               "motion": _pick(rng, MOTIONS), "bites": _pick(rng, ("lake", "mirror"),
+                                                             [1 - MIRROR_SHARE, MIRROR_SHARE]),
+               "shelters": _pick(rng, LAYOUTS)}
+    data = _copy(_template(TEMPLATES[archetype]))
+    for key in ("name", "description", "map", "legend"):
+        data.pop(key, None)
+    data["hunger"] = {**_copy(_template(DANGER)["hunger"]), "rate": data["hunger"]["rate"]}
+    data["hunger"]["rate"] = round(data["hunger"]["rate"] * rng.uniform(0.85, 1.15), 5)
+    severity = SEVERITIES[regimes["severity"]]
+    _danger(rng, data, severity)
+    _weather(rng, data, STORMS[regimes["storms"]], WARNINGS[regimes["warning"]], severity)
+    if regimes["bites"] == "mirror":  # fish bite in sunshine and hide before rain
+        mirror = _template("mirror")
+        data["bites"] = _copy(mirror["bites"])
+        data["fishing"]["p_bite"], data["fishing"]["settle"] = (mirror["fishing"]["p_bite"],
+                                                                mirror["fishing"]["settle"])
+    fishing, fish = data["fishing"], data["fish"]
+    fishing["p_bite"] = round(fishing["p_bite"] * rng.uniform(0.8, 1.25), 4)
+    plenty = ABUNDANCES[regimes["fish"]]
+    fish["capacity"] = {k: round(v * plenty * rng.uniform(0.85, 1.15), 3)
+                        for k, v in fish["capacity"].items()}
+    fish["regrowth"] = round(fish["regrowth"] * rng.uniform(0.7, 1.4), 4)
+    fish["move_rate"] = round(rng.uniform(*MOTIONS[regimes["motion"]]), 4)
+    if archetype == "river":  # the direction comes with the map
+        fish["current_rate"] = round(rng.uniform(0.02, 0.05) if regimes["motion"] == "still"
+                                     else rng.uniform(0.05, 0.08), 4)
+    else:
+        fish.pop("current", None), fish.pop("current_rate", None)
+    if archetype == "coast":
+        data["tide"] = {"period": 2 * int(rng.integers(50, 121))}
+    else:
+        data.pop("tide", None)
+    return Plan(seed=int(seed), archetype=archetype, size=size, regimes=regimes, data=data)
 
 
 def _mend(map_text: str, data: dict, spec: str) -> str:
@@ -122,7 +181,8 @@ def _mend(map_text: str, data: dict, spec: str) -> str:
     with no walk to a shelter or to fishable water (an island, a pocket behind rocks) become rock,
     and when the richest water could never show a ripple, the first of its cells becomes the
     kind of water with the largest capacity."""
-    legend = {char: TERRAIN_NAMES.index(name) for name, char in CHARS.items()}
+    legend = {char: TERRAIN_NAMES.index("shallow" if name == "flat" else name)  # a flat at high tide
+              for name, char in CHARS.items()}
     terrain = parse_map(map_text, legend, spec)
     grid = np.array([list(row) for row in map_text.splitlines()], dtype="<U1")
     no_shelter, no_water = stranded_spawns(terrain)
@@ -137,21 +197,41 @@ def _mend(map_text: str, data: dict, spec: str) -> str:
     return "\n".join("".join(row) for row in grid) + "\n"
 
 
-def generate_world(seed: int, size: tuple[int, int] | int = (16, 22)) -> World:
-    """A procedural world from a seed; validated exactly like a world file."""
-    h, w = (size, size) if isinstance(size, int) else size
+def generate_map(plan: Plan, rng: np.random.Generator, h: int, w: int) -> str:
+    """A map text for a plan: its archetype's landscape, then its shelters near the richest water."""
+    grid, extra = MAKERS[plan.archetype](rng, h, w)
+    if "current" in extra:
+        plan.data["fish"]["current"] = extra["current"]
+    capacity = plan.data["fish"]["capacity"]
+    present = [k for k in WATER_KINDS if (grid == CHARS[k]).any()] or list(WATER_KINDS)
+    richest = max(capacity[k] for k in present)
+    rich = tuple(CHARS[k] for k in present if capacity[k] >= richest)
+    place_shelters(rng, grid, plan.regimes["shelters"], rich, plan.data["fishing"]["cast_reach"])
+    return "\n".join("".join(row) for row in grid) + "\n"
+
+
+def describe(plan: Plan, h: int, w: int) -> str:
+    r = plan.regimes
+    return (f"Procedural {plan.archetype} world (seed {plan.seed}, {h}x{w}): {r['storms']} weather, "
+            f"{r['warning']} warning, {r['severity']} storms, {r['fish']} {r['motion']} fish, "
+            f"the {r['bites']}'s bite rule, shelters {r['shelters']}.")
+
+
+def generate_world(seed: int, size: tuple[int, int] | int | None = None) -> World:
+    """A procedural world from a seed (at its natural size unless `size` is given); validated
+    exactly like a world file."""
+    plan = plan_world(seed)
+    h, w = plan.size if size is None else (size, size) if isinstance(size, int) else size
     spec = f"generated:{seed}:{h}x{w}"
     if not (MIN_SIZE <= h <= MAX_SIZE and MIN_SIZE <= w <= MAX_SIZE):
         raise WorldFileError(spec, "size", f"rows and columns in [{MIN_SIZE}, {MAX_SIZE}]")
-    base = tomllib.loads(BASE.read_text())
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), h, w]))
-    for _attempt in range(20):  # a map with no reachable water is redrawn
-        data = generate_params(rng, base)
-        data.update(name=f"generated-{seed}-{h}x{w}",
-                    description=f"Procedural world (seed {seed}, {h}x{w}) around the lake's rules.")
-        data["legend"] = {char: name for name, char in CHARS.items()}
+    rng = np.random.default_rng([int(seed), 1, h, w])
+    data = plan.data
+    data.update(name=f"generated-{seed}-{h}x{w}", description=describe(plan, h, w),
+                legend={char: name for name, char in CHARS.items()})
+    for _attempt in range(20):  # a map the mending cannot save is drawn again
         try:
-            world = world_from_data(data, _mend(generate_map(rng, h, w), data, spec), spec)
+            world = world_from_data(data, _mend(generate_map(plan, rng, h, w), data, spec), spec)
             check_playable(world, spec)
             return world
         except WorldFileError as err:
