@@ -54,7 +54,7 @@ def main() -> int:
         largest, huge = world_folder(root, MAX_MAP_SIDE), world_folder(root, 1000)
         rows = [(f"load {MAX_MAP_SIDE} x {MAX_MAP_SIDE} (the limit)", best_of(lambda: load_world(largest))),
                 ("refuse 1000 x 1000", best_of(lambda: refuse(huge))),
-                ("generate generated:7 (16 x 22)", best_of(lambda: load_world("generated:7")))]
+                ("generate generated:7:16x22", best_of(lambda: load_world("generated:7:16x22")))]
     for name, seconds in rows:
         print(f"{name:<34}{seconds * 1000:9.1f} ms")
     return 0

@@ -72,7 +72,10 @@ def _blobs(rng: np.random.Generator, h: int, w: int, n: int, radius: tuple[float
 def _paint(rng: np.random.Generator, water: np.ndarray, deep_from: int, reeds: float,
            shore: bool = True) -> np.ndarray:
     """A grid: water shallow at its rim and deep `deep_from` steps in, reeds along the rim, shore
-    beside it, land elsewhere and a few rocks away from the water."""
+    beside it, land elsewhere and a few rocks away from the water. A line lands at most
+    fishing.cast_reach (2 in every shipped world) cells out: deep water 3 steps in is out of
+    reach from the shore, so every water but the marsh's is deep from its second step, as the
+    lake's is."""
     grid = np.full(water.shape, ".", dtype="<U1")
     to_land = steps(~water, np.ones_like(water))
     grid[water] = "-"
@@ -90,7 +93,7 @@ def lake(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, dict]:
     n = int(rng.integers(1, 4))
     water = _blobs(rng, h, w, n, (2.0, max(2.5, min(h, w) / (2.2 + n))), margin=3)
     water[:2], water[-2:], water[:, :2], water[:, -2:] = False, False, False, False
-    return _paint(rng, water, 3, rng.uniform(0.05, 0.25)), {}
+    return _paint(rng, water, 2, rng.uniform(0.05, 0.25)), {}
 
 
 def _apart(rng: np.random.Generator, h: int, w: int, n: int, radius: tuple[float, float], margin: int,
@@ -180,7 +183,7 @@ def islands(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, dict]
         else:
             land |= _ellipse(h, w, centre_across, centre_along, across, along)
     land[:2], land[-2:], land[:, :2], land[:, -2:] = False, False, False, False
-    return _paint(rng, ~land, 3, rng.uniform(0.05, 0.25)), {}
+    return _paint(rng, ~land, 2, rng.uniform(0.05, 0.25)), {}
 
 
 def fjord(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, dict]:
