@@ -20,8 +20,8 @@ CHARS = {"land": ".", "shore": ":", "shallow": "-", "deep": "=", "reeds": "%", "
 WATER_CHARS = ("-", "=", "%", "~")  # flats are water at high tide, when the map is checked
 WALK_CHARS = (".", ":", "*")         # where fishers spawn and walk (shelters aside)
 FAR = 1 << 30
-# How shelters lie: (fewest, most) walking steps from the nearest fishing spot, and the fewest steps
-# between two shelters. A spot is never beside a shelter, so a storm on is a storm felt.
+# How shelters lie: (fewest, most) walking steps from the nearest fishing spot, and the fewest rows or
+# columns between two shelters. A spot is never beside a shelter, so a storm on is a storm felt.
 LAYOUTS: dict[str, tuple[int, int, int]] = {"ring": (2, 3, 5), "many": (2, 2, 4), "few": (2, 4, 10),
                                             "far": (3, 5, 7)}
 MIN_ISLAND = 6  # a walkable patch smaller than this (cells) becomes rock: no room for a shelter
