@@ -101,7 +101,7 @@ def _is_what_it_claims(world, archetype: str) -> None:
         assert n_water == 1 and sum(_touches(water).values()) == 1
     elif archetype == "marsh":  # many pools, thick with reeds, hardly any deep water
         assert n_water >= 3 and water.sum() / n_water <= 20
-        assert (t == REEDS).sum() >= 0.35 * water.sum() and (t == DEEP).sum() <= 0.1 * water.sum()
+        assert (t == REEDS).sum() >= 0.3 * water.sum() and not (t == DEEP).any()
     elif archetype == "ice":  # holes in the ice: no water beside water, little water at all
         padded = np.pad(water, 1)
         beside = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]
@@ -123,7 +123,7 @@ def test_shelters_are_near_the_rich_water_but_beside_no_spot():
     rare patch too small for more), yet one is a few steps from the richest water."""
     for seed in SAMPLE:
         s = survey(_world(seed))
-        assert s.spot_near <= 0.1 and s.spot_median >= 2, (seed, s)
+        assert s.spot_near <= 0.15 and s.spot_median >= 2, (seed, s)
         assert s.rich <= 6, (seed, s)
 
 

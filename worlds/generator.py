@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from worlds.landscapes import ARCHETYPES, CHARS, MAKERS, place_shelters
+from worlds.landscapes import ARCHETYPES, CHARS, MAKERS, WALK_CHARS, beside, place_shelters
 from worlds.playable import check_playable, richest_water, ripple_capacity, stranded_spawns
 from worlds.schema import MAX_MAP_SIDE, TERRAIN_NAMES, WATER_KINDS
 from worlds.world import WORLDS_DIR, World, WorldFileError, parse_map, world_from_data
@@ -197,12 +197,25 @@ def _mend(map_text: str, data: dict, spec: str) -> str:
     return "\n".join("".join(row) for row in grid) + "\n"
 
 
+def _ensure_ripples(rng: np.random.Generator, grid: np.ndarray, capacity: dict, ripple: float) -> None:
+    """If no water on the map can show a ripple (a sparse regime: the coast's sea, a lake without
+    reeds), a few of its cells beside the shore become the richest kind."""
+    if any(capacity[k] >= ripple and (grid == CHARS[k]).any() for k in WATER_KINDS):
+        return
+    best = CHARS[max(WATER_KINDS, key=lambda k: capacity[k])]
+    shore = np.isin(grid, (*WALK_CHARS, CHARS["flat"]))
+    cells = np.flatnonzero(np.isin(grid, [CHARS[k] for k in WATER_KINDS]) & beside(shore))
+    if len(cells):
+        grid.flat[rng.choice(cells, size=min(len(cells), 3), replace=False)] = best
+
+
 def generate_map(plan: Plan, rng: np.random.Generator, h: int, w: int) -> str:
     """A map text for a plan: its archetype's landscape, then its shelters near the richest water."""
     grid, extra = MAKERS[plan.archetype](rng, h, w)
     if "current" in extra:
         plan.data["fish"]["current"] = extra["current"]
     capacity = plan.data["fish"]["capacity"]
+    _ensure_ripples(rng, grid, capacity, ripple_capacity(plan.data["fish"]["density_ref"]))
     present = [k for k in WATER_KINDS if (grid == CHARS[k]).any()] or list(WATER_KINDS)
     richest = max(capacity[k] for k in present)
     rich = tuple(CHARS[k] for k in present if capacity[k] >= richest)

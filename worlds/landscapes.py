@@ -98,11 +98,14 @@ def lake(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, dict]:
 
 def _apart(rng: np.random.Generator, h: int, w: int, n: int, radius: tuple[float, float], margin: int,
            gap: int) -> np.ndarray:
-    """Up to n random ellipses (`_blobs`), each at least `gap` cells of land from the others
-    (a draw that would come closer is not dug; 4n draws at most)."""
+    """Up to n random ellipses (`_blobs`), each at least `gap` cells of land from the others (a draw
+    that would come closer is not dug; 10n draws at most, the largest radius shrinking to the
+    smallest over them, so a crowded map still finds room for small ones)."""
     water = np.zeros((h, w), dtype=bool)
-    for _ in range(4 * n):
-        blob = _blobs(rng, h, w, 1, radius, margin)
+    tries = 10 * n
+    for attempt in range(tries):
+        low, high = radius
+        blob = _blobs(rng, h, w, 1, (low, high - (high - low) * attempt / tries), margin)
         near = blob
         for _ in range(gap):
             near = near | beside(near)
@@ -210,11 +213,11 @@ def fjord(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, dict]:
 
 
 def marsh(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, dict]:
-    """Many small shallow pools thick with reeds, a step of land between them, hardly any deep water."""
+    """Many small shallow pools thick with reeds, a step of land between them, no deep water."""
     n = int(np.clip(round(h * w / 14 * rng.uniform(0.7, 1.3)), 3, 400))
     water = _apart(rng, h, w, n, (0.6, 1.8), 1, 1)
     water[0], water[-1], water[:, 0], water[:, -1] = False, False, False, False
-    return _paint(rng, water, 3, rng.uniform(0.5, 0.8)), {}
+    return _paint(rng, water, FAR, rng.uniform(0.55, 0.85)), {}
 
 
 def ice(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, dict]:
@@ -224,7 +227,7 @@ def ice(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, dict]:
     grid = np.full((h, w), ".", dtype="<U1")
     grid[frozen] = "*"
     to_edge = steps(~frozen, np.ones_like(frozen))
-    spacing = int(rng.integers(3, 6))
+    spacing = int(rng.integers(4, 7))  # holes 4-6 cells apart (the ice world's are 4 or more)
     holes = np.zeros_like(frozen)
     for cell in rng.permutation(np.flatnonzero(frozen & (to_edge >= 2))):
         r, c = divmod(int(cell), w)
@@ -255,8 +258,8 @@ def place_shelters(rng: np.random.Generator, grid: np.ndarray, layout: str, rich
                    reach: int = 2, near_rich: int = 5) -> None:
     """Put shelters on `grid` (in place): per the layout, a few steps from the fishing spots and
     apart from each other; then one in every walkable patch that has none (patches too small for
-    one become rock) and, if none is within `near_rich` steps of a spot on the `rich` water, one
-    as near to it as the layout allows."""
+    one become rock) and, if none is within `near_rich` steps of a spot whose line (`reach`) lands
+    on the `rich` water, one as near to it as a shelter may be (2 steps from any spot)."""
     low, high, apart = LAYOUTS[layout]
     water = np.isin(grid, WATER_CHARS)
     walk = np.isin(grid, WALK_CHARS)
@@ -281,7 +284,7 @@ def place_shelters(rng: np.random.Generator, grid: np.ndarray, layout: str, rich
             chosen.flat[int(np.argmin(score))] = True
     rich_spots = rich_reach(spots, np.isin(grid, rich), reach)
     if rich_spots.any() and steps(chosen, walk)[rich_spots].min() > near_rich:
-        score = np.where(free & (to_spot >= low), steps(rich_spots, walk), FAR)
+        score = np.where(free & (to_spot >= 2), steps(rich_spots, walk), FAR)
         if score.min() < FAR:
             chosen.flat[int(np.argmin(score))] = True
     grid[chosen] = "H"
