@@ -101,7 +101,7 @@ def _is_what_it_claims(world, archetype: str) -> None:
         assert n_water == 1 and sum(_touches(water).values()) == 1
     elif archetype == "marsh":  # many pools, thick with reeds, hardly any deep water
         assert n_water >= 3 and water.sum() / n_water <= 20
-        assert (t == REEDS).sum() >= 0.3 * water.sum() and not (t == DEEP).any()
+        assert (t == REEDS).sum() >= 0.15 * water.sum() and not (t == DEEP).any()  # 60% on average
     elif archetype == "ice":  # holes in the ice: no water beside water, little water at all
         padded = np.pad(water, 1)
         beside = padded[:-2, 1:-1] | padded[2:, 1:-1] | padded[1:-1, :-2] | padded[1:-1, 2:]

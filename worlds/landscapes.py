@@ -213,11 +213,18 @@ def fjord(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, dict]:
 
 
 def marsh(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, dict]:
-    """Many small shallow pools thick with reeds, a step of land between them, no deep water."""
+    """Many small shallow pools, a step of land between them, no deep water; most thick with
+    reeds, some open (each pool its own share of reeds), so which pool to fish still matters."""
     n = int(np.clip(round(h * w / 14 * rng.uniform(0.7, 1.3)), 3, 400))
     water = _apart(rng, h, w, n, (0.6, 1.8), 1, 1)
     water[0], water[-1], water[:, 0], water[:, -1] = False, False, False, False
-    return _paint(rng, water, FAR, rng.uniform(0.55, 0.85)), {}
+    grid = _paint(rng, water, FAR, 0.0)
+    labels = components(water)
+    pools = np.unique(labels[water])
+    share = dict(zip(pools.tolist(), rng.choice((0.0, 0.5, 0.9, 1.0), size=len(pools)).tolist(), strict=True))
+    thick = np.vectorize(share.get, otypes=[float])(np.where(water, labels, pools[0] if len(pools) else 0))
+    grid[water & (rng.random(water.shape) < thick)] = "%"
+    return grid, {}
 
 
 def ice(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, dict]:
