@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from worlds.landscapes import ARCHETYPES, CHARS, MAKERS, WALK_CHARS, beside, place_shelters
-from worlds.playable import check_playable, richest_water, ripple_capacity, stranded_spawns
-from worlds.schema import MAX_MAP_SIDE, TERRAIN_NAMES, WATER_KINDS
+from worlds.playable import FRONTS, check_playable, richest_water, ripple_capacity, stranded_spawns
+from worlds.schema import MAX_MAP_SIDE, MAX_TICKS, TERRAIN_NAMES, WATER_KINDS
 from worlds.world import WORLDS_DIR, World, WorldFileError, parse_map, world_from_data
 
 MIN_SIZE, MAX_SIZE = 10, MAX_MAP_SIDE
@@ -115,14 +115,17 @@ def _weather(rng: np.random.Generator, data: dict, storms: float,
         s = rng.uniform(0.7, 1.4) * (severity if state == "storm" else 1.0)
         dwell[state] = [max(5, round(lo * s)), max(6, round(hi * s))]
     w["dwell"] = dwell
-    longest = max(hi for state, (_, hi) in dwell.items() if state != "storm")  # before any front
+    # the warning must start inside the longest stay of a state a front can follow (worlds.playable)
+    before_front = [s for s, row in w["next"].items() if any(row.get(f, 0) > 0 for f in FRONTS if f != s)]
+    longest = max((dwell[s][1] for s in before_front), default=MAX_TICKS)
     (a, b), (c, d) = warning
-    low = min(int(rng.integers(a, b + 1)), longest - 2)  # below the longest stay (worlds.playable)
+    low = min(int(rng.integers(a, b + 1)), longest - 2)
     w["lead"] = [low, max(low, int(rng.integers(c, d + 1)))]
 
 
 def _danger(rng: np.random.Generator, data: dict, severity: float) -> None:
-    """The lake's storm danger, scaled mildly: its multiplier of hunger and every [storm] odds."""
+    """The lake's storm danger, scaled mildly: its hunger.storm_multiplier and its [storm] section
+    (the odds of losing the line and a fish scaled, any other field as the lake has it)."""
     lake = _template(DANGER)
     data["hunger"]["storm_multiplier"] = round(float(np.clip(
         lake["hunger"]["storm_multiplier"] * severity * rng.uniform(0.9, 1.1), 1.0, 100.0)), 2)
@@ -147,6 +150,7 @@ def plan_world(seed: int) -> Plan:
     data = _copy(_template(TEMPLATES[archetype]))
     for key in ("name", "description", "map", "legend"):
         data.pop(key, None)
+    # the lake's hunger (its storm multiplier is danger), at the template's rate (its metabolism)
     data["hunger"] = {**_copy(_template(DANGER)["hunger"]), "rate": data["hunger"]["rate"]}
     data["hunger"]["rate"] = round(data["hunger"]["rate"] * rng.uniform(0.85, 1.15), 5)
     severity = SEVERITIES[regimes["severity"]]
@@ -168,7 +172,8 @@ def plan_world(seed: int) -> Plan:
         fish["current_rate"] = round(rng.uniform(0.02, 0.05) if regimes["motion"] == "still"
                                      else rng.uniform(0.05, 0.08), 4)
     else:
-        fish.pop("current", None), fish.pop("current_rate", None)
+        fish.pop("current", None)
+        fish.pop("current_rate", None)
     if archetype == "coast":
         data["tide"] = {"period": 2 * int(rng.integers(50, 121))}
     else:
