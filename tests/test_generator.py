@@ -133,6 +133,8 @@ def test_storm_danger_comes_from_the_lake_scaled_mildly(monkeypatch):
         data = plan_world(seed).data
         assert 0.7 <= data["hunger"]["storm_multiplier"] / lake["hunger"]["storm_multiplier"] <= 1.4
         assert set(data["storm"]) == set(lake["storm"])
+        squall = lake["storm"].get("squall_ticks", 0)  # the squall flows through, inside the warning
+        assert data["storm"].get("squall_ticks", 0) == squall < data["weather"]["lead"][0]
     # a new [storm] field in the lake's file flows into every generated world unchanged
     original = generator._template
 

@@ -119,7 +119,8 @@ def _weather(rng: np.random.Generator, data: dict, storms: float,
     before_front = [s for s, row in w["next"].items() if any(row.get(f, 0) > 0 for f in FRONTS if f != s)]
     longest = max((dwell[s][1] for s in before_front), default=MAX_TICKS)
     (a, b), (c, d) = warning
-    low = min(int(rng.integers(a, b + 1)), longest - 2)
+    # and last longer than the lake's squall, which must come after the cues (worlds.playable)
+    low = max(min(int(rng.integers(a, b + 1)), longest - 2), int(data["storm"].get("squall_ticks", 0)) + 1)
     w["lead"] = [low, max(low, int(rng.integers(c, d + 1)))]
 
 
