@@ -189,7 +189,7 @@ UNPLAYABLE = {
     "a warning lead longer than any weather state lasts": (
         _edit("weather", "lead", "lead = [100, 120]"), LAKE_MAP, "toml", "weather.lead", "warning"),
     "a squall that can come before its storm's cues": (
-        _edit("storm", "p_lose_fish", "p_lose_fish = 0.5\nsquall_ticks = 10"), LAKE_MAP, "toml",
+        _edit("storm", "squall_ticks", "squall_ticks = 10"), LAKE_MAP, "toml",
         "storm.squall_ticks", "warning"),
     "richest water never shows a ripple": (
         _edit("fish", "capacity", "capacity = { shallow = 1.5, deep = 2.0, reeds = 2.5 }"), LAKE_MAP, "toml",
