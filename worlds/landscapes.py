@@ -2,9 +2,10 @@
 
 Each maker draws a map of map characters (`CHARS`) from a random stream: water, its depth
 and reeds, shore, rock, ice and tidal flats. `place_shelters` then puts shelters a few steps
-from the fishing spots, never on them, so a storm is worth seeing coming, and at least one
-near the richest water. Rivers and coasts are drawn in one orientation (flowing east, the
-sea to the east) and turned, so the current and the sea can face any way.
+from the fishing spots, never on them nor (where the land allows) beside them, so a storm is
+worth seeing coming, and at least one near the richest water. Rivers and coasts are drawn in
+one orientation (flowing east, the sea to the east) and turned, so the current and the sea can
+face any way.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ WATER_CHARS = ("-", "=", "%", "~")  # flats are water at high tide, when the map
 WALK_CHARS = (".", ":", "*")         # where fishers spawn and walk (shelters aside)
 FAR = 1 << 30
 # How shelters lie: (fewest, most) walking steps from the nearest fishing spot, and the fewest rows or
-# columns between two shelters. A spot is never beside a shelter, so a storm on is a storm felt.
+# columns between two shelters. No spot is beside a shelter (save in a patch of land too narrow for
+# one further in), so a storm on is a storm felt.
 LAYOUTS: dict[str, tuple[int, int, int]] = {"ring": (2, 3, 5), "many": (2, 2, 4), "few": (2, 4, 10),
                                             "far": (3, 5, 7)}
 MIN_ISLAND = 6  # a walkable patch smaller than this (cells) becomes rock: no room for a shelter
@@ -255,9 +257,9 @@ ARCHETYPES: tuple[str, ...] = tuple(MAKERS)
 def rich_reach(spots: np.ndarray, rich: np.ndarray, reach: int) -> np.ndarray:
     """The fishing spots whose line can land on `rich` water: within `reach` steps of it (or, where
     none is, the spots nearest to it)."""
-    to_rich = steps(rich, np.ones_like(rich))
     if not rich.any() or not spots.any():
         return np.zeros_like(spots)
+    to_rich = steps(rich, np.ones_like(rich))
     return spots & (to_rich <= max(reach, int(to_rich[spots].min())))
 
 
