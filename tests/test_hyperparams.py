@@ -16,7 +16,7 @@ WORLDS = Path(__file__).resolve().parents[1] / "worlds"
 
 def test_shipped_hyperparams_resolve_for_every_algo_and_world():
     hp, used = load_hyperparams("ppo", world_keys("lake"))
-    assert used == ["ppo.default", "ppo.lake"] and hp["n_steps"] == 128 and hp["batch_size"] == 4096
+    assert used == ["ppo.default", "ppo.lake"] and hp["n_steps"] == 64 and hp["batch_size"] == 2048
     hp, used = load_hyperparams("ppo", world_keys("lake", "generated:0..99"))
     assert used == ["ppo.default", "ppo.generated"]
     hp, used = load_hyperparams("ppo", world_keys("pond"))
