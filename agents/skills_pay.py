@@ -13,7 +13,8 @@ checks, with non-overlapping intervals:
 - expert > expert_no_patience, expert_no_weather, expert_no_spots;
 - reading beats reacting: expert > reactive > weather_blind (also over `--generated`
   procedural worlds, one world each: there the worlds differ from each other, so the
-  check is paired, the interval of the per-world difference above 0);
+  check is paired, the interval of the per-world difference above 0; patient > impatient
+  is checked there the same way);
 - the oracle (hidden state) is not below the tuned expert; the gap is reported.
 
 and, on the respawn protocol, that two families have an interior optimum (the best
@@ -56,7 +57,8 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("oracle", "expert"),
 )
 # checks on procedural worlds: reading the sky beats reacting, which beats ignoring the weather
-GENERATED_CHECKS: tuple[tuple[str, str], ...] = (("expert", "reactive"), ("reactive", "weather_blind"))
+GENERATED_CHECKS: tuple[tuple[str, str], ...] = (("expert", "reactive"), ("reactive", "weather_blind"),
+                                                 ("patient", "impatient"))
 # the families whose curve over one parameter must peak inside the range (respawn protocol)
 FAMILIES: dict[str, tuple[str, str, tuple[int, ...]]] = {
     "lead_time": ("scripted:expert", "lead_ticks", (-4, 0, 3, 6, 10, 14)),
@@ -222,8 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agents.skills_pay", description=__doc__.split("\n")[0])
     parser.add_argument("--worlds", nargs="+", default=None, help="worlds (default: every shipped world)")
     parser.add_argument("--n-worlds", type=int, default=32, help="independent worlds per fisher and protocol")
-    parser.add_argument("--generated", type=int, default=24,
-                        help="procedural worlds for the reading-beats-reacting checks (0: none)")
+    parser.add_argument("--generated", type=int, default=64,
+                        help="procedural worlds for the paired checks (reading beats reacting, "
+                             "patience; 0: none)")
     parser.add_argument("--ticks", type=int, default=1000)
     parser.add_argument("--fishers", type=int, default=4, help="fishers per world")
     parser.add_argument("--seed", type=int, default=0)
@@ -248,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.json:
             print(markdown({world: results[world]}, checks, args), flush=True)
     if args.generated:
-        names = ("random", "weather_blind", "reactive", "expert")
+        names = ("random", "impatient", "patient", "weather_blind", "reactive", "expert")
         results[GENERATED] = measure_world([f"generated:{i}" for i in range(args.generated)], args.generated,
                                            args.ticks, args.fishers, args.seed, names=names, families=False)
         checks += check_world(GENERATED, results[GENERATED], GENERATED_CHECKS, paired=True)
