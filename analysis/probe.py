@@ -5,8 +5,9 @@
     python -m analysis.probe scripted:patient:patience_ticks=8 --world ice --references
 
 POLICY is a training run folder, a policy.json/.npz, a model .zip its run folder's manifest
-lists, or scripted:NAME[:KEY=INT,...] (`agents.policy_spec`). Four probes, each validated on
-scripted fishers whose skills are known (tests/test_probes_behaviour.py, docs/probes.md):
+lists, scripted:NAME[:KEY=INT,...] or untrained:SEED (`agents.policy_spec`). Four probes, each
+validated on scripted fishers whose skills are known (tests/test_probes_behaviour.py, docs/probes.md,
+docs/probes_validation.md: `analysis.validation`):
 
 | skill | headline | module |
 | --- | --- | --- |
@@ -275,7 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "95% intervals, in set-up scenes and free rollouts.")
     p.add_argument("policy", metavar="POLICY",
                    help="a training run folder, a policy.json/.npz, a model .zip listed in its run folder's "
-                        "manifest, or scripted:NAME[:KEY=INT,...]")
+                        "manifest, scripted:NAME[:KEY=INT,...], or untrained:SEED (the PPO network at "
+                        "initialisation)")
     p.add_argument("--world", default="lake",
                    help="a shipped world, a world folder or toml, or generated:SEED (default: lake)")
     p.add_argument("--worlds", default=None,
