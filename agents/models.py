@@ -184,3 +184,30 @@ def load_init_weights(model: Any, loaded: Any, init_from: str | Path) -> None:
     except RuntimeError as err:
         raise UsageError("--init", f"{init_from}: its weights do not fit this run's network "
                                    f"({' '.join(str(err).split())[:200]})") from None
+
+
+def untrained_policy(seed: int, world: str = "lake", deterministic: bool = True) -> Any:
+    """The project's PPO policy network at initialisation, as a fisher (`untrained:SEED`).
+
+    The network `build_model` makes for `world`'s hyperparameters with `seed` (the same net_arch,
+    activation and SB3's orthogonal initialisation, drawn after seeding torch with `seed`), without
+    the VecEnv and the optimizer around it; torch's global generator is left as it was. What a
+    network scores before any training: the level a trained one must rise above."""
+    import torch  # deferred: heavy at start-up
+    from stable_baselines3.common.policies import ActorCriticPolicy  # deferred: heavy at start-up
+    from torch import nn  # deferred: heavy at start-up
+
+    from agents.activations import Tanh  # deferred: heavy at start-up (torch)
+    from agents.hyperparams import load_hyperparams
+    from agents.loaded_policy import LoadedPolicy
+    from agents.policy_network import _gym_spaces
+
+    hp, _ = load_hyperparams("ppo", [world])
+    obs_space, act_space = _gym_spaces()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = ActorCriticPolicy(obs_space, act_space, lambda _: 0.0, net_arch=list(hp["net_arch"]),
+                                activation_fn={"tanh": Tanh, "relu": nn.ReLU}[hp["activation"]])
+    net.set_training_mode(False)
+    return LoadedPolicy(net, f"untrained:{seed}", {"algo": "ppo", "kind": "untrained", "seed": seed},
+                        deterministic=deterministic, seed=seed)

@@ -2,6 +2,8 @@
 
     scripted:NAME                  a scripted fisher (agents.scripted.make_scripted)
     scripted:NAME:KEY=INT[,...]    the same with parameters, e.g. scripted:patient:patience_ticks=8
+    untrained:SEED                 the project's PPO network at initialisation, seeded SEED
+                                   (agents.models.untrained_policy): the level before any training
     RUN_DIR                        any run folder the project writes: a training run, or a main
                                    job's folder (`python -m sim.run`), whose training is RUN/training
     policy.json | policy.npz       a trained policy (agents.policies.load_policy, weights only)
@@ -22,6 +24,7 @@ from agents.scripted import SCRIPTED_NAMES, scripted_from_spec
 from sim.cli import UsageError
 
 POLICY_FILES = ("policy.json", "manifest.json")  # what makes a folder a training run folder
+UNTRAINED = "untrained:"
 
 
 def policy_folder(path: str | os.PathLike) -> Path:
@@ -52,18 +55,29 @@ def resolve_policy(policy: object, seed: int = 0, trust_zip: bool = False, deter
             return scripted_from_spec(spec, seed)
         except ValueError as err:
             raise UsageError(flag, str(err)) from None
+    if spec.startswith(UNTRAINED):
+        return _untrained(spec, deterministic, flag)
     if not Path(spec).exists():
         hint = f" (did you mean scripted:{spec}?)" if spec in SCRIPTED_NAMES else ""
         raise UsageError(flag, f"{spec!r} is neither scripted:NAME nor an existing file or folder: "
-                               f"expected scripted:NAME with NAME one of {', '.join(SCRIPTED_NAMES)}, or a "
-                               f"trained policy (trained policies arrive with training: a run folder, a "
-                               f"policy.json/.npz or a model .zip){hint}")
+                               f"expected scripted:NAME with NAME one of {', '.join(SCRIPTED_NAMES)}, "
+                               f"untrained:SEED, or a trained policy (trained policies arrive with training: "
+                               f"a run folder, a policy.json/.npz or a model .zip){hint}")
     from agents.policies import PolicyFileError, load_policy  # deferred: heavy at start-up
 
     try:
         return load_policy(policy_folder(spec), trust_zip=trust_zip, deterministic=deterministic, seed=seed)
     except PolicyFileError as err:
         raise UsageError(flag, " ".join(str(err).split())) from None
+
+
+def _untrained(spec: str, deterministic: bool, flag: str) -> object:
+    seed = spec[len(UNTRAINED):]
+    if not (seed.isascii() and seed.isdigit() and int(seed) < 2**32):
+        raise UsageError(flag, f"{spec!r}: expected untrained:SEED with SEED a whole number below 2**32")
+    from agents.models import untrained_policy  # deferred: heavy at start-up (torch)
+
+    return untrained_policy(int(seed), deterministic=deterministic)
 
 
 def policy_name(policy: object, spec: object = None) -> str:

@@ -5,8 +5,9 @@
     python -m analysis.probe scripted:patient:patience_ticks=8 --world ice --references
 
 POLICY is a training run folder, a policy.json/.npz, a model .zip its run folder's manifest
-lists, or scripted:NAME[:KEY=INT,...] (`agents.policy_spec`). Four probes, each validated on
-scripted fishers whose skills are known (tests/test_probes_behaviour.py, docs/probes.md):
+lists, scripted:NAME[:KEY=INT,...] or untrained:SEED (`agents.policy_spec`). Four probes, each
+validated on scripted fishers whose skills are known (tests/test_probes_behaviour.py, docs/probes.md,
+docs/probes_validation.md: `analysis.validation`):
 
 | skill | headline | module |
 | --- | --- | --- |
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -50,8 +52,19 @@ from analysis.patience import probe_patience
 from analysis.scales import DEFAULT as DEFAULT_SCALE
 from analysis.scales import SCALES as SCALE_NAMES
 from analysis.survival import free_rollout, probe_survival
+from analysis.validation import failures, markdown_separations, separations
 from analysis.weather_reading import probe_weather
-from sim.cli import EXIT_USAGE, Parser, UsageError, cli, int_at_least, output_file, parse
+from sim.cli import (
+    EXIT_USAGE,
+    Parser,
+    UsageError,
+    cli,
+    int_at_least,
+    output_file,
+    parse,
+    shown_path,
+    versions,
+)
 from worlds.loader import World, WorldFileError, load_world
 from worlds.registry import expand
 
@@ -196,6 +209,7 @@ SKILL_LABELS = {"patience": "patience", "weather_reading": "weather reading", "k
 # headline is anticipation, and the reaction to a storm on is its own row, never mixed into it
 ROWS: tuple[tuple[str, str, str | None, str | None], ...] = (
     ("patience", "patience", None, None),
+    ("patience: gives up after", "patience", "median_give_up", "ticks waited without a bite (median)"),
     ("weather: anticipation", "weather_reading", None, None),
     ("weather: reaction (storm on)", "weather_reading", "reaction",
      "shelter progress, storm cues minus calm"),
@@ -211,6 +225,8 @@ def _row_card(skills: dict, skill: str, entry: str | None) -> dict:
     if entry is None:
         return card
     sub = card.get(entry) or {}
+    if entry == "median_give_up" and sub.get("value") is not None:  # a wait as long as the scene: censored
+        return {**sub, "censored": sub["value"] >= card.get("horizon", math.inf)}
     return sub.get("left_before_front", {}) if entry == "leave_timing" else sub
 
 
@@ -223,13 +239,16 @@ def _rows(res: dict) -> list[tuple[str, str, str | None]]:
     return out
 
 
-def _cell(card: dict) -> str:
+def _cell(card: dict, unit: str = "") -> str:
+    """value [low, high]: ticks whole (one decimal for a mean that is not whole), anything else 2 decimals."""
     v, lo, hi = card.get("value"), card.get("low"), card.get("high")
     if v is None:
         return "n/a"
-    fmt = (lambda x: f"{x:.0f}") if str(card.get("unit", "")).startswith("ticks") else (lambda x: f"{x:.2f}")
+    digits = 2
+    if str(unit or card.get("unit", "")).startswith("ticks"):
+        digits = 0 if all(float(x).is_integer() for x in (v, lo, hi)) else 1
     mark = ">=" if card.get("censored") else ""
-    return f"{mark}{fmt(v)} [{fmt(lo)}, {fmt(hi)}]"
+    return f"{mark}{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
 def render_cards(results: list[dict], references: dict[str, list[dict]] | None = None) -> Any:
@@ -244,8 +263,9 @@ def render_cards(results: list[dict], references: dict[str, list[dict]] | None =
             t.add_column(ref, justify="right")
         t.add_column("unit")
         for label, skill, entry, unit in _rows(res):
-            refs = [_cell(_row_card(references[r][i]["skills"], skill, entry)) for r in references or {}]
-            t.add_row(label, _cell(_row_card(res["skills"], skill, entry)), *refs, unit)
+            cells = [_cell(_row_card(c["skills"], skill, entry), unit)
+                     for c in (res, *(references[r][i] for r in references or {}))]
+            t.add_row(label, *cells, unit)
         notes = Table.grid(padding=(0, 1))
         for skill in SKILLS:
             notes.add_row(f"[bold]{SKILL_LABELS[skill]}[/]", res["skills"][skill]["summary"])
@@ -253,20 +273,51 @@ def render_cards(results: list[dict], references: dict[str, list[dict]] | None =
     return Group(*tables)
 
 
-def markdown_cards(results: list[dict], references: dict[str, list[dict]] | None = None) -> str:
-    """The skill cards as markdown: one table per world, a column per fisher, value [95% interval]."""
+def markdown_cards(results: list[dict], references: dict[str, list[dict]] | None = None,
+                   header: str = "", checks: list[dict] | None = None) -> str:
+    """The skill cards as markdown: one table per world, a column per fisher, value [95% interval];
+    `header` goes first, and the separations (`analysis.validation`) last when there are any."""
     names = [results[0]["policy"], *(references or {})]
-    lines = []
+    lines = [header] if header else []
     for i, res in enumerate(results):
         cards = [res, *(references[r][i] for r in references or {})]
         lines += [f"**{res['world']}** (seed {res['seed']}, scale {res['scale']})", "",
                   "| skill | unit | " + " | ".join(f"`{n}`" for n in names) + " |",
                   "|---|---|" + "---|" * len(names)]
         for label, skill, entry, unit in _rows(res):
-            lines.append(f"| {label} | {unit} | "
-                         + " | ".join(_cell(_row_card(c["skills"], skill, entry)) for c in cards) + " |")
+            cells = [_cell(_row_card(c["skills"], skill, entry), unit) for c in cards]
+            lines.append(f"| {label} | {unit} | " + " | ".join(cells) + " |")
         lines.append("")
+    if checks:
+        lines.append(markdown_separations(checks))
     return "\n".join(lines)
+
+
+LEGEND = ("Cells: value [95% interval]; \">=\" marks a value censored at the scene's horizon. Patience is "
+          "the distance from the best give-up time at the spot (lower is better; `analysis.patience`), with "
+          "the raw give-up time below it; weather: anticipation (the headline: front cues, no storm on, "
+          "minus calm), reaction (a storm on, minus calm: reported apart) and the median ticks before a real "
+          "storm breaks at which the fisher set off for shelter (n/a: it never did). `untrained:SEED` is the "
+          "project's PPO network at initialisation (`agents.policy_spec`).")
+
+
+def command_line(argv: list[str]) -> str:
+    """The command as a person reruns it, one option a line; paths inside the working folder relative."""
+    words = [shown_path(a) if Path(a).is_absolute() else a for a in argv]
+    text = shlex.join(["python", "-m", "analysis.probe", *words])
+    return text.replace(" --", " \\\n  --")
+
+
+def markdown_header(argv: list[str], results: list[dict], references: dict | None) -> str:
+    """What wrote the tables: the commit, the command, the seed and scale, and how to read a cell."""
+    v = versions()
+    commit = v.get("git_commit", "unknown")[:7]
+    commit += " (with uncommitted changes)" if v.get("git_dirty") else ""
+    n, first = 1 + len(references or {}), results[0]
+    return "\n".join([f"# Skill cards of {n} fishers in {len(results)} worlds", "",
+                      f"Written by `analysis.probe` at commit `{commit}` (seed {first['seed']}, scale "
+                      f"{first['scale']}; docs/probes.md), with:", "",
+                      "```bash", command_line(argv), "```", "", LEGEND, ""])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -275,7 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "95% intervals, in set-up scenes and free rollouts.")
     p.add_argument("policy", metavar="POLICY",
                    help="a training run folder, a policy.json/.npz, a model .zip listed in its run folder's "
-                        "manifest, or scripted:NAME[:KEY=INT,...]")
+                        "manifest, scripted:NAME[:KEY=INT,...], or untrained:SEED (the PPO network at "
+                        "initialisation)")
     p.add_argument("--world", default="lake",
                    help="a shipped world, a world folder or toml, or generated:SEED (default: lake)")
     p.add_argument("--worlds", default=None,
@@ -333,9 +385,14 @@ def main(argv: list[str] | None = None) -> int:
     payload: dict[str, Any] = (results[0] if len(results) == 1 and references is None else
                                {"policy": results[0]["policy"], "seed": args.seed, "scale": args.scale,
                                 "worlds": {r["world"]: r for r in results}})
+    checks: list[dict] = []
     if references is not None:
         payload = {**payload, "references": {ref: {r["world"]: r["skills"] for r in rs}
                                              for ref, rs in references.items()}}
+        everyone = {results[0]["policy"]: {r["world"]: r["skills"] for r in results}, **payload["references"]}
+        checks = separations(everyone, seed=args.seed)
+        if checks:
+            payload["separations"] = checks
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -343,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         md = Path(args.markdown)
         md.parent.mkdir(parents=True, exist_ok=True)
-        md.write_text(markdown_cards(results, references))
+        md.write_text(markdown_cards(results, references, markdown_header(argv, results, references), checks))
     if args.json:
         print(json.dumps(payload, indent=1))
         return 0
@@ -352,6 +409,10 @@ def main(argv: list[str] | None = None) -> int:
     console.print(render_cards(results, references))
     console.print(f"probed {1 + len(references or {})} fisher(s) in {len(worlds)} world(s) in {elapsed:.1f} s"
                   + (f"; JSON in {args.out}" if args.out else ""))
+    if checks:
+        failed = failures(checks)
+        console.print(f"separations (analysis.validation): {len(checks) - len(failed)} of {len(checks)} hold"
+                      + "".join(f"\n  FAILS {line}" for line in failed), markup=False)
     return 0
 
 

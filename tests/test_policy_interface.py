@@ -158,3 +158,25 @@ def test_bad_specs_name_the_flag(tmp_path):
     with pytest.raises(UsageError, match=r"^--policy: "):
         resolve_policy(str(empty))
     shutil.rmtree(empty)
+
+
+def test_untrained_seed_is_the_network_build_model_makes_before_any_training():
+    import torch
+
+    from agents.hyperparams import load_hyperparams
+    from agents.models import build_model
+    from agents.vec_env import make_vec_env
+
+    hp, _ = load_hyperparams("ppo", ["lake"])
+    model = build_model("ppo", make_vec_env("lake", n_worlds=1, n_fishers=1, seed=0),
+                        {**hp, "batch_size": 64, "n_steps": 64}, seed=3, tensorboard_log=None)
+    before = torch.random.get_rng_state()
+    fisher = resolve_policy("untrained:3")
+    assert torch.equal(before, torch.random.get_rng_state())  # torch's own generator is left alone
+    mine, theirs = fisher.policy.state_dict(), model.policy.state_dict()
+    assert set(mine) == set(theirs) and all(torch.equal(mine[k], theirs[k]) for k in mine)
+    obs = np.random.default_rng(0).uniform(0, 1, (5, fisher.policy.observation_space.shape[0]))
+    assert (fisher.act(obs) == resolve_policy("untrained:3").act(obs)).all() and fisher.name == "untrained:3"
+    for bad in ("untrained:", "untrained:-1", "untrained:x", f"untrained:{2**32}"):
+        with pytest.raises(UsageError, match=r"^POLICY: .*untrained:SEED"):
+            resolve_policy(bad, flag="POLICY")
