@@ -1,4 +1,4 @@
-"""Tune the expert per world: its lead time and give-up times searched, kept as data.
+"""Tune the expert per world: its lead and roam times searched, kept as data.
 
     python -m agents.tune_expert [--worlds lake pond ...] [--n-worlds 16] [--ticks 1000]
                                  [--seed 1] [--out agents/expert_params.toml]
@@ -7,8 +7,8 @@ DESIGN, "references bound the scale": the reference a learned fisher is normalis
 must be close to the best a scripted fisher can do, its parameters searched rather
 than guessed. For each world this searches, by coordinate ascent on mean meals per
 fisher-day (respawn protocol), first the lead time (`LEAD_GRID`: how many ticks before
-the forecast storm, beyond its walk, the expert heads for shelter), then the give-up
-time for each ripple level (`GIVE_UP_GRID`), and writes one table per world to
+the forecast storm, beyond its walk, the expert heads for shelter), then how long it keeps
+away from a spot it gave up on (`ROAM_GRID`), and writes one table per world to
 `agents/expert_params.toml`, which `scripted:expert` reads (worlds without an entry,
 such as generated ones, take [default]: the per-parameter median over the tuned
 worlds). The search uses seed 1 by default so that the skills-pay checks (seed 0)
@@ -25,11 +25,10 @@ import numpy as np
 
 from agents.rollout import interval, run_policy
 from agents.scripted import SkillFisher, scripted_from_spec
-from agents.world_reading import DEFAULT_GIVE_UP, DEFAULT_LEAD, DEFAULT_ROAM, EXPERT_PARAMS, LEVELS
+from agents.world_reading import DEFAULT_LEAD, DEFAULT_ROAM, EXPERT_PARAMS
 from worlds.loader import list_worlds
 
 LEAD_GRID = (0, 2, 4, 6, 8, 11)
-GIVE_UP_GRID = (8, 12, 18, 26, 40, 10_000)
 ROAM_GRID = (0, 3, 8)
 
 
@@ -48,48 +47,36 @@ def sweep(world: str, spec: str, key: str, values: tuple[int, ...], n_worlds: in
 
 
 class _Tuned(SkillFisher):
-    """The expert with explicit per-level give-up times (what the search varies)."""
+    """The expert with explicit lead and roam times (what the search varies)."""
 
-    def __init__(self, lead: int, give_up: tuple[int, ...], seed: int, roam: int = DEFAULT_ROAM):
+    def __init__(self, lead: int, roam: int, seed: int):
         super().__init__(name="expert", lead_ticks=lead, seed=seed)
-        self.give_up = np.asarray(give_up)
         self.roam = roam
-
-    def _give_up_after(self, r, level: np.ndarray) -> np.ndarray:
-        return self.give_up[level]
 
     def _roam_after(self, r) -> np.ndarray:
         return np.full(r.n, self.roam)
 
 
 def tune_world(world: str, n_worlds: int, ticks: int, seed: int, log=print) -> dict:
-    """Coordinate ascent: the lead time, how long to keep away from a spot given up on, then
-    each ripple level's give-up time."""
-    lead, roam, give_up = DEFAULT_LEAD, DEFAULT_ROAM, list(DEFAULT_GIVE_UP)
-    best = score(_Tuned(lead, tuple(give_up), seed, roam), world, n_worlds, ticks, seed)
+    """Coordinate ascent: the lead time, then how long to keep away from a spot given up on (the
+    give-up times are not searched: they are the best ones under the world's bite rule)."""
+    lead, roam = DEFAULT_LEAD, DEFAULT_ROAM
+    best = score(_Tuned(lead, roam, seed), world, n_worlds, ticks, seed)
 
-    def trial(lead_: int, roam_: int, give_up_: list[int]) -> tuple[float, float, float]:
-        s = score(_Tuned(lead_, tuple(give_up_), seed, roam_), world, n_worlds, ticks, seed)
-        log(f"{world}: lead_ticks={lead_} roam_ticks={roam_} give_up={give_up_}: "
-            f"{s[0]:.2f} [{s[1]:.2f}, {s[2]:.2f}]")
+    def trial(lead_: int, roam_: int) -> tuple[float, float, float]:
+        s = score(_Tuned(lead_, roam_, seed), world, n_worlds, ticks, seed)
+        log(f"{world}: lead_ticks={lead_} roam_ticks={roam_}: {s[0]:.2f} [{s[1]:.2f}, {s[2]:.2f}]")
         return s
 
     for value in LEAD_GRID:
-        s = trial(value, roam, give_up)
+        s = trial(value, roam)
         if s[0] > best[0]:
             best, lead = s, value
     for value in ROAM_GRID:
-        s = trial(lead, value, give_up)
+        s = trial(lead, value)
         if s[0] > best[0]:
             best, roam = s, value
-    for level in range(LEVELS):
-        for value in GIVE_UP_GRID:
-            changed = give_up.copy()
-            changed[level] = value
-            s = trial(lead, roam, changed)
-            if s[0] > best[0]:
-                best, give_up = s, changed
-    return {"lead_ticks": lead, "roam_ticks": roam, "give_up": give_up, "meals_per_day": round(best[0], 3)}
+    return {"lead_ticks": lead, "roam_ticks": roam, "meals_per_day": round(best[0], 3)}
 
 
 def to_toml(tuned: dict[str, dict], command: str) -> str:
@@ -97,15 +84,13 @@ def to_toml(tuned: dict[str, dict], command: str) -> str:
     lines = ["# The tuned expert's parameters per world (read by scripted:expert: agents/world_reading.py).",
              f"# Written by: {command}",
              "# lead_ticks: ticks before the forecast storm (beyond the walk to a shelter) when it leaves;",
-             "# roam_ticks: ticks it casts nowhere within 2 cells of a spot it gave up on (0: recasts),",
-             "# give_up: ticks without a bite before it reels in, per ripple level 0..3 of the spot;",
-             "# meals_per_day: its score in the search (respawn protocol).", ""]
+             "# roam_ticks: ticks it casts nowhere within 2 cells of a spot it gave up on (0: recasts);",
+             "# meals_per_day: its score in the search (respawn protocol). Its give-up times are not",
+             "# here: they are the best ones under each world's bite rule (agents/give_up.py).", ""]
     default = {"lead_ticks": int(np.median([t["lead_ticks"] for t in tuned.values()])),
-               "roam_ticks": int(np.median([t["roam_ticks"] for t in tuned.values()])),
-               "give_up": [int(np.median([t["give_up"][k] for t in tuned.values()])) for k in range(LEVELS)]}
+               "roam_ticks": int(np.median([t["roam_ticks"] for t in tuned.values()]))}
     for name, t in [("default", default), *sorted(tuned.items())]:
-        lines += [f"[{name}]", f"lead_ticks = {t['lead_ticks']}", f"roam_ticks = {t['roam_ticks']}",
-                  f"give_up = {list(t['give_up'])}"]
+        lines += [f"[{name}]", f"lead_ticks = {t['lead_ticks']}", f"roam_ticks = {t['roam_ticks']}"]
         if "meals_per_day" in t:
             lines.append(f"meals_per_day = {t['meals_per_day']}")
         lines.append("")

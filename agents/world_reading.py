@@ -3,7 +3,8 @@
 A scripted fisher acts on observations, like a learner, but it is written by someone
 who read the world file: the cast reach, whether the richest water can show ripples at
 all, the barometer and cloud values of each weather state and how fast they move, the
-warning lead, and (for the expert) its tuned give-up and lead times
+warning lead, the give-up time that is best for a spot of each ripple level under the world's
+bite rule (`agents.give_up`), and (for the expert) its tuned lead and roam times
 (`agents/expert_params.toml`, written by `python -m agents.tune_expert`). Everything is
 per observation row, so one fisher can act in a batch of different worlds.
 
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.give_up import give_up_by_ripple
 from sim.observe import RIPPLE_FULL, RIPPLE_LEVELS
 from worlds.loader import World, load_world
 from worlds.schema import WATER_KINDS, WEATHER_STATES
@@ -33,7 +35,6 @@ LEVELS = RIPPLE_LEVELS + 1  # ripple levels 0..RIPPLE_LEVELS
 # the expert's parameters where no tuned entry exists (a world nobody tuned): searched on
 # the shipped worlds (the [default] table of expert_params.toml overrides these)
 DEFAULT_LEAD = 4
-DEFAULT_GIVE_UP = (20, 20, 20, 20)
 # ticks after giving up on a spot during which the expert casts nowhere within 2 cells of it (0: it
 # may cast again at once, where it stands): recasting refreshes a line the fish grew wary of
 DEFAULT_ROAM = 0
@@ -48,22 +49,18 @@ def tuned_table() -> dict[str, dict]:
     return tomllib.loads(EXPERT_PARAMS.read_text())
 
 
-def tuned_params(world_name: str) -> tuple[int, tuple[int, ...]]:
-    """(lead_ticks, give_up per ripple level) of the tuned expert in a world (the default if untuned)."""
+def tuned_params(world_name: str) -> tuple[int, int]:
+    """(lead_ticks, roam_ticks) of the tuned expert in a world (the default if untuned)."""
     table = tuned_table()
     entry = table.get(world_name, table.get("default", {}))
-    lead = int(entry.get("lead_ticks", DEFAULT_LEAD))
-    give_up = tuple(int(x) for x in entry.get("give_up", DEFAULT_GIVE_UP))
-    if len(give_up) != LEVELS:
-        raise ValueError(f"{EXPERT_PARAMS}: [{world_name}] give_up: expected {LEVELS} integers (one per "
-                         f"ripple level 0..{RIPPLE_LEVELS}), got {len(give_up)}")
-    return lead, give_up
+    return int(entry.get("lead_ticks", DEFAULT_LEAD)), int(entry.get("roam_ticks", DEFAULT_ROAM))
 
 
-def tuned_roam(world_name: str) -> int:
-    """Ticks the tuned expert keeps away from a spot it gave up on (the default if untuned)."""
-    table = tuned_table()
-    return int(table.get(world_name, table.get("default", {})).get("roam_ticks", DEFAULT_ROAM))
+def give_up_times(world: World) -> tuple[int, ...]:
+    """The give-up time per ripple level 0..RIPPLE_LEVELS: the best one for a spot that looks
+    that rich, from the world's bite rule (agents.give_up), not searched."""
+    f = world.params.fishing
+    return give_up_by_ripple(f.p_bite, f.settle, f.wary_ticks, RIPPLE_LEVELS, RIPPLE_FULL)
 
 
 @dataclass
@@ -80,7 +77,7 @@ class WorldReading:
     squall: np.ndarray          # (N,) ticks of squall ahead of a storm (its danger comes that early)
     can_follow: np.ndarray      # (N, 4, 4) bool: state t can follow state s
     tuned_lead: np.ndarray      # (N,) the tuned expert's lead time
-    tuned_give_up: np.ndarray   # (N, LEVELS) the tuned expert's give-up time per ripple level
+    tuned_give_up: np.ndarray   # (N, LEVELS) the give-up time per ripple level (from the bite rule)
     tuned_roam: np.ndarray      # (N,) ticks it keeps away from a spot it gave up on
 
     @property
@@ -92,7 +89,7 @@ def _row(world: World) -> dict[str, np.ndarray]:
     p = world.params
     w = p.weather
     capacity = max(p.fish.capacity.get(k, 0.0) for k in WATER_KINDS)
-    lead, give_up = tuned_params(world.name)
+    lead, roam = tuned_params(world.name)
     follow = np.array([[w.next.get(s, {}).get(t, 0.0) > 0 for t in WEATHER_STATES] for s in WEATHER_STATES])
     return {
         "cast_reach": np.array(p.fishing.cast_reach),
@@ -102,8 +99,8 @@ def _row(world: World) -> dict[str, np.ndarray]:
         "cloud_rate": np.array(w.cloud_rate), "barometer_rate": np.array(w.barometer_rate),
         "lead_mean": np.array((w.lead[0] + w.lead[1]) / 2), "can_follow": follow,
         "squall": np.array(float(p.storm.squall_ticks)),
-        "tuned_lead": np.array(lead), "tuned_give_up": np.array(give_up),
-        "tuned_roam": np.array(tuned_roam(world.name)),
+        "tuned_lead": np.array(lead), "tuned_give_up": np.array(give_up_times(world)),
+        "tuned_roam": np.array(roam),
     }
 
 

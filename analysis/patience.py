@@ -13,7 +13,7 @@ more of them rich (`spot_richness`), because the best time depends on how rich t
 Scenes run `horizon` ticks (`horizon_for`: at least settle + 1 + 3 x wary_ticks, well past any
 optimum); a fisher still waiting then is censored, and its distance is a lower bound.
 
-The optimum (`analysis.give_up`): for each scene the real world's bite chance at that spot is
+The optimum (`agents.give_up`): for each scene the real world's bite chance at that spot is
 known (q = p_bite x min(fish / density_ref, 2) x bite factor at the scene's start, falling by e
 every wary_ticks past settle), and T* is the give-up time with the best renewal catch rate when
 the fisher casts again at the same spot (a fresh cast is fresh; recasting is the cheapest
@@ -41,7 +41,7 @@ import math
 
 import numpy as np
 
-from analysis.give_up import OVERHEAD_TICKS, T_MAX, best_give_up, first_bite, rate_shortfall
+from agents.give_up import OVERHEAD_TICKS, T_MAX, best_give_up, first_bite, rate_shortfall
 from analysis.scenes import Scenes, make_scenes, plant_bites, run_scenes, scene_world
 from analysis.stats import bootstrap_interval
 from sim import weather as W
@@ -193,7 +193,7 @@ def probe_patience(policy: object, world: str = "lake", seed: int = 0, n_scenes:
         "median_wait": median.to_dict(),
         "mean_wait": bootstrap_interval(wait[scored], "mean", seed=seed).to_dict(),
         "optimal": {"rule": "argmax over T of the renewal catch rate at the spot, recasting in place "
-                            "(analysis.give_up)",
+                            "(agents.give_up)",
                     "best_give_up": best, "bite_chance": q.round(5), "best_rate": best_rate.round(5),
                     "richness": richness.round(4), "overhead_ticks": OVERHEAD_TICKS,
                     # the best time of a fisher that walks on after every give-up (a walk across its view)

@@ -67,7 +67,21 @@ def test_reading_comes_from_the_world():
     assert r.ripples_show.all()
     poor = override_world(lake, {"fish.capacity": {"shallow": 0.5, "deep": 1.0, "reeds": 2.0}})
     assert not read_worlds([poor], 1).ripples_show[0]  # the richest water stays below the first ripple level
-    assert len(tuned_params("lake")[1]) == 4 and len(tuned_params("no-such-world")[1]) == 4
+    assert tuned_params("lake")[0] >= 0 and tuned_params("no-such-world") == tuned_params("default")
+
+
+def test_give_up_times_come_from_the_bite_rule_and_depend_on_how_rich_a_spot_looks():
+    """The best give-up time per ripple level: longer (or equal) at richer-looking spots (a wary
+    line there still bites often enough to be worth the wait), longer where fish grow wary more
+    slowly, and never where they never grow wary."""
+    lake = load_world("lake")
+    times = read_worlds([lake], 1).tuned_give_up[0]
+    assert list(times) == sorted(times) and times[0] < times[-1]
+    assert 10 <= times[-1] <= 25
+    slow = read_worlds([override_world(lake, {"fishing.wary_ticks": 60.0})], 1).tuned_give_up[0]
+    assert (slow > times).all()
+    never = read_worlds([override_world(lake, {"fishing.wary_ticks": 0.0})], 1).tuned_give_up[0]
+    assert (never >= 1000).all()
 
 
 def test_the_expert_casts_where_no_ripple_can_show():

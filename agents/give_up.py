@@ -1,4 +1,5 @@
-"""The best give-up time at a fishing spot, from the world's bite rule (what "right patience" is).
+"""The best give-up time at a fishing spot, from the world's bite rule (what "right patience" is):
+the patience probe's optimum (analysis.patience) and the scripted fishers' give-up times.
 
 The bite rule (`sim.kernels._bites`): a line ages one tick per tick; past `settle` a line of
 age a gets a bite with chance q * exp(-(a - settle - 1) / wary_ticks), where
@@ -18,9 +19,10 @@ bite or the give-up, plus the tick of the next cast). Walking on is worth it onl
 that bites more, a choice of spot (knowing fish), not patience: the probe sets those moves
 aside (`analysis.patience`). A fisher that always walks on after giving up pays a longer
 overhead, and its own best give-up time is longer (`best_give_up(..., overhead=k)` gives it):
-the tuned expert, which walks on, gives up at 18-20 ticks, where R is within a few per cent
-of its best. T* grows slowly with q (about 15 ticks for a poor spot, 17 at the richest lake
-spot, with wary_ticks 20 and settle 3). Without wary fish (wary_ticks 0) R rises for ever
+the scripted fishers recast where they stand (their tuned `roam_ticks` is 0 in every shipped
+world) and give up at T* for the ripple level of their spot (`give_up_by_ripple`). T* grows
+slowly with q (about 15 ticks for a poor spot, 17 at the richest lake spot, with wary_ticks 20
+and settle 3). Without wary fish (wary_ticks 0) R rises for ever
 and the optimum is never to give up (T* = `T_MAX`).
 """
 
@@ -83,3 +85,15 @@ def rate_shortfall(give_up: np.ndarray, q: np.ndarray, settle: int, wary_ticks: 
     t = np.clip(np.asarray(give_up, dtype=np.int64), 0, max_t)
     mine = np.where(t > 0, rate[np.maximum(t, 1) - 1, np.arange(q.size)], 0.0)
     return 1.0 - mine / rate.max(axis=0)
+
+
+def give_up_by_ripple(p_bite: float, settle: int, wary_ticks: float, levels: int, full: float,
+                      bite_factor: float = 1.0) -> tuple[int, ...]:
+    """T* for a spot at each ripple level 0..levels: a fisher reads how rich a spot looks from its
+    ripples, so it takes the middle of each level's band of fish density (level k shows at a
+    density of k / levels x `full` fish per density_ref; the bite chance stops growing at
+    `full`), at a bite factor of 1 (cloudy, by day). At richer spots a wary line still bites
+    often enough to wait on: a longer or equal T*."""
+    density = np.minimum((np.arange(levels + 1) + 0.5) / levels * full, full)
+    best, _ = best_give_up(p_bite * density * bite_factor, settle, wary_ticks)
+    return tuple(int(t) for t in best)
