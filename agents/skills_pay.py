@@ -172,11 +172,12 @@ def summary(results: dict, checks: list[Check]) -> str:
 
 
 HOW_TO_READ = """\
-How to read it: expert is the tuned expert (its lead and give-up times searched per world
-on seed 1 by `python -m agents.tune_expert`, kept in agents/expert_params.toml); reactive
-is the same fisher acting on the weather only once the storm is on; oracle is the expert
-reading the hidden state (fish under every cell, the time to the next storm). The
-single-skill fishers give up at their world's tuned times too. Families: meals per day over
+How to read it: expert is the tuned expert (its lead and roam times searched per world on
+seed 1 by `python -m agents.tune_expert`, kept in agents/expert_params.toml; its give-up
+times are the best ones under the world's bite rule for a spot of each ripple level,
+agents/give_up.py); reactive is the same fisher acting on the weather only once the storm is
+on; oracle is the expert reading the hidden state (fish under every cell, the time to the
+next storm). The single-skill fishers give up at those times too. Families: meals per day over
 one parameter on the respawn protocol; the check asks for a best member inside the range
 whose interval clears both ends'. The give-up optimum comes from the core rule
 `fishing.wary_ticks` (fish grow wary of a still line: past settle, the bite chance falls by

@@ -95,7 +95,8 @@ def _survival(wait: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
     return surv, hazard
 
 
-def _leave(scenes: Scenes, policy: object, horizon: int, seed: int) -> tuple[np.ndarray, np.ndarray, object]:
+def _leave(scenes: Scenes, policy: object, horizon: int, seed: int,
+           told_world: object = None) -> tuple[np.ndarray, np.ndarray, object]:
     """Run the no-bite scenes: (wait (n,), how (n,) index into HOW, trace)."""
     s, p = scenes.sim.state, scenes.sim.worlds[0].params
     rows = np.arange(scenes.n)
@@ -107,7 +108,8 @@ def _leave(scenes: Scenes, policy: object, horizon: int, seed: int) -> tuple[np.
         lv = ripple_level(st.fish[rows, st.line_row[:, 0], st.line_col[:, 0]], p.fish.density_ref)
         level[t - 1] = np.where(st.line[:, 0], lv, -1)
 
-    trace = run_scenes(policy, scenes, horizon, seed=seed, before_act=lambda sim, t: t and after(sim, t))
+    trace = run_scenes(policy, scenes, horizon, seed=seed, before_act=lambda sim, t: t and after(sim, t),
+                       told_world=told_world)
     after(scenes.sim, horizon)
     out = ~trace.line
     wait = np.where(out.any(axis=0), out.argmax(axis=0), horizon).astype(np.int64)
@@ -142,7 +144,7 @@ def probe_patience(policy: object, world: str = "lake", seed: int = 0, n_scenes:
     q = bite_chance(scenes, p.fishing.p_bite)  # the real world's chance at each spot (the scenes' is 0)
     best, best_rate = best_give_up(q, settle, wary)
     horizon = horizon or horizon_for(settle, wary, best[best < T_MAX])
-    wait, how, trace = _leave(scenes, policy, horizon, seed)
+    wait, how, trace = _leave(scenes, policy, horizon, seed, told_world=base)  # the real rules, not p_bite 0
     censored = wait >= horizon
     scored = how != HOW.index("richer")
     target = np.minimum(best, horizon)  # an optimum past the horizon can only be told apart up to it

@@ -32,6 +32,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from agents.world_reading import read_worlds
 from sim import terrain as T
 from sim import weather as W
 from sim.core import Simulation, resolve_worlds
@@ -310,15 +311,21 @@ class Trace:
 
 def run_scenes(policy: object, scenes: Scenes, ticks: int, seed: int = 0,
                cue_source: Simulation | None = None,
-               before_act: Callable[[Simulation, int], None] | None = None) -> Trace:
+               before_act: Callable[[Simulation, int], None] | None = None,
+               told_world: World | None = None) -> Trace:
     """Run a policy from the scenes' current state for `ticks` ticks and trace the one fisher of each.
 
     cue_source: a simulation of the same scenes whose weather cues replace the fisher's own in
         every observation (it is stepped alongside, its fishers waiting).
     before_act: called with (sim, t) before each observation (to plant bites).
+    told_world: the world whose rules a scripted fisher reads (default: the scenes' own, overrides
+        included); a probe that withholds something by a rule change (patience: no bite ever
+        comes) tells it the real world's rules, as a learner, which reads no rules, would act.
     """
     sim = scenes.sim
     policy = bind_policy(policy, sim)  # a scripted fisher reads the scenes' world (overrides included)
+    if told_world is not None and getattr(policy, "reading", None) is not None:
+        policy.reading = read_worlds([told_world] * sim.n_worlds, sim.n_fishers)
     reset_policy(policy, seed)  # its random generator and any memory start afresh for each arm
     act = policy.act
     n = scenes.n

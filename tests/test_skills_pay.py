@@ -26,18 +26,14 @@ from worlds.loader import list_worlds
 # deterministic), each with why; (world, protocol, better, worse), worse "" for a family's optimum.
 # Issue 12 is open while this is not empty: a check may leave the list, none may join it.
 OPEN_CHECKS: dict[tuple[str, str, str, str], str] = {
-    ("coast", "cohort", "expert", "reactive"): "cohort fishers die young on the coast",
-    ("river", "cohort", "expert", "reactive"): "river storms cost x15: the reflex loses too little",
-    ("river", "respawn", "expert", "reactive"): "river storms cost x15: the reflex loses too little",
-    ("generated", "respawn", "expert", "reactive"): "generated worlds: few shelters, far from the water",
-    ("ice", "cohort", "weather_wise", "weather_blind"): "weather skill without spot skill buys little",
-    ("ice", "respawn", "weather_wise", "weather_blind"): "weather skill without spot skill buys little",
-    ("pond", "cohort", "weather_wise", "weather_blind"): "weather skill without spot skill buys little",
-    ("pond", "respawn", "weather_wise", "weather_blind"): "weather skill without spot skill buys little",
-    ("river", "cohort", "weather_wise", "weather_blind"): "weather skill without spot skill buys little",
-    ("ice", "cohort", "reactive", "weather_blind"): "weather skill without spot skill buys little",
+    ("coast", "cohort", "reactive", "weather_blind"): "the squall sweeps the reflex's catch: cohorts die young",
+    ("ice", "cohort", "reactive", "weather_blind"): "the squall sweeps the reflex's catch: cohorts die young",
+    ("pond", "cohort", "reactive", "weather_blind"): "the squall sweeps the reflex's catch: cohorts die young",
+    ("river", "cohort", "reactive", "weather_blind"): "the squall sweeps the reflex's catch: cohorts die young",
+    ("coast", "cohort", "weather_wise", "weather_blind"): "cohort fishers die young there",
+    ("river", "cohort", "weather_wise", "weather_blind"): "cohort fishers die young there",
     ("lake", "cohort", "patient", "impatient"): "weather-blind cohorts starve in the first storms",
-    ("river", "cohort", "patient", "impatient"): "weather-blind cohorts starve in the first storms",
+    ("mirror", "cohort", "patient", "impatient"): "weather-blind cohorts starve in the first storms",
     ("coast", "respawn", "give_up optimum", ""): "the peak (T=20) is not clear of 'never' at 24 worlds",
     ("mirror", "respawn", "give_up optimum", ""): "the peak (T=20) is not clear of 'never' at 24 worlds",
     ("mirror", "respawn", "lead_time optimum", ""): "the mirror's lead curve is flat from 3 to 10 ticks",
@@ -61,9 +57,9 @@ def test_every_skill_pays_in_every_world_but_the_open_checks(world):
 
 @pytest.mark.slow
 def test_reading_beats_reacting_in_generated_worlds_but_the_open_checks():
-    worlds = [f"generated:{i}" for i in range(24)]
-    table = measure_world(worlds, 24, ticks=1000, n_fishers=4, seed=0,
-                          names=("weather_blind", "reactive", "expert"), families=False)
+    worlds = [f"generated:{i}" for i in range(64)]  # as `python -m agents.skills_pay` (--generated 64)
+    table = measure_world(worlds, 64, ticks=1000, n_fishers=4, seed=0,
+                          names=("impatient", "patient", "weather_blind", "reactive", "expert"), families=False)
     failed = [c for c in check_world("generated", table, GENERATED_CHECKS, paired=True)
               if not c.passed and _key(c) not in OPEN_CHECKS]
     assert not failed, failed
@@ -81,7 +77,7 @@ def test_the_open_checks_are_the_failures_docs_skills_pay_shows():
                 protocol, better, worse = failed
                 shown.add((world, protocol, better, "" if better.endswith(" optimum") else worse))
     assert shown == set(OPEN_CHECKS)
-    assert f"**{184 - len(OPEN_CHECKS)} of 184 checks pass; {len(OPEN_CHECKS)} fail**" in doc
+    assert f"**{186 - len(OPEN_CHECKS)} of 186 checks pass; {len(OPEN_CHECKS)} fail**" in doc
 
 
 def test_interior_optimum_needs_a_peak_clear_of_both_ends():
