@@ -26,10 +26,10 @@ from worlds.loader import list_worlds
 # deterministic), each with why; (world, protocol, better, worse), worse "" for a family's optimum.
 # Issue 12 is open while this is not empty: a check may leave the list, none may join it.
 OPEN_CHECKS: dict[tuple[str, str, str, str], str] = {
-    ("coast", "cohort", "reactive", "weather_blind"): "the squall sweeps the reflex's catch: cohorts die young",
-    ("ice", "cohort", "reactive", "weather_blind"): "the squall sweeps the reflex's catch: cohorts die young",
-    ("pond", "cohort", "reactive", "weather_blind"): "the squall sweeps the reflex's catch: cohorts die young",
-    ("river", "cohort", "reactive", "weather_blind"): "the squall sweeps the reflex's catch: cohorts die young",
+    ("coast", "cohort", "reactive", "weather_blind"): "the squall sweeps the reflex's catch; cohorts die",
+    ("ice", "cohort", "reactive", "weather_blind"): "the squall sweeps the reflex's catch; cohorts die",
+    ("pond", "cohort", "reactive", "weather_blind"): "the squall sweeps the reflex's catch; cohorts die",
+    ("river", "cohort", "reactive", "weather_blind"): "the squall sweeps the reflex's catch; cohorts die",
     ("coast", "cohort", "weather_wise", "weather_blind"): "cohort fishers die young there",
     ("river", "cohort", "weather_wise", "weather_blind"): "cohort fishers die young there",
     ("lake", "cohort", "patient", "impatient"): "weather-blind cohorts starve in the first storms",
