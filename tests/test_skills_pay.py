@@ -58,8 +58,8 @@ def test_every_skill_pays_in_every_world_but_the_open_checks(world):
 @pytest.mark.slow
 def test_reading_beats_reacting_in_generated_worlds_but_the_open_checks():
     worlds = [f"generated:{i}" for i in range(64)]  # as `python -m agents.skills_pay` (--generated 64)
-    table = measure_world(worlds, 64, ticks=1000, n_fishers=4, seed=0,
-                          names=("impatient", "patient", "weather_blind", "reactive", "expert"), families=False)
+    names = ("impatient", "patient", "weather_blind", "reactive", "expert")
+    table = measure_world(worlds, 64, ticks=1000, n_fishers=4, seed=0, names=names, families=False)
     failed = [c for c in check_world("generated", table, GENERATED_CHECKS, paired=True)
               if not c.passed and _key(c) not in OPEN_CHECKS]
     assert not failed, failed
