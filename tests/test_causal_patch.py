@@ -104,11 +104,10 @@ def test_removing_the_front_direction_kills_anticipation_and_random_directions_d
     assert d["front_minus_random"]["low"] > 0.3
     assert d["random_at_least_front"] == 0 and len(d["each_random"]) == r["n_random"] == 8
     assert r["verdict"] == CAUSAL and r["sentence"].endswith(CAUSAL)
-    # the leave timing agrees: unpatched it sets off before every real storm, patched it does so less often
+    # the leave timing agrees: unpatched it sets off before every real storm, patched it never does in
+    # some scenes (10 of 32 today)
     t = r["leave_timing"]
-    assert t["unpatched"]["never"] == 0
-    sheltered = {k: v["in_shelter_at_front"]["value"] for k, v in t.items()}
-    assert sheltered["front_removed"] <= sheltered["unpatched"]
+    assert t["unpatched"]["never"] == 0 and t["front_removed"]["never"] >= 4
     json.dumps(r, allow_nan=False)
     text = "\n".join(markdown_lines(r))
     assert "front direction removed (pi.0)" in text and CAUSAL in text
