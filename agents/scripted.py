@@ -11,8 +11,9 @@ step) gives them every row's world; unbound, they read the lake's file.
 Skills are three switches on one fisher (`SkillFisher`):
 
 - patience: keep the line out until a bite, or until the give-up time for how rich
-  the spot looks (the world's tuned `give_up`, one per ripple level; fish grow wary of a
-  still line, so waiting forever loses), then move on to another spot;
+  the spot looks (the best one under the world's bite rule, one per ripple level,
+  `agents.give_up`; fish grow wary of a still line, so waiting forever loses), then cast
+  again, where it stands or (for the world's tuned `roam_ticks`) elsewhere;
   without it the fisher reels in after `IMPATIENT_TICKS`, before most bites can come,
   and casts again where it stands.
 - weather: anticipating (the default), it heads for the nearest shelter when its
@@ -71,8 +72,9 @@ def _scalar(obs: np.ndarray, name: str) -> np.ndarray:
 class SkillFisher(BasePolicy):
     """A scripted fisher with switchable skills; `act` maps observations to actions.
 
-    patience_ticks / lead_ticks: None takes the tuned expert's values of each row's world
-    (`agents/expert_params.toml`); an integer fixes them (the families of the checks).
+    patience_ticks / lead_ticks: None takes each row's world's values (give-up times from its
+    bite rule, the lead from `agents/expert_params.toml`); an integer fixes them (the families
+    of the checks).
     """
 
     name: str = "expert"

@@ -23,7 +23,7 @@ Moving to richer water is not impatience: when the line came in because the fish
 (not by reeling in empty) and it casts again within `RECAST_WITHIN` ticks at water of a higher
 ripple level than the water it left (as it saw it when it left), the scene is "moved to richer water":
 set aside, counted in the details, never scored as a give-up. Reeling in empty is always a
-give-up, wherever the fisher goes next (the family reels in at its give-up time, then roams).
+give-up, wherever the fisher goes next (the family reels in at its give-up time, then casts again).
 
 Also reported (details): the raw give-up times, their median and survival curve S(a) with the
 hazard of giving up (the old headline), the share of the best catch rate each give-up time
