@@ -87,13 +87,13 @@ def rate_shortfall(give_up: np.ndarray, q: np.ndarray, settle: int, wary_ticks: 
     return 1.0 - mine / rate.max(axis=0)
 
 
-def give_up_by_ripple(p_bite: float, settle: int, wary_ticks: float, levels: int, full: float,
-                      bite_factor: float = 1.0) -> tuple[int, ...]:
+def give_up_by_ripple(p_bite: float, settle: int, wary_ticks: float, levels: int,
+                      full: float) -> tuple[int, ...]:
     """T* for a spot at each ripple level 0..levels: a fisher reads how rich a spot looks from its
     ripples, so it takes the middle of each level's band of fish density (level k shows at a
     density of k / levels x `full` fish per density_ref; the bite chance stops growing at
     `full`), at a bite factor of 1 (cloudy, by day). At richer spots a wary line still bites
     often enough to wait on: a longer or equal T*."""
     density = np.minimum((np.arange(levels + 1) + 0.5) / levels * full, full)
-    best, _ = best_give_up(p_bite * density * bite_factor, settle, wary_ticks)
+    best, _ = best_give_up(p_bite * density, settle, wary_ticks)
     return tuple(int(t) for t in best)

@@ -51,7 +51,6 @@ class HiddenStateSight:
     def _storm_eta(self, obs: np.ndarray, r) -> np.ndarray:
         s = self._state(obs.shape[0])
         coming = (s.next_weather == STORM) & (s.weather != STORM)
-        squall = self.sim.batch.p.storm_squall_ticks  # the storm's danger comes with its squall
-        ahead = np.maximum(s.change_at - s.tick - squall, 0)
-        eta = np.where(s.weather == STORM, 0.0, np.where(coming, ahead, np.inf))
-        return np.repeat(eta.astype(float), s.n_fishers)
+        eta = np.where(s.weather == STORM, 0.0, np.where(coming, s.change_at - s.tick, np.inf))
+        # the storm's danger comes with its squall, `r.squall` ticks early (as in world_reading.storm_eta)
+        return np.maximum(np.repeat(eta.astype(float), s.n_fishers) - r.squall, 0.0)

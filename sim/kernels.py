@@ -573,9 +573,7 @@ def _storm(t, s, o, pad):
     for b in range(row.shape[0]):
         k = kind[b]
         fr = fishers[k]
-        squall = (weather[b] != c.storm and next_weather[b] == c.storm
-                  and change_at[b] - tick[b] <= fr.squall_ticks)
-        if squall:
+        if _in_squall(b, fr.squall_ticks, weather, next_weather, change_at, tick, c.storm):
             _squall(b, k, pmap, pad, row, col, alive, line, bite, inventory, events, c)
             continue
         if weather[b] != c.storm:
@@ -594,6 +592,13 @@ def _storm(t, s, o, pad):
             if inventory[b, f] > 0 and draw(base, 2 * f + 1) < fr.p_lose_fish:
                 inventory[b, f] -= 1
                 events[b, f] |= c.ev_fish_swept
+
+
+@njit(cache=True, error_model="numpy")
+def _in_squall(b, squall_ticks, weather, next_weather, change_at, tick, storm):
+    """World b is in the squall ahead of a storm: one is due within `squall_ticks` ticks and not
+    on yet (read by the storm and hunger phases)."""
+    return weather[b] != storm and next_weather[b] == storm and change_at[b] - tick[b] <= squall_ticks
 
 
 @njit(cache=True, error_model="numpy")
@@ -639,8 +644,8 @@ def _hunger(t, s, o, pad):
         fr = fishers[k]
         exposed_any = weather[b] == c.storm
         storm_multiplier = fr.storm_multiplier
-        if not exposed_any and next_weather[b] == c.storm and change_at[b] - tick[b] <= fr.squall_ticks:
-            exposed_any, storm_multiplier = True, fr.squall_multiplier  # the squall ahead of a storm
+        if _in_squall(b, fr.squall_ticks, weather, next_weather, change_at, tick, c.storm):
+            exposed_any, storm_multiplier = True, fr.squall_multiplier
         base = stream_base(keys[b], c.stream_spawn, tick[b])
         for f in range(row.shape[1]):
             if not alive[b, f]:
