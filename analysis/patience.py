@@ -7,8 +7,10 @@ better, and too short and too long both count.
 
 Scenes (`analysis.scenes`): a fisher at a fishing spot with a line just cast, weather
 neutral, hunger low, nothing to eat, in a copy of the world where no bite ever comes
-(`fishing.p_bite = 0`), so the line comes in only when the fisher gives up: the ticks it
-waited are its give-up time, uncensored by luck. The spots range over the world's richness,
+(`fishing.p_bite = 0`) and a tide stands still at high water (`HELD_TIDE`: an ebbing tide
+would take the spot from under the line, and walking off dry flats is not giving up), so the
+line comes in only when the fisher gives up: the ticks it waited are its give-up time,
+uncensored by luck. The spots range over the world's richness,
 more of them rich (`spot_richness`), because the best time depends on how rich the spot is.
 Scenes run `horizon` ticks (`horizon_for`: at least settle + 1 + 3 x wary_ticks, well past any
 optimum); a fisher still waiting then is censored, and its distance is a lower bound.
@@ -48,6 +50,7 @@ from sim import weather as W
 from sim.events import has
 from sim.fishers import CAST, REEL
 from sim.observe import VIEW_RADIUS, ripple_level
+from worlds.schema import MAX_TICKS
 
 HORIZON_MIN = 48  # ticks: the shortest scene
 HORIZON_MAX = 240  # ticks: the longest (a world whose fish hardly grow wary: its optimum lies past it)
@@ -56,6 +59,7 @@ HUNGER = 0.25  # low enough that no fisher starves or must eat within the horizo
 # ticks: a walk well beyond the view (off ripple-less water, the expert finds better in 10-30 ticks in pond)
 RECAST_WITHIN = 32
 WALK_ON_TICKS = 2 * VIEW_RADIUS + 2  # a walk across the view, a turn and a cast: moving on to another spot
+HELD_TIDE = MAX_TICKS  # tide.period of the scenes of a tidal world: high water for every scene's ticks
 HOW = ("reeled", "walked", "richer", "waiting")  # how each scene's line came in (module docstring)
 
 
@@ -139,8 +143,11 @@ def probe_patience(policy: object, world: str = "lake", seed: int = 0, n_scenes:
     p = base.params
     settle, wary = int(p.fishing.settle), float(p.fishing.wary_ticks)
     richness = spot_richness(n_scenes)
+    overrides: dict[str, object] = {"fishing.p_bite": 0.0}
+    if p.tide.period:
+        overrides["tide.period"] = HELD_TIDE
     scenes = make_scenes(base, n_scenes, seed, hunger=HUNGER, line_out=True, richness=richness,
-                         overrides={"fishing.p_bite": 0.0})
+                         overrides=overrides)
     q = bite_chance(scenes, p.fishing.p_bite)  # the real world's chance at each spot (the scenes' is 0)
     best, best_rate = best_give_up(q, settle, wary)
     horizon = horizon or horizon_for(settle, wary, best[best < T_MAX])
