@@ -120,3 +120,21 @@ def test_the_survival_curve_and_hazard_of_the_raw_give_up_times():
     assert d["survival"][:10].tolist() == [1.0] * 10 and d["survival"][10:].tolist() == [0.0] * 11
     assert d["hazard"][10] == 1.0 and d["hazard"][9] == 0.0
     assert d["how"]["reeled"] == 6 and res["card"]["give_up_times"].tolist() == [10] * 6
+
+
+def test_a_tidal_worlds_scenes_hold_the_tide_so_no_spot_runs_dry():
+    """On the coast an ebb took the spot from under the expert's line (and it walked off the dry
+    flat, scored as giving up): the scenes hold the tide, so a fisher that never reels in and never
+    moves keeps every line for the whole horizon, and the expert is scored only on its give-ups."""
+
+    class Still:
+        def reset(self, seed=None):
+            pass
+
+        def act(self, obs):
+            return np.full(np.asarray(obs).reshape(-1, obs.shape[-1]).shape[0], WAIT)
+
+    res = probe_patience(Still(), "coast", seed=0, n_scenes=16)
+    assert res["details"]["how"]["waiting"] == 16
+    expert = probe_patience(make_scripted("expert"), "coast", seed=0, n_scenes=16)["card"]
+    assert "walked" not in expert["how"] and expert["high"] <= 2
