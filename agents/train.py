@@ -45,12 +45,12 @@ from agents.hyperparams import (
     world_keys,
 )
 from agents.learning_curve import eval_protocol
+from agents.rewards import check_reward
 from agents.run_folders import CONFIG_FORMAT, new_training_folder, write_start_files
 from agents.run_lock import RunLock
 from agents.training_run import Run, learn, resume_run
 from sim.cli import Parser, UsageError, cli, int_at_least, run_command
 
-REWARD_NAMES = ("eat", "taught")
 DEFAULT_CHECKPOINT_EVERY = 500_000
 DEFAULT_EVAL_EVERY = 250_000
 
@@ -98,8 +98,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
             raise UsageError("--algo", f"expected one of {', '.join(ALGOS)}, got {self.algo!r}")
-        if self.reward not in REWARD_NAMES:
-            raise UsageError("--reward", f"expected one of {', '.join(REWARD_NAMES)}, got {self.reward!r}")
+        if check_reward(self.reward):
+            raise UsageError("--reward", f"expected {check_reward(self.reward)}, got {self.reward!r}")
         for flag, value in (("--steps", self.steps), ("--checkpoint-every", self.checkpoint_every),
                             ("--eval-every", self.eval_every), ("--seed", self.seed),
                             ("--threads", self.threads)):
@@ -201,6 +201,14 @@ def train(world: str = "lake", worlds: str | Sequence[str] | None = None, algo: 
 # --- the command line ------------------------------------------------------------------------------
 
 # flags that define a run: with --resume, the run's own config.json decides them
+def reward_spelling(text: str) -> str:
+    """An argparse type: a reward spelling (agents.rewards.check_reward)."""
+    problem = check_reward(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"expected {problem}, got {text!r}")
+    return text
+
+
 RUN_FLAGS = ("world", "worlds", "algo", "steps", "seed", "reward", "out", "checkpoint_every", "eval_every",
              "hyperparams", "hyperparams_key", "set", "init")
 
@@ -222,8 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int_at_least(1), default=None,
                    help="samples (fisher-ticks), rounded up to whole rollouts (default: n_timesteps)")
     p.add_argument("--seed", type=int_at_least(0), default=None, help="seed (default: 0)")
-    p.add_argument("--reward", choices=REWARD_NAMES, default=None,
-                   help="eat (default: the incentive, the only signal) or taught (shaped, for comparison)")
+    p.add_argument("--reward", type=reward_spelling, default=None, metavar="REWARD",
+                   help="eat (default: the incentive, the only signal); for comparison taught (additive "
+                        "skill rewards) or shaped[:SCALE] (potential-based shaping, agents.rewards)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="run folder (default: runs/train-...); new or empty")
     p.add_argument("--resume", default=None, metavar="DIR",

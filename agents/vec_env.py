@@ -19,7 +19,7 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.vec_env import VecEnv
 
-from agents.rewards import REWARDS, Reward, make_reward
+from agents.rewards import Reward, make_reward
 from sim.core import Simulation, resolve_worlds
 from sim.env import observation_bounds
 from sim.fishers import N_ACTIONS
@@ -111,6 +111,7 @@ class FisherVecEnv(VecEnv):
                 self._reward.reset(self.sim)
             else:
                 sim.respawn_slots(result.starved)
+                self._reward.respawned(sim, result.starved)
         return self._observe().copy(), rewards, dones, infos
 
     def _observe(self) -> np.ndarray:
@@ -159,10 +160,9 @@ def make_vec_env(world: str | World = "lake", n_worlds: int = 64, n_fishers: int
         worlds: a pool to train on many worlds at once: a list of names/specs, "suite:NAME",
             or "generated:A..B" (the generated worlds of seeds A to B). Slots cycle through the pool
             each epoch.
-        reward: "eat" (the only signal: meal_reward per meal) or "taught" (eat plus shaped
-            rewards for sub-skills; for the teach-vs-incentivize comparison only).
+        reward: "eat" (the only signal: meal_reward per meal); for the teach-vs-incentivize
+            comparison only, "taught" (additive skill rewards) or "shaped[:SCALE]" (potential-based).
     """
-    if reward not in REWARDS:
-        raise ValueError(f"reward: expected one of {sorted(REWARDS)}, got {reward!r}")
+    make_reward(reward)  # a bad spelling fails here, naming what is expected
     return FisherVecEnv(resolve_pool(world, worlds), n_worlds=n_worlds, n_fishers=n_fishers, seed=seed,
                         reward=reward, horizon=horizon)

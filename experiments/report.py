@@ -469,8 +469,14 @@ def _ecosystem(spec, t) -> tuple[str, list[str], Any]:
     return sentence, lines, fig
 
 
+def _thesis(spec, t) -> tuple[str, list[str], Any]:
+    from experiments.report_thesis import thesis  # its own module (it reads this one's helpers)
+
+    return thesis(spec, t)
+
+
 KINDS = {"emergence": _emergence, "transfer": _transfer, "teach_vs_incentivize": _teach,
-         "specialist_vs_generalist": _specialist, "ecosystem": _ecosystem}
+         "specialist_vs_generalist": _specialist, "thesis": _thesis, "ecosystem": _ecosystem}
 
 
 def write_report(folder: str | Path) -> Path:

@@ -28,7 +28,7 @@ from worlds.registry import SPELLINGS, expand, world_names
 
 STUDIES_DIR = Path(__file__).resolve().with_name("studies")
 STUDY_SCALES = ("smoke", "full")  # [scale.NAME] of a spec: seeds and budgets (not a probe scale)
-REPORTS = ("emergence", "transfer", "teach_vs_incentivize", "specialist_vs_generalist", "ecosystem")
+REPORTS = ("emergence", "transfer", "teach_vs_incentivize", "specialist_vs_generalist", "thesis", "ecosystem")
 
 
 class SpecError(ValueError):
@@ -122,19 +122,21 @@ def _algo(v: object) -> str | None:
 
 
 def _reward(v: object) -> str | None:
-    from agents.train import REWARD_NAMES  # deferred: heavy at start-up
+    from agents.rewards import check_reward
 
-    return _one_of(*REWARD_NAMES)(v)
+    return check_reward(v)
 
 
 # section -> {key: (check, required)}; "arms" is a list of tables with ARM keys
 TOP = {"name": (_str, True), "report": (_one_of(*REPORTS), True), "question": (_str, True),
        "description": (_str, False)}
 ARM = {"name": (_str, True), "world": (_world, False), "worlds": (_pool, False), "reward": (_reward, False),
-       "algo": (_algo, False), "policy": (_policy, False), "overrides": (_table, False)}
+       "algo": (_algo, False), "policy": (_policy, False), "overrides": (_table, False),
+       "budget": (_int(1), False)}
 SECTIONS: dict[str, dict[str, tuple[Check, bool]]] = {
     "train": {"steps": (_int(1), True), "seeds": (_list(_int(0)), True), "checkpoint_every": (_int(0), False),
-              "eval_every": (_int(0), False), "overrides": (_table, False)},
+              "eval_every": (_int(0), False), "overrides": (_table, False),
+              "budgets": (_list(_int(1)), False)},
     "evaluate": {"worlds": (_list(_world), True), "episodes": (_int(1), False), "fishers": (_int(1), False),
                  "ticks": (_int(1), False), "respawn": (_bool, False), "deterministic": (_bool, False),
                  "seed": (_int(0), False)},
@@ -148,7 +150,7 @@ SECTIONS: dict[str, dict[str, tuple[Check, bool]]] = {
 }
 DEFAULTS: dict[str, dict[str, Any]] = {
     "arm": {"world": "lake", "reward": "eat", "algo": "ppo", "overrides": {}},
-    "train": {"checkpoint_every": 0, "eval_every": 0, "overrides": {}},
+    "train": {"checkpoint_every": 0, "eval_every": 0, "overrides": {}, "budgets": [1]},
     "evaluate": {"episodes": 16, "fishers": 4, "ticks": 1000, "respawn": False, "deterministic": False,
                  "seed": 1_000_003},
     "probe": {"at": "final", "scale": "quick", "seed": 0, "source": "auto"},
@@ -222,14 +224,14 @@ def _check_resolved(spec: dict[str, Any], where: str) -> None:
         return  # a sweep alone (a [sweep] may also ride along with any other study)
     if "arms" not in spec:
         raise SpecError(f"{where}: missing [[arms]] (the fishers this study trains or measures)")
-    names = [a["name"] for a in spec["arms"]]
+    names = [a["name"] for a in with_budgets(spec["arms"], spec.get("train", {}).get("budgets", [1]))]
     if len(set(names)) != len(names) or any("/" in n for n in names):
         raise _fail(where, "arms.name", "distinct names without '/'", names)
     for arm in spec["arms"]:
         trained = "policy" not in arm
-        if not trained and set(arm) & {"worlds", "reward", "algo", "overrides"}:
+        if not trained and set(arm) & {"worlds", "reward", "algo", "overrides", "budget"}:
             raise SpecError(f"{where}: arm {arm['name']!r}: a reference (policy = ...) is not trained; "
-                            f"drop worlds/reward/algo/overrides")
+                            f"drop worlds/reward/algo/overrides/budget")
         if trained and "train" not in spec:
             raise SpecError(f"{where}: missing section [train] (arm {arm['name']!r} is trained)")
     if "train" in spec and "seeds" not in spec["train"]:
@@ -278,6 +280,19 @@ def read_spec(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def with_budgets(arms: list[dict[str, Any]], budgets: list[int]) -> list[dict[str, Any]]:
+    """Each trained arm once per budget multiple of [train] steps (`budgets = [1, 4, 16]`): arm NAME
+    becomes NAME-x1, NAME-x4, NAME-x16, each with its "budget" and its "family" (NAME); an arm that
+    sets its own budget, and a reference, stay one arm. With budgets [1] the names do not change."""
+    out = []
+    for arm in arms:
+        if "policy" in arm or "budget" in arm or budgets == [1]:
+            out.append({"budget": 1, **arm, "family": arm["name"]} if "policy" not in arm else arm)
+            continue
+        out += [{**arm, "name": f"{arm['name']}-x{b}", "budget": b, "family": arm["name"]} for b in budgets]
+    return out
+
+
 def _find(path: str | Path) -> Path:
     """A spec path, or the name of a shipped study (emergence, transfer, ...)."""
     p = Path(path)
@@ -303,6 +318,7 @@ def load_spec(path: str | Path, scale: str = "smoke") -> dict[str, Any]:
             spec[section] = {**defaults, **spec[section]}
     if "arms" in spec:
         spec["arms"] = [a if "policy" in a else {**DEFAULTS["arm"], **a} for a in spec["arms"]]
+        spec["arms"] = with_budgets(spec["arms"], spec.get("train", {}).get("budgets", [1]))
     spec["scale"] = scale
     try:  # relative to the working directory when inside it: reports then read the same everywhere
         spec["spec_file"] = str(path.resolve().relative_to(Path.cwd()))

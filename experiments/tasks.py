@@ -71,14 +71,15 @@ def _train_plan(arm: dict[str, Any], train: dict[str, Any]) -> tuple[int, int]:
     hp, _ = load_hyperparams(arm["algo"], world_keys(arm["world"], arm.get("worlds")),
                              overrides={**train["overrides"], **arm["overrides"]})
     rollout = hp["n_steps"] * hp["n_worlds"] * hp["n_fishers"]
-    return -(-train["steps"] // rollout) * rollout, rollout
+    return -(-train["steps"] * arm.get("budget", 1) // rollout) * rollout, rollout
 
 
 def _train_task(arm: dict[str, Any], seed: int, train: dict[str, Any], steps: int | None = None,
                 name: str | None = None) -> Task:
     name = name or arm["name"]
+    steps = steps or train["steps"] * arm.get("budget", 1)
     params = {"arm": name, "seed": seed, "world": arm["world"], "worlds": arm.get("worlds"),
-              "reward": arm["reward"], "algo": arm["algo"], "steps": steps or train["steps"],
+              "reward": arm["reward"], "algo": arm["algo"], "steps": steps,
               "checkpoint_every": train["checkpoint_every"], "eval_every": train["eval_every"],
               "overrides": {**train["overrides"], **arm["overrides"]}}
     return Task(f"train/{name}/s{seed}", "train", params)

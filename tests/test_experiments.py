@@ -88,7 +88,7 @@ def result_files(folder: Path) -> dict[str, float]:
 
 # --- specs -------------------------------------------------------------------------------------------
 
-STUDIES = ["emergence", "transfer", "teach_vs_incentivize", "specialist_vs_generalist", "ecosystem"]
+STUDIES = ["emergence", "transfer", "teach_vs_incentivize", "specialist_vs_generalist", "thesis", "ecosystem"]
 
 
 @pytest.mark.parametrize("study", STUDIES)
@@ -110,7 +110,8 @@ def test_every_shipped_study_loads_at_both_scales(study):
     (lambda s: s.replace("steps = 512\n", ""), "[train] missing key 'steps'"),
     (lambda s: s.replace('worlds = ["mirror"]\nepisodes', 'worlds = ["atlantis"]\nepisodes'),
      "[evaluate] worlds: expected a list of a world name"),
-    (lambda s: s.replace('reward = "eat"', 'reward = "praise"'), "reward: expected one of 'eat', 'taught'"),
+    (lambda s: s.replace('reward = "eat"', 'reward = "praise"'),
+     "reward: expected eat, taught, shaped or shaped:SCALE"),
     (lambda s: s.replace('policy = "scripted:expert"', 'policy = "scripted:wizard"'),
      "scripted:NAME with NAME"),
     (lambda s: s.replace("[scale.smoke]", "[scale.smoke]\ntrain = { steps = -1 }"),
@@ -572,6 +573,58 @@ def test_a_study_without_reference_results_asks_for_a_rerun():
     t["references"] = t["references"][t["references"].world == RICH]
     with pytest.raises(ValueError, match="no random and expert reference results in ice"):
         _specialist(BREADTH_SPEC, t)
+
+
+def test_budgets_make_one_arm_per_multiple_of_the_steps():
+    spec = load_spec("thesis", "full")
+    arms = {a["name"]: a for a in spec["arms"]}
+    assert set(arms) == {f"{f}-x{b}" for f in ("lake", "gen10", "gen100", "gen1000") for b in (1, 4, 16)}
+    assert arms["gen100-x4"]["family"] == "gen100" and arms["gen100-x4"]["worlds"] == "generated:0..99"
+    steps = {t.params["arm"]: t.params["steps"] for t in all_tasks(spec) if t.kind == "train"}
+    assert steps["lake-x16"] == 16 * spec["train"]["steps"] and steps["gen10-x1"] == spec["train"]["steps"]
+    # a study without budgets keeps its arms' names (and so its task ids: resumable across the change)
+    assert [a["name"] for a in load_spec("specialist_vs_generalist", "full")["arms"]][0] == "lake"
+
+
+def thesis_tables(meals: dict[str, tuple[float, float, float]], seeds: int = 5):
+    """Synthetic tables of a thesis study: per arm (pond, ice, lake) meals; references per world."""
+    worlds = ("pond", "ice", "lake")
+    refs = {"pond": (5.0, 10.0), "ice": (0.0, 0.5), "lake": (2.0, 6.0)}
+    ev = [{"task": "", "arm": arm, "seed": seed, "world": world, "unit": 0, "metric": metric,
+           "value": value + 0.01 * seed if metric == "meals_per_day" else 0.5}
+          for arm, triple in meals.items() for seed in range(seeds)
+          for world, value in zip(worlds, triple, strict=True) for metric in ("meals_per_day", "survival")]
+    ref = [{"task": "", "reference": name, "world": w, "unit": 0, "metric": "meals_per_day", "value": v}
+           for w, pair in refs.items() for name, v in zip(("random", "expert"), pair, strict=True)]
+    return {"evaluations": pd.DataFrame(ev), "references": pd.DataFrame(ref)}
+
+
+THESIS_SPEC = {"evaluate": {"worlds": ["pond", "ice", "lake"]}, "train": {"steps": 1000},
+               "arms": [{"name": f"{f}-x{b}", "family": f, "budget": b, "world": "lake",
+                         **({"worlds": "generated:0..9"} if f == "gen10" else {})}
+                        for f in ("lake", "gen10") for b in (1, 4)]}
+
+
+def test_the_thesis_report_finds_where_breadth_overtakes_the_specialist():
+    from experiments.report_thesis import thesis
+
+    # held-out (pond, ice): gen10 below the lake arm at x1, above it at x4; on the lake always below
+    meals = {"lake-x1": (7.0, 0.2, 5.0), "gen10-x1": (6.0, 0.1, 3.0),
+             "lake-x4": (7.5, 0.25, 5.8), "gen10-x4": (9.0, 0.45, 5.0)}
+    sentence, lines, _ = thesis(THESIS_SPEC, thesis_tables(meals))
+    assert "a generalist first overtakes the specialist at x4: gen10 (10 worlds)" in sentence
+    assert "on lake itself, at the largest budget (x4), the broadest generalist does not overtake" in sentence
+    rows = [line for line in lines if line.startswith("| gen10-x4 |")]
+    assert len(rows) == 2 and "held-out" in rows[0] and "| lake |" in rows[1]
+    # the printed difference is the difference of the printed IQMs
+    lake4 = numbers(next(line for line in lines if line.startswith("| lake-x4 |") and "held-out" in line)
+                    .split(" | ")[5])[0]
+    gen4, diff = (numbers(rows[0].split(" | ")[k])[0] for k in (5, 6))
+    assert diff == pytest.approx(gen4 - lake4, abs=2e-3)
+    # with three seeds nothing overtakes, and the answer says why
+    sentence, _, _ = thesis(THESIS_SPEC, thesis_tables(meals, seeds=3))
+    assert "no generalist overtakes the specialist at any budget" in sentence
+    assert "intervals omitted" in sentence
 
 
 def test_emergence_counts_a_falling_distance_as_improving():

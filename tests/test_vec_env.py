@@ -173,3 +173,67 @@ def test_returned_observations_are_not_overwritten_by_later_steps():
     assert (tick_of(first) == 0).all() and (tick_of(after_one) == 1).all()
     np.testing.assert_array_equal(first, kept[0])
     np.testing.assert_array_equal(after_one, kept[1])
+
+
+def _rollout(reward: str, steps: int, kill_at: int | None = None):
+    """Rewards, start and end potentials of the expert's rollout (2 worlds x 2 fishers, respawning)."""
+    from agents.rewards import PotentialReward
+    from agents.scripted import make_scripted
+
+    env = make_vec_env(n_worlds=2, n_fishers=2, seed=5, reward=reward)
+    obs = env.reset()
+    fisher = make_scripted("expert", seed=0)
+    phi = PotentialReward(1.0)
+    start = phi.potential(env.sim).reshape(-1)
+    out = []
+    for t in range(steps):
+        if t == kill_at:
+            env.sim.state.hunger[0, 0] = 1.0  # slot 0 starves this tick
+        obs, rewards, dones, _ = env.step(fisher.act(obs))
+        out.append(rewards)
+    return np.array(out), start, phi.potential(env.sim).reshape(-1), env
+
+
+def test_potential_shaping_telescopes_and_leaves_the_best_policy_alone():
+    """Ng, Harada and Russell (1999): the discounted shaping over a trajectory is gamma^T Phi_T - Phi_0,
+    whatever the fisher did, so it cannot change which policy is best; it does pay (the expert carries
+    fish and fishes rich water), and shaped:2 pays twice as much."""
+    from agents.rewards import SHAPING_GAMMA
+
+    steps = 150
+    eat, _, _, _ = _rollout("eat", steps)
+    shaped, start, end, _ = _rollout("shaped", steps)
+    double, _, _, _ = _rollout("shaped:2", steps)
+    shaping = shaped - eat
+    discount = SHAPING_GAMMA ** np.arange(steps)
+    np.testing.assert_allclose(discount @ shaping, SHAPING_GAMMA ** steps * end - start, atol=1e-4)
+    assert np.abs(shaping).sum() > 1.0
+    np.testing.assert_allclose(double - eat, 2 * shaping, atol=1e-5)
+
+
+def test_a_life_that_ends_has_no_potential_after_and_a_new_one_starts_from_its_own():
+    from agents.rewards import PotentialReward
+
+    shaped, _, _, env = _rollout("shaped", 31, kill_at=30)
+    eat, _, _, _ = _rollout("eat", 31, kill_at=30)
+    assert env.sim.state.lifetime[0, 0] == 0  # slot 0's fisher starved on the last tick; a new one is there
+    before = shaped[:30, 0] - eat[:30, 0]
+    assert shaped[30, 0] - eat[30, 0] <= 0 and np.abs(before).sum() > 0  # -Phi(s): nothing after the end
+    # the slot's next shaping is measured from the new life's potential (it carries its spawn fish)
+    new_life = PotentialReward().potential(env.sim)[0, 0]
+    assert new_life > 0 and env._reward.phi[0, 0] == pytest.approx(new_life)
+
+
+@pytest.mark.parametrize("spelling", ["shaped:-1", "shaped:x", "eat:2", "praise"])
+def test_a_bad_reward_spelling_names_what_is_expected(spelling):
+    with pytest.raises(ValueError, match="eat, taught, shaped or shaped:SCALE"):
+        make_vec_env(n_worlds=1, n_fishers=1, reward=spelling)
+
+
+def test_the_shaping_discount_is_the_learners_gamma():
+    from agents.hyperparams import load_hyperparams
+    from agents.rewards import SHAPING_GAMMA
+
+    for algo, keys in (("ppo", ()), ("ppo", ("lake",)), ("ppo", ("generated",)),
+                       ("recurrent_ppo", ("lake",))):
+        assert load_hyperparams(algo, keys)[0]["gamma"] == SHAPING_GAMMA
