@@ -293,7 +293,7 @@ def _finetune_part(t, ax) -> tuple[str, list[str]]:
         e = m.get(name)
         if not e:
             return "n/a"
-        if e["low"] is None:
+        if e["low"] is None or e["n"] < MIN_SEEDS:  # fewer than MIN_SEEDS pairs: no interval
             return f"{e['value']:.3g} (n={e['n']}, no interval)"
         return f"{e['value']:.3g} [{e['low']:.3g}, {e['high']:.3g}]"
 
@@ -307,69 +307,9 @@ def _finetune_part(t, ax) -> tuple[str, list[str]]:
 
 
 def _teach(spec, t) -> tuple[str, list[str], Any]:
-    arms = [a["name"] for a in spec["arms"]]
-    rewards = {a["name"]: a.get("reward", "reference") for a in spec["arms"]}
-    inc = next((a for a in arms if rewards[a] == "eat"), arms[0])
-    taught = next((a for a in arms if rewards[a] == "taught"), arms[-1])
-    probes = t["probes"]
-    focus = "mirror" if "mirror" in set(probes.world) else (sorted(set(probes.world)) or ["lake"])[0]
-    wr = probes[(probes.world == focus) & (probes.skill == "weather_reading")]
-    a = wr[wr.arm == inc].groupby("seed").value.mean().dropna()
-    b = wr[wr.arm == taught].groupby("seed").value.mean().dropna()
-    if not len(a) or not len(b):
-        raise ValueError(f"no weather reading of {inc} or {taught} in {focus}")
-    reading = compare_arms({inc: a.to_numpy()[:, None], taught: b.to_numpy()[:, None]}, pairs=[(inc, taught)])
-    worlds = spec["evaluate"]["worlds"] if "evaluate" in spec else []
-    evals = t["evaluations"]
-    starving = all_starve(evals, arms, worlds)
-    skills = [s for s in SKILL_ORDER if s in set(probes.skill)]
-    # normalised meals per world on the left; one panel per skill on the right, each on its own scale
-    fig = plt.figure(figsize=(12, 4.5))
-    grid = fig.add_gridspec(2, 2 + max(1, math.ceil(len(skills) / 2)))
-    meals_ax = fig.add_subplot(grid[:, :2])
-    lines = []
-    if starving:
-        held_out, lines, _ = _starving_part(arms, worlds, evals)
-        meals_ax.set_axis_off()
-        meals_ax.text(0.5, 0.5, STARVING, ha="center", va="center")
-    else:
-        scores = normalised_scores(t, worlds)
-        mats = {arm: _matrix(scores, arm, worlds) for arm in arms}
-        mats = {arm: m for arm, m in mats.items() if m.size}
-        if inc not in mats or taught not in mats:
-            raise ValueError(f"no evaluation of {inc} or {taught} in every world of {', '.join(worlds)}")
-        meals = compare_arms(mats, pairs=[(arm, taught) for arm in mats if arm != taught])
-        width = 0.8 / max(len(mats), 1)
-        lines = [f"Held-out worlds, {NORMALISED}: IQM over seeds per world; all worlds: IQM over seeds x "
-                 f"worlds (stratified bootstrap), its difference from {taught} and the probability of "
-                 f"beating it under the same resamples{_omitted(meals)}.", "",
-                 "| arm | " + " | ".join(worlds) + f" | all | minus {taught} | P(beats {taught}) |",
-                 "|---|" + "---|" * (len(worlds) + 3)]
-        for k, (arm, m) in enumerate(mats.items()):
-            ivs = [_iv(m[:, j]) for j in range(len(worlds))]
-            _bars(meals_ax, worlds, ivs, offset=(k - (len(mats) - 1) / 2) * width, width=width, label=arm)
-            vs = [_fmt(meals.differences[(arm, taught)]), _fmt(meals.improvement[(arm, taught)])] \
-                if arm != taught else ["-", "-"]
-            lines.append(f"| {arm} | " + " | ".join(_fmt(v) for v in ivs) + f" | {_fmt(meals.values[arm])} | "
-                         + " | ".join(vs) + " |")
-        meals_ax.set_xticks(range(len(worlds)), worlds)
-        meals_ax.axhline(1.0, color="grey", ls=":")
-        meals_ax.set_ylabel("normalised meals (IQM over seeds, 95% CI)\n0 random, 1 tuned expert")
-        meals_ax.legend()
-        held_out = (f"on the held-out worlds (normalised meals, 0 = random, 1 = the tuned expert; IQM over "
-                    f"seeds x worlds) {_comparison(meals, inc, taught)}{_omitted(meals)}")
-    for j, skill in enumerate(skills):
-        ax = fig.add_subplot(grid[j % 2, 2 + j // 2])
-        sub = probes[(probes.world == focus) & (probes.skill == skill)]
-        ivs = [_iv(sub[sub.arm == arm].groupby("seed").value.mean()) for arm in arms]
-        _bars(ax, arms, ivs, color=[f"C{k}" for k in range(len(arms))])
-        ax.set_xticks(range(len(arms)), arms, fontsize=8)
-        ax.set_title(f"{skill} in {focus}", fontsize=9)
-    fig.tight_layout()
-    sentence = (f"In the {focus} world the incentivized fisher's weather reading against the taught one's "
-                f"(IQM over {len(a)} and {len(b)} seeds): {_comparison(reading, inc, taught)}"
-                f"{_omitted(reading)}; {held_out}.")
-    return sentence, lines, fig
+    from experiments.report_teach import teach  # its own module (it reads this one's helpers)
+
+    return teach(spec, t)
 
 
 def breadth(arm: dict[str, Any]) -> int:

@@ -208,7 +208,8 @@ def test_a_local_study_completes_with_tables_and_report(local_runs):
     assert set(t["references"].reference) == {"random", "expert"} and set(t["references"].world) == {"mirror"}
     assert len(t["sweep"]) == 4 * 2 * 6  # cells x replicates x metrics
     report = (base / "arms" / "report.md").read_text()
-    assert "**Answer.** In the mirror world the incentivized fisher's weather reading" in report
+    assert ("**Answer.** At the largest budget (x1), in the mirror world the incentivized fisher's weather "
+            "reading") in report
     assert (base / "arms" / "report.png").stat().st_size > 1000
     assert "13 done" in report
 
@@ -541,6 +542,38 @@ def test_the_difference_printed_is_the_difference_of_the_arms_values():
         diff = numbers(part.split("difference of the IQMs ")[1])[0]
         assert diff == pytest.approx(inc - taught, abs=2e-3)
         assert "probability that incentivized beats taught" in part
+
+
+def test_the_teach_report_picks_each_kinds_best_setting_on_its_curve_world_then_compares():
+    """Each kind gets the same number of tries; the pick reads only the learning curve in the curve world
+    (never a test world), and the held-out comparison, weather reading and learning speed are the picks'."""
+    from experiments.report_teach import teach
+
+    arms = {"incentivized": "eat", "incentivized-ent01": "eat", "taught": "shaped",
+            "taught-strong": "shaped:3"}
+    spec = {"evaluate": {"worlds": [RICH, POOR]}, "train": {"steps": 400},
+            "arms": [{"name": n, "reward": r, "world": "lake", "budget": 1} for n, r in arms.items()]}
+    meals = {"incentivized": MEALS["lake"], "incentivized-ent01": MEALS["gen10"],
+             "taught": MEALS["gen10"], "taught-strong": MEALS["lake"]}
+    t = synthetic_tables(meals)
+    ends = {"incentivized": 2.0, "incentivized-ent01": 3.0, "taught": 1.0, "taught-strong": 2.5}
+    t["curves"] = pd.DataFrame([{"arm": a, "seed": seed, "world": "lake", "role": "train", "timesteps": ts,
+                                 "meals_per_day": end * ts / 400 + 0.01 * seed}
+                                for a, end in ends.items() for seed in range(5) for ts in (100, 200, 400)])
+    t["probes"] = pd.DataFrame([{"arm": a, "seed": seed, "world": "mirror", "checkpoint": -1,
+                                 "skill": "weather_reading", "value": 0.1 * k + 0.01 * seed,
+                                 "higher_is": "better"}
+                                for k, a in enumerate(arms) for seed in range(5)])
+    sentence, lines, _ = teach(spec, t)
+    assert "- incentivized at x1: incentivized-ent01 (training curve's end" in "\n".join(lines)
+    assert "- taught at x1: taught-strong (training curve's end" in "\n".join(lines)
+    assert "probability that incentivized-ent01 beats taught-strong" in sentence
+    assert "early (at 100 samples) incentivized-ent01" in sentence and "late (at 400 samples)" in sentence
+    # the held-out difference printed is the difference of the picks' printed values
+    held = sentence.split("on the held-out worlds at x1")[1]
+    inc, taught = (float(re.search(rf"{n} (-?[\d.]+)", held)[1])
+                   for n in ("incentivized-ent01", "taught-strong"))
+    assert numbers(held.split("difference of the IQMs ")[1])[0] == pytest.approx(inc - taught, abs=2e-3)
 
 
 def test_fewer_than_five_seeds_give_no_interval_and_say_why():
