@@ -5,6 +5,7 @@
     python -m experiments.run emergence --executor dask                # a LocalCluster started here
     python -m experiments.run emergence --executor dask --address tcp://scheduler:8786
     python -m experiments.run experiments/studies/ecosystem.toml --plan  # the tasks, nothing run
+    python -m experiments.run thesis --scale full --budgets 1,4        # a study in parts: cheap budgets first
 
 SPEC is a spec file or the name of a shipped study (experiments/studies/NAME.toml). The
 study folder (--out, default runs/studies/NAME-SCALE) keeps every finished task's result:
@@ -49,7 +50,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", action="store_true", help="list the tasks and the training budget; run nothing")
     p.add_argument("--report-only", action="store_true", help="rewrite tables and report from stored results")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--budgets", type=budget_list, default=None, metavar="B,B,...",
+                   help="only the arms of these [train] budgets (a study in parts: rerun without it to add "
+                        "the rest; finished tasks are kept)")
     return p
+
+
+def budget_list(text: str) -> list[int]:
+    """An argparse type: budget multiples, e.g. 1,4."""
+    try:
+        out = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected budget multiples such as 1,4, got {text!r}") from None
+    if not out or min(out) < 1:
+        raise argparse.ArgumentTypeError(f"expected budget multiples >= 1 such as 1,4, got {text!r}")
+    return out
+
+
+def only_budgets(spec: dict, budgets: list[int]) -> dict:
+    """The spec with only the trained arms of these budgets (references stay); UsageError naming
+    --budgets when the spec has no such budget."""
+    have = spec.get("train", {}).get("budgets", [1])
+    missing = [b for b in budgets if b not in have]
+    if missing:
+        raise UsageError("--budgets", f"expected budgets of this study ({', '.join(map(str, have))}), got "
+                                      f"{', '.join(map(str, missing))}")
+    return {**spec, "arms": [a for a in spec["arms"] if "policy" in a or a.get("budget", 1) in budgets],
+            "train": {**spec["train"], "budgets": [b for b in have if b in budgets]}}
 
 
 @contextlib.contextmanager
@@ -117,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers is not None and args.workers < 1:
         print("error: --workers: expected an integer >= 1", file=sys.stderr)
         return EXIT_USAGE
+    if args.budgets:
+        try:
+            spec = only_budgets(spec, args.budgets)
+        except UsageError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_USAGE
     if args.plan:
         _plan(spec)
         return 0

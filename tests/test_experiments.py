@@ -365,6 +365,16 @@ def test_the_command_line_plans_and_rejects_bad_specs(tmp_path):
     assert out.returncode == 2 and "unknown key 'colour'" in out.stderr
 
 
+def test_a_study_runs_in_parts_by_budget(capsys):
+    from experiments.run import main
+
+    assert main(["thesis", "--scale", "full", "--budgets", "1,4", "--plan"]) == 0
+    plan = capsys.readouterr().out
+    assert "train/gen100-x4/s0" in plan and "x16" not in plan and "40 train" in plan
+    assert main(["thesis", "--scale", "full", "--budgets", "2", "--plan"]) == 2
+    assert "--budgets: expected budgets of this study (1, 4, 16), got 2" in capsys.readouterr().err
+
+
 # --- the shipped studies -----------------------------------------------------------------------------
 
 @pytest.mark.slow
