@@ -34,13 +34,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tomllib
 from dataclasses import dataclass
 
 import numpy as np
 
 from agents.rollout import interval, run_policy
 from agents.scripted import SCRIPTED, SCRIPTED_NAMES, make_scripted, scripted_from_spec
-from worlds.loader import list_worlds
+from worlds.loader import World, WorldFileError, list_worlds, load_world, override_world
 
 PROTOCOLS = {"cohort": False, "respawn": True}
 SINGLE_SKILL = ("patient", "weather_wise", "spot_wise")
@@ -200,7 +201,10 @@ def markdown(results: dict, checks: list[Check], args: argparse.Namespace) -> st
              f"'{GENERATED}': {args.generated} procedural worlds (generated:0..{args.generated - 1}), "
              "one each. "
              "The expert is the tuned expert (agents/expert_params.toml, `python -m agents.tune_expert`); "
-             "the oracle reads the hidden state.", ""]
+             "the oracle reads the hidden state."
+             + (f" Rules tried on every world (--set): {', '.join(args.overrides)}."
+                if args.overrides else ""),
+             ""]
     if len(results) > 1:
         lines += [HOW_TO_READ, "",
                   "## Summary (mean meals per fisher per day)", "", summary(results, checks), "",
@@ -221,6 +225,26 @@ def markdown(results: dict, checks: list[Check], args: argparse.Namespace) -> st
     return "\n".join(lines)
 
 
+def parse_overrides(pairs: list[str]) -> dict[str, object]:
+    """{"section.field": value} from SECTION.FIELD=VALUE strings (VALUE read as TOML: 10, 0.5, [1, 2])."""
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or "." not in key:
+            raise ValueError(f"expected SECTION.FIELD=VALUE, got {pair!r}")
+        try:
+            out[key.strip()] = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            raise ValueError(f"{key}: expected a TOML value (a number, a string in quotes, a list), "
+                             f"got {text!r}") from None
+    return out
+
+
+def with_rules(world: str, overrides: dict[str, object]) -> str | World:
+    """The world by name, or loaded with some rules replaced (override_world checks them)."""
+    return override_world(load_world(world), overrides) if overrides else world
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agents.skills_pay", description=__doc__.split("\n")[0])
     parser.add_argument("--worlds", nargs="+", default=None, help="worlds (default: every shipped world)")
@@ -234,7 +258,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-families", action="store_true", help="skip the lead-time and give-up curves")
     parser.add_argument("--markdown", help="also write the tables to this markdown file")
     parser.add_argument("--json", action="store_true", help="JSON on stdout instead of tables")
+    parser.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE", dest="overrides",
+                        help="try a rule on every world measured, e.g. --set hunger.storm_multiplier=10 "
+                             "(repeatable; the world files stay as they are)")
     args = parser.parse_args(argv)
+    try:
+        overrides = parse_overrides(args.overrides)
+    except ValueError as err:
+        parser.exit(2, f"error: --set: {err}\n")
     for name, value in (("--n-worlds", args.n_worlds), ("--ticks", args.ticks), ("--fishers", args.fishers)):
         if value < 1:
             parser.exit(2, f"error: {name}: expected an integer >= 1, got {value}\n")
@@ -244,8 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     results, checks = {}, []
     for world in worlds:
         try:
-            results[world] = measure_world(world, args.n_worlds, args.ticks, args.fishers, args.seed,
-                                           families=not args.no_families)
+            results[world] = measure_world(with_rules(world, overrides), args.n_worlds, args.ticks,
+                                           args.fishers, args.seed, families=not args.no_families)
+        except WorldFileError as err:
+            parser.exit(2, f"error: --set: {err}\n")
         except ValueError as err:
             parser.exit(2, f"error: --worlds: {err}\n")
         checks += check_world(world, results[world])
@@ -253,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
             print(markdown({world: results[world]}, checks, args), flush=True)
     if args.generated:
         names = ("random", "impatient", "patient", "weather_blind", "reactive", "expert")
-        results[GENERATED] = measure_world([f"generated:{i}" for i in range(args.generated)], args.generated,
+        generated = [with_rules(f"generated:{i}", overrides) for i in range(args.generated)]
+        results[GENERATED] = measure_world(generated, args.generated,
                                            args.ticks, args.fishers, args.seed, names=names, families=False)
         checks += check_world(GENERATED, results[GENERATED], GENERATED_CHECKS, paired=True)
         if not args.json:

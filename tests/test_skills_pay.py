@@ -6,6 +6,7 @@ fisher and protocol); this slow test runs the same checks on a smaller budget.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -101,3 +102,18 @@ def test_skills_pay_rejects_bad_arguments():
     with pytest.raises(SystemExit) as info:
         main(["--ticks", "0"])
     assert info.value.code == 2
+
+
+def test_a_rule_can_be_tried_on_every_world_without_editing_files(capsys):
+    """--set changes the rule for the measurement only: a gentler storm lets weather-blind fishers live
+    longer (fewer deaths per day on the respawn protocol) in the same worlds and seeds."""
+    base = ["--worlds", "lake", "--n-worlds", "4", "--ticks", "400", "--generated", "0", "--no-families",
+            "--json"]
+    main(base)
+    harsh = json.loads(capsys.readouterr().out)["results"]["lake"]["respawn"]["weather_blind"]
+    main([*base, "--set", "hunger.storm_multiplier=2"])
+    gentle = json.loads(capsys.readouterr().out)["results"]["lake"]["respawn"]["weather_blind"]
+    assert gentle["deaths_per_day"][0] < harsh["deaths_per_day"][0]
+    with pytest.raises(SystemExit) as info:
+        main([*base, "--set", "hunger.storm_multiplier=0.5"])
+    assert info.value.code == 2 and "hunger.storm_multiplier" in capsys.readouterr().err
