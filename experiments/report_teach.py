@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from analysis.stats import Comparison, compare_arms, iqm
-from experiments.report import (
+from experiments.report_parts import (
     NORMALISED,
     SKILL_ORDER,
     STARVING,

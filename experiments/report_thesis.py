@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from analysis.stats import Comparison, compare_arms
-from experiments.report import (
+from experiments.report_parts import (
     NORMALISED,
     _fmt,
     _matrix,

@@ -519,7 +519,8 @@ def numbers(text: str) -> list[float]:
 
 
 def test_arms_are_ranked_on_per_world_normalised_scores_not_pooled_meals():
-    from experiments.report import _specialist, seed_scores
+    from experiments.report import _specialist
+    from experiments.report_parts import seed_scores
 
     t = synthetic_tables(MEALS)
     raw = seed_scores(t["evaluations"]).groupby("arm").value.mean()
@@ -537,7 +538,7 @@ def test_arms_are_ranked_on_per_world_normalised_scores_not_pooled_meals():
 
 
 def test_the_difference_printed_is_the_difference_of_the_arms_values():
-    from experiments.report import _teach
+    from experiments.report_teach import teach as _teach
 
     spec = {"evaluate": {"worlds": [RICH, POOR]},
             "arms": [{"name": "incentivized", "reward": "eat"}, {"name": "taught", "reward": "taught"}]}
