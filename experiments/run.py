@@ -6,6 +6,7 @@
     python -m experiments.run emergence --executor dask --address tcp://scheduler:8786
     python -m experiments.run experiments/studies/ecosystem.toml --plan  # the tasks, nothing run
     python -m experiments.run thesis --scale full --budgets 1,4        # a study in parts: cheap budgets first
+    python -m experiments.run thesis --scale full --arms 'lake-*,gen1000-*'   # or some arms
 
 SPEC is a spec file or the name of a shipped study (experiments/studies/NAME.toml). The
 study folder (--out, default runs/studies/NAME-SCALE) keeps every finished task's result:
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fnmatch
 import json
 import os
 import sys
@@ -50,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", action="store_true", help="list the tasks and the training budget; run nothing")
     p.add_argument("--report-only", action="store_true", help="rewrite tables and report from stored results")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--arms", type=lambda text: text.split(","), default=None, metavar="PATTERN,...",
+                   help="only the arms whose names match these patterns (fnmatch: gen1000-*, lake-x16), "
+                        "references kept (a study in parts, as --budgets)")
     p.add_argument("--budgets", type=budget_list, default=None, metavar="B,B,...",
                    help="only the arms of these [train] budgets (a study in parts: rerun without it to add "
                         "the rest; finished tasks are kept)")
@@ -65,6 +70,18 @@ def budget_list(text: str) -> list[int]:
     if not out or min(out) < 1:
         raise argparse.ArgumentTypeError(f"expected budget multiples >= 1 such as 1,4, got {text!r}")
     return out
+
+
+def only_arms(spec: dict, patterns: list[str]) -> dict:
+    """The spec with only the trained arms matching these patterns (references stay); UsageError
+    naming --arms when a pattern matches none."""
+    trained = [a["name"] for a in spec.get("arms", []) if "policy" not in a]
+    unmatched = [p for p in patterns if not fnmatch.filter(trained, p)]
+    if unmatched:
+        raise UsageError("--arms", f"expected patterns matching arms of this study ({', '.join(trained)}), "
+                                   f"got {', '.join(unmatched)}")
+    return {**spec, "arms": [a for a in spec["arms"]
+                             if "policy" in a or any(fnmatch.fnmatchcase(a["name"], p) for p in patterns)]}
 
 
 def only_budgets(spec: dict, budgets: list[int]) -> dict:
@@ -144,9 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers is not None and args.workers < 1:
         print("error: --workers: expected an integer >= 1", file=sys.stderr)
         return EXIT_USAGE
-    if args.budgets:
+    if args.budgets or args.arms:
         try:
-            spec = only_budgets(spec, args.budgets)
+            spec = only_budgets(spec, args.budgets) if args.budgets else spec
+            spec = only_arms(spec, args.arms) if args.arms else spec
         except UsageError as err:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_USAGE

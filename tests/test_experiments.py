@@ -373,6 +373,11 @@ def test_a_study_runs_in_parts_by_budget(capsys):
     assert "train/gen100-x4/s0" in plan and "x16" not in plan and "40 train" in plan
     assert main(["thesis", "--scale", "full", "--budgets", "2", "--plan"]) == 2
     assert "--budgets: expected budgets of this study (1, 4, 16), got 2" in capsys.readouterr().err
+    assert main(["thesis", "--scale", "full", "--arms", "lake-x16,gen1000-*", "--plan"]) == 0
+    plan = capsys.readouterr().out
+    assert "train/gen1000-x1/s0" in plan and "train/lake-x16/s4" in plan and "gen10-" not in plan
+    assert main(["thesis", "--scale", "full", "--arms", "sea-*", "--plan"]) == 2
+    assert "--arms: expected patterns matching arms of this study" in capsys.readouterr().err
 
 
 # --- the shipped studies -----------------------------------------------------------------------------
