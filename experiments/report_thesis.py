@@ -136,10 +136,11 @@ def _answer(results, families, specialist, home, held, budgets) -> str:
     if first:
         b, wins = first
         c = results[("held-out", b)]
-        best = wins[0]
-        held_part = (f"on {len(held)} held-out worlds a generalist first overtakes the specialist at x{b}: "
-                     f"{best} ({breadth(families[best][b])} worlds) minus {specialist[b]['name']} "
-                     f"{_fmt(c.differences[(families[best][b]['name'], specialist[b]['name'])])}")
+        base = specialist[b]["name"]
+        each = "; ".join(f"{families[f][b]['name']} ({breadth(families[f][b])} worlds) minus {base} "
+                         f"{_fmt(c.differences[(families[f][b]['name'], base)])}" for f in wins)
+        held_part = (f"on {len(held)} held-out worlds a generalist first overtakes the specialist at "
+                     f"x{b}: {each}")
     else:
         held_part = (f"on {len(held)} held-out worlds no generalist overtakes the specialist at any budget "
                      f"({', '.join(f'x{b}' for b in budgets)})")

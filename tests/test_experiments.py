@@ -661,7 +661,7 @@ def test_the_thesis_report_finds_where_breadth_overtakes_the_specialist():
     meals = {"lake-x1": (7.0, 0.2, 5.0), "gen10-x1": (6.0, 0.1, 3.0),
              "lake-x4": (7.5, 0.25, 5.8), "gen10-x4": (9.0, 0.45, 5.0)}
     sentence, lines, _ = thesis(THESIS_SPEC, thesis_tables(meals))
-    assert "a generalist first overtakes the specialist at x4: gen10 (10 worlds)" in sentence
+    assert "a generalist first overtakes the specialist at x4: gen10-x4 (10 worlds) minus lake-x4" in sentence
     assert "on lake itself, at the largest budget (x4), the broadest generalist does not overtake" in sentence
     rows = [line for line in lines if line.startswith("| gen10-x4 |")]
     assert len(rows) == 2 and "held-out" in rows[0] and "| lake |" in rows[1]
