@@ -128,14 +128,11 @@ def check_reward(spelling: object) -> str | None:
     name, _, scale = spelling.partition(":")
     if name not in REWARDS or (scale and name != "shaped"):
         return SPELLING
-    if scale:
-        try:
-            ok = float(scale) > 0 and np.isfinite(float(scale))
-        except ValueError:
-            ok = False
-        if not ok:
-            return SPELLING
-    return None
+    try:
+        ok = not scale or 0 < float(scale) < np.inf
+    except ValueError:
+        ok = False
+    return None if ok else SPELLING
 
 
 def make_reward(spelling: str) -> Reward:

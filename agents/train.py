@@ -98,8 +98,9 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.algo not in ALGOS:
             raise UsageError("--algo", f"expected one of {', '.join(ALGOS)}, got {self.algo!r}")
-        if check_reward(self.reward):
-            raise UsageError("--reward", f"expected {check_reward(self.reward)}, got {self.reward!r}")
+        problem = check_reward(self.reward)
+        if problem:
+            raise UsageError("--reward", f"expected {problem}, got {self.reward!r}")
         for flag, value in (("--steps", self.steps), ("--checkpoint-every", self.checkpoint_every),
                             ("--eval-every", self.eval_every), ("--seed", self.seed),
                             ("--threads", self.threads)):
@@ -200,7 +201,6 @@ def train(world: str = "lake", worlds: str | Sequence[str] | None = None, algo: 
 
 # --- the command line ------------------------------------------------------------------------------
 
-# flags that define a run: with --resume, the run's own config.json decides them
 def reward_spelling(text: str) -> str:
     """An argparse type: a reward spelling (agents.rewards.check_reward)."""
     problem = check_reward(text)
@@ -209,6 +209,7 @@ def reward_spelling(text: str) -> str:
     return text
 
 
+# flags that define a run: with --resume, the run's own config.json decides them
 RUN_FLAGS = ("world", "worlds", "algo", "steps", "seed", "reward", "out", "checkpoint_every", "eval_every",
              "hyperparams", "hyperparams_key", "set", "init")
 

@@ -160,8 +160,6 @@ def _transfer(spec, t) -> tuple[str, list[str], Any]:
     return sentence, lines + [""] + ft_lines, fig
 
 
-
-
 def _specialist(spec, t) -> tuple[str, list[str], Any]:
     worlds = spec["evaluate"]["worlds"]
     evals = t["evaluations"]

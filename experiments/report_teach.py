@@ -41,7 +41,7 @@ from experiments.report_parts import (
     normalised_scores,
 )
 
-KINDS = ("incentivized", "taught")
+REWARD_KINDS = ("incentivized", "taught")
 
 
 def kind_of(arm: dict[str, Any]) -> str:
@@ -105,7 +105,7 @@ def teach(spec: dict[str, Any], t: dict[str, Any]) -> tuple[str, list[str], Any]
     curves = t.get("curves", pd.DataFrame(columns=["arm", "seed", "role", "timesteps", "meals_per_day"]))
     seen = set(evals.arm) | set(probes.arm)
     chosen, choice_lines = pick(spec, curves, seen)
-    budgets = sorted(b for b in {b for _, b in chosen} if all((k, b) in chosen for k in KINDS))
+    budgets = sorted(b for b in {b for _, b in chosen} if all((k, b) in chosen for k in REWARD_KINDS))
     if not budgets:
         raise ValueError("no budget has both an incentivized and a taught arm with results")
     top = budgets[-1]
@@ -124,7 +124,7 @@ def teach(spec: dict[str, Any], t: dict[str, Any]) -> tuple[str, list[str], Any]
     picked = choice_lines or ["- one setting per kind: nothing to pick"]
     lines = ["Settings picked per kind and budget (the learning curve's last point in its curve world; "
              "no test world is seen):", "", *picked, ""]
-    names = [chosen[(k, b)] for b in budgets for k in KINDS]
+    names = [chosen[(k, b)] for b in budgets for k in REWARD_KINDS]
     if all_starve(evals, names, worlds):
         held_out, starving_lines, _ = _starving_part(names, worlds, evals)
         lines += starving_lines
