@@ -65,16 +65,20 @@ SCHEMA: dict[str, Check] = {
     "learning_rate": _float(0.0, low_open=True), "gamma": _float(0.0, 1.0), "gae_lambda": _float(0.0, 1.0),
     "clip_range": _float(0.0, low_open=True), "ent_coef": _float(0.0), "vf_coef": _float(0.0),
     "max_grad_norm": _float(0.0, low_open=True), "normalize_advantage": _bool, "target_kl": _float(0.0),
-    "net_arch": _layers, "activation": _activation,
+    "net_arch": _layers, "shared_layers": _int(0), "activation": _activation,
     "lstm_hidden_size": _int(1), "n_lstm_layers": _int(1), "shared_lstm": _bool, "enable_critic_lstm": _bool,
     "eval_worlds": _int(1), "eval_fishers": _int(1), "eval_ticks": _int(1), "eval_seed": _int(0),
 }
 RECURRENT_KEYS = ("lstm_hidden_size", "n_lstm_layers", "shared_lstm", "enable_critic_lstm")
+PPO_KEYS = ("shared_layers",)  # the MLP trunk (agents.trunk); a recurrent policy's LSTM reads the observation
+# keys newer than some hyperparameter files: a file without them keeps its meaning
+DEFAULTS: dict[str, Any] = {"shared_layers": 0}
 
 
 def allowed_keys(algo: str) -> list[str]:
-    """The keys an algorithm's sections may hold (the LSTM's only for recurrent_ppo)."""
-    return [k for k in SCHEMA if algo == "recurrent_ppo" or k not in RECURRENT_KEYS]
+    """The keys an algorithm's sections may hold (LSTM keys: recurrent_ppo; trunk: ppo)."""
+    other = PPO_KEYS if algo == "recurrent_ppo" else RECURRENT_KEYS
+    return [k for k in SCHEMA if k not in other]
 
 
 def check_section(algo: str, section: str, table: object, where: str) -> None:
@@ -84,7 +88,8 @@ def check_section(algo: str, section: str, table: object, where: str) -> None:
     allowed = allowed_keys(algo)
     for key, value in table.items():
         if key not in allowed:
-            hint = " (recurrent_ppo only)" if key in RECURRENT_KEYS else ""
+            hint = (" (recurrent_ppo only)" if key in RECURRENT_KEYS else
+                    " (ppo only)" if key in PPO_KEYS else "")
             raise HyperparamsError(f"{where}: [{algo}.{section}] unknown key {key!r}{hint}; "
                                    f"expected one of {', '.join(allowed)}")
         problem = SCHEMA[key](value)
@@ -153,11 +158,16 @@ def load_hyperparams(algo: str, keys: Sequence[str] = (), path: Path | str | Non
     if overrides:
         check_section(algo, "overrides", dict(overrides), "--set")
         params.update(overrides)
-    missing = [k for k in allowed_keys(algo) if k not in params]
+    allowed = allowed_keys(algo)
+    params = {**{k: v for k, v in DEFAULTS.items() if k in allowed}, **params}
+    missing = [k for k in allowed if k not in params]
     if missing:
         raise HyperparamsError(f"{path}: [{algo}.default] lacks {', '.join(missing)}")
     if algo == "recurrent_ppo" and params["shared_lstm"] and params["enable_critic_lstm"]:
         raise HyperparamsError(f"{path}: shared_lstm = true needs enable_critic_lstm = false")
+    if params.get("shared_layers", 0) > len(params["net_arch"]):
+        raise HyperparamsError(f"{path}: shared_layers = {params['shared_layers']} is more than the "
+                               f"{len(params['net_arch'])} layers of net_arch {params['net_arch']}")
     return params, used
 
 

@@ -2,7 +2,8 @@
 
 One code path builds a model for a new run, a resumed run (agents.train) and the training
 benchmark (benchmarks.training), so all three train the same network on the same VecEnv.
-OMP_WAIT_POLICY=PASSIVE is set before torch is imported, by the agents package (agents/__init__.py).
+OMP_WAIT_POLICY=PASSIVE and GOMP_SPINCOUNT are set before torch is imported, by the agents package
+(agents/__init__.py).
 """
 
 from __future__ import annotations
@@ -55,10 +56,13 @@ def set_threads(threads: int) -> None:
     """Torch's thread count (1: bit-reproducible), with a warning where OpenMP would spin."""
     import torch  # deferred: heavy at start-up
 
-    if threads > 1 and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
-        warnings.warn("torch with more than one thread and OMP_WAIT_POLICY unset: its spinning OpenMP worker "
-                      "starves the numpy environment (set OMP_WAIT_POLICY=PASSIVE before importing torch)",
-                      RuntimeWarning, stacklevel=3)
+    if threads > 1 and os.environ.get("GOMP_SPINCOUNT") is None:
+        passive = os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
+        warnings.warn("torch with more than one thread and GOMP_SPINCOUNT unset: " + (
+            "with PASSIVE waits alone the second thread costs more than it gives" if passive else
+            "its spinning OpenMP worker starves the numpy environment") + " (set OMP_WAIT_POLICY=PASSIVE and "
+            "GOMP_SPINCOUNT=100000 before importing torch, as the agents package does)",
+            RuntimeWarning, stacklevel=3)
     torch.set_num_threads(threads)
 
 
@@ -90,10 +94,12 @@ def build_model(algo: str, env: Any, hp: dict[str, Any], seed: int, tensorboard_
     from torch import nn  # deferred: heavy at start-up
 
     from agents.activations import Tanh  # deferred: heavy at start-up (torch)
+    from agents.trunk import policy_kwargs as network_kwargs  # deferred: heavy at start-up (torch)
 
     tanh = nn.Tanh if stock else Tanh
-    policy_kwargs: dict[str, Any] = {"net_arch": list(hp["net_arch"]),
-                                     "activation_fn": {"tanh": tanh, "relu": nn.ReLU}[hp["activation"]]}
+    activation = {"tanh": tanh, "relu": nn.ReLU}[hp["activation"]]
+    policy_kwargs: dict[str, Any] = network_kwargs(list(hp["net_arch"]), hp.get("shared_layers", 0),
+                                                   activation)
     if not stock:
         policy_kwargs["optimizer_kwargs"] = {"eps": 1e-5, "fused": True}  # eps: SB3's default for Adam
     common = dict(learning_rate=hp["learning_rate"], n_steps=hp["n_steps"], batch_size=hp["batch_size"],
@@ -131,18 +137,21 @@ def make_model(config: dict[str, Any], path: Path, threads: int) -> Any:
 
 def architecture(loaded: Any) -> dict[str, Any] | None:
     """The network of a loaded policy (agents.policies.load_policy) as the hyperparameters that
-    rebuild it: net_arch, activation and, for a recurrent one, lstm_hidden_size and
-    n_lstm_layers. None for a fisher without a network (a scripted one)."""
+    rebuild it: net_arch, activation, shared_layers (PPO) and, for a recurrent one, lstm_hidden_size
+    and n_lstm_layers. None for a fisher without a network (a scripted one)."""
     from torch import nn  # deferred: heavy at start-up
 
     net = getattr(loaded, "policy", None)
     if net is None or not hasattr(net, "mlp_extractor"):
         return None
     fn = net.activation_fn  # SB3 keeps the class (nn.Tanh); a module or a function reads the same
-    arch: dict[str, Any] = {
-        "net_arch": [m.out_features for m in net.mlp_extractor.policy_net if isinstance(m, nn.Linear)],
-        "activation": getattr(fn, "__name__", type(fn).__name__).lower()}
-    if hasattr(net, "lstm_actor"):
+    trunk = getattr(net.features_extractor, "layers", [])  # agents.trunk.Trunk's, shared by both nets
+    sizes = [m.out_features for m in [*trunk, *net.mlp_extractor.policy_net] if isinstance(m, nn.Linear)]
+    arch: dict[str, Any] = {"net_arch": sizes,
+                            "activation": getattr(fn, "__name__", type(fn).__name__).lower()}
+    if not hasattr(net, "lstm_actor"):  # a recurrent policy's LSTM reads the observation: no trunk
+        arch["shared_layers"] = sum(isinstance(m, nn.Linear) for m in trunk)
+    else:
         arch.update(lstm_hidden_size=net.lstm_actor.hidden_size, n_lstm_layers=net.lstm_actor.num_layers)
     return arch
 
@@ -204,10 +213,13 @@ def untrained_policy(seed: int, world: str = "lake", deterministic: bool = True)
 
     hp, _ = load_hyperparams("ppo", [world])
     obs_space, act_space = _gym_spaces()
+    from agents.trunk import policy_kwargs  # deferred: heavy at start-up (torch)
+
+    activation = {"tanh": Tanh, "relu": nn.ReLU}[hp["activation"]]
+    kwargs = policy_kwargs(list(hp["net_arch"]), hp["shared_layers"], activation)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = ActorCriticPolicy(obs_space, act_space, lambda _: 0.0, net_arch=list(hp["net_arch"]),
-                                activation_fn={"tanh": Tanh, "relu": nn.ReLU}[hp["activation"]])
+        net = ActorCriticPolicy(obs_space, act_space, lambda _: 0.0, **kwargs)
     net.set_training_mode(False)
     return LoadedPolicy(net, f"untrained:{seed}", {"algo": "ppo", "kind": "untrained", "seed": seed},
                         deterministic=deterministic, seed=seed)

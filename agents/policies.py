@@ -160,7 +160,7 @@ def _arch_from_zip(data: dict[str, Any], state: dict[str, Any], zip_path: Path) 
         raise PolicyFileError(f"{zip_path}: policy_kwargs {unknown} cannot be rebuilt from weights alone; "
                               f"{TRUST_HINT}")
     fe = kwargs.get("features_extractor_class")
-    if fe is not None and "FlattenExtractor" not in str(fe):
+    if fe is not None and not any(name in str(fe) for name in ("FlattenExtractor", "agents.trunk.Trunk")):
         raise PolicyFileError(f"{zip_path}: features extractor {fe!r} cannot be rebuilt from weights alone; "
                               f"{TRUST_HINT}")
 
@@ -182,8 +182,12 @@ def _arch_from_zip(data: dict[str, Any], state: dict[str, Any], zip_path: Path) 
         "activation_fn": activation_name(kwargs.get("activation_fn"), zip_path),
         "share_features_extractor": kwargs.get("share_features_extractor", True) is not False,
         "features_extractor": "FlattenExtractor", "lstm": None,
+        "trunk": layers("features_extractor.layers"),  # agents.trunk.Trunk's, shared by both nets
     }
+    if arch["trunk"]:
+        arch["features_extractor"] = "Trunk"
     in_dim = (state["lstm_actor.weight_ih_l0"].shape[1] if recurrent else
+              state["features_extractor.layers.0.weight"].shape[1] if arch["trunk"] else
               state["mlp_extractor.policy_net.0.weight"].shape[1] if arch["net_arch"]["pi"] else
               state["action_net.weight"].shape[1])
     obs = {"type": "Box", "shape": [int(in_dim)]}

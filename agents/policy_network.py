@@ -145,9 +145,11 @@ def _arch_of(policy) -> dict[str, Any]:
     from gymnasium import spaces  # deferred: heavy at start-up
     from stable_baselines3.common.torch_layers import FlattenExtractor  # deferred: heavy at start-up
 
-    if policy.features_extractor_class is not FlattenExtractor:
-        raise ValueError(f"export_policy: only the flatten features extractor (MlpPolicy / MlpLstmPolicy) is "
-                         f"supported, got {policy.features_extractor_class.__name__}")
+    from agents.trunk import Trunk  # deferred: heavy at start-up (torch)
+
+    if policy.features_extractor_class not in (FlattenExtractor, Trunk):
+        raise ValueError(f"export_policy: only the flatten features extractor (MlpPolicy / MlpLstmPolicy) or "
+                         f"agents.trunk.Trunk is supported, got {policy.features_extractor_class.__name__}")
     if getattr(policy, "use_sde", False):
         raise ValueError("export_policy: gSDE policies are not supported")
     if not isinstance(policy.action_space, spaces.Discrete):
@@ -168,12 +170,17 @@ def _arch_of(policy) -> dict[str, Any]:
         "activation_fn": activation_name(policy.activation_fn.__name__, Path("policy")),
         "features_extractor": "FlattenExtractor",
         "share_features_extractor": bool(policy.share_features_extractor),
+        "trunk": [],
         "normalize_images": bool(policy.normalize_images), "lstm": None,
         "observation_space": {"type": "Box", "shape": list(box.shape), "dtype": str(box.dtype),
                               "low": box.low.astype(np.float64).tolist(),
                               "high": box.high.astype(np.float64).tolist()},
         "action_space": {"type": "Discrete", "n": int(policy.action_space.n)},
     }
+    if isinstance(policy.features_extractor, Trunk):
+        out["features_extractor"] = "Trunk"
+        out["trunk"] = [int(m.out_features) for m in policy.features_extractor.layers
+                        if hasattr(m, "out_features")]
     if recurrent:
         lstm = policy.lstm_actor
         out["lstm"] = {"hidden_size": int(lstm.hidden_size), "n_layers": int(lstm.num_layers),
@@ -257,11 +264,14 @@ def _layers(value: object, what: str, source: Path) -> list[int]:
     return value
 
 
-def _count_parameters(net_arch: dict[str, list[int]], lstm: dict[str, Any] | None) -> int:
+def _count_parameters(net_arch: dict[str, list[int]], lstm: dict[str, Any] | None, trunk: list[int]) -> int:
     """About how many weights the described network holds (enough to refuse an absurd one)."""
     obs, _ = _gym_spaces()
     width = int(obs.shape[0])
     total = 0
+    for n in trunk:
+        total += width * n + n
+        width = n
     if lstm is not None:
         hidden, layers = lstm["hidden_size"], lstm["n_layers"]
         one = 4 * hidden * (width + hidden + 2) + 4 * hidden * (2 * hidden + 2) * (layers - 1)
@@ -305,18 +315,28 @@ def build_policy(arch: dict[str, Any], source: Path):
         raise PolicyFileError(f"{source}: net_arch {one_line(net_arch, 80)} is not {{pi: [...], vf: [...]}}")
     net_arch = {key: _layers(net_arch.get(key, []), key, source) for key in ("pi", "vf")}
     lstm = _check_lstm(arch.get("lstm"), source) if algo == "recurrent_ppo" else None
-    n_parameters = _count_parameters(net_arch, lstm)
+    extractor = arch.get("features_extractor", "FlattenExtractor")
+    if extractor not in ("FlattenExtractor", "Trunk") or (extractor == "Trunk" and algo != "ppo"):
+        raise PolicyFileError(f"{source}: features extractor {extractor!r} is not supported (expected "
+                              f"FlattenExtractor, or Trunk for a ppo policy)")
+    trunk = _layers(arch.get("trunk") or [], "trunk", source) if extractor == "Trunk" else []
+    if extractor == "Trunk" and not trunk:
+        raise PolicyFileError(f"{source}: features extractor Trunk: expected its layer sizes in trunk, "
+                              "e.g. [64]")
+    n_parameters = _count_parameters(net_arch, lstm, trunk)
     if n_parameters > MAX_PARAMETERS:
         raise PolicyFileError(f"{source}: the network it describes holds about {n_parameters:,} weights, "
                               f"more than the {MAX_PARAMETERS:,} allowed")
-    if arch.get("features_extractor", "FlattenExtractor") != "FlattenExtractor":
-        raise PolicyFileError(f"{source}: features extractor {arch.get('features_extractor')!r} "
-                              "is not supported")
     activation = getattr(th.nn, activation_name(arch.get("activation_fn"), source))
     obs_space, act_space = _gym_spaces()
     kwargs: dict[str, Any] = dict(net_arch=net_arch, activation_fn=activation,
                                   share_features_extractor=bool(arch.get("share_features_extractor", True)),
                                   normalize_images=bool(arch.get("normalize_images", True)))
+    if trunk:
+        from agents.trunk import Trunk  # deferred: heavy at start-up (torch)
+
+        kwargs.update(features_extractor_class=Trunk, share_features_extractor=True,
+                      features_extractor_kwargs={"sizes": trunk, "activation_fn": activation})
     try:
         if algo == "ppo":
             from stable_baselines3.common.policies import ActorCriticPolicy

@@ -164,6 +164,7 @@ def start_run(cfg: TrainConfig, progress: bool = True, callbacks: Sequence[Any] 
         "eval": eval_protocol(cfg.world, hp),
         "init_from": None if source is None else source[1],
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "gomp_spincount": os.environ.get("GOMP_SPINCOUNT"),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
     command = command or (f"# python: agents.train.train(world={cfg.world!r}, worlds={worlds!r}, "

@@ -8,6 +8,7 @@ truth. `record_activations` rolls a policy freely in a batch of worlds (the core
 
 Layers (torch forward hooks on the policy module that `agents.policies.load_policy` builds):
 
+    trunk.0, ...      outputs of the layers the actor and the critic share, if any (agents.trunk)
     pi.0, pi.1, ...   outputs of the actor MLP's activations (mlp_extractor.policy_net)
     vf.0, vf.1, ...   the critic MLP's (memoryless PPO only: computed with predict_values on the
                       same observations; the critic never changes what the fisher does)
@@ -119,11 +120,13 @@ class _Hooks:
 
 def layer_modules(net: Any) -> dict[str, Any]:
     """{"pi.0": module, ..., "vf.0": ...}: the activation modules of a policy network's actor and critic MLPs,
-    named as recorded (the activation after each Linear is the layer's output)."""
+    named as recorded (the activation after each Linear is the layer's output); "trunk.0", ... first
+    for the layers the two share (agents.trunk)."""
     import torch as th  # deferred: heavy at start-up
 
     out: dict[str, Any] = {}
-    for prefix, mlp in (("pi", getattr(net.mlp_extractor, "policy_net", None)),
+    for prefix, mlp in (("trunk", getattr(net.features_extractor, "layers", None)),  # agents.trunk.Trunk
+                        ("pi", getattr(net.mlp_extractor, "policy_net", None)),
                         ("vf", getattr(net.mlp_extractor, "value_net", None))):
         if mlp is None:
             continue

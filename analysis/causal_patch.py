@@ -7,8 +7,9 @@ on, against calm cues over the same hidden world) is rerun:
 
 1. **The front direction.** The representational probe for `front_within` (analysis.linear_probe:
    standardised inputs, balanced logistic regression) is fitted on a free rollout's activations
-   (analysis.activations) of each actor layer `pi.*`; the layer whose held-out probe (GroupKFold
-   over worlds) scores highest is patched, unless one is named. The probe's weight vector in the
+   (analysis.activations) of each layer the actor reads (`trunk.*`, shared with the critic, and
+   `pi.*`); the layer whose held-out probe (GroupKFold over worlds) scores highest is patched,
+   unless one is named. The probe's weight vector in the
    layer's own units (`linear_probe.probe_direction`) is its *filter* w: what it reads out. The
    direction removed is, by default (`direction="pattern"`), its *pattern* Cov(h) w (Haufe et al.
    2014): the direction along which the layer's activations move with the probe's output, i.e. where
@@ -174,7 +175,8 @@ def causal_check(policy: Any, world: Any = "lake", seed: int = 0, layer: str | N
 
     Args:
         policy: a LoadedPolicy or a spec agents.policies.load_policy accepts (run folder, policy file).
-        layer: the actor layer to patch ("pi.0", ...); default: the one whose front probe scores best.
+        layer: the actor layer to patch ("pi.0", ..., or a shared "trunk.0"); default: the one whose
+            front probe scores best.
         n_random: K, the random directions of the control.
         mode: "calm_mean" (the component set to its calm-arm mean) or "project" (set to 0).
         direction: "pattern" (the probe's pattern Cov(h) w, default) or "readout" (its filter w).
@@ -198,12 +200,12 @@ def causal_check(policy: Any, world: Any = "lake", seed: int = 0, layer: str | N
     if net is None:
         raise ValueError(f"causal_check: {getattr(policy, 'name', policy)!r} has no policy network to patch "
                          f"(scripted fishers have none); give a run folder or a policy file")
-    modules = {k: m for k, m in layer_modules(net).items() if k.startswith("pi.")}
+    modules = {k: m for k, m in layer_modules(net).items() if k.startswith(("trunk.", "pi."))}  # what acts
     if layer is not None and layer not in modules:
         have = ", ".join(modules) or "none"
         raise ValueError(f"layer: expected one of the actor's layers ({have}), got {layer!r}")
     if not modules:
-        raise ValueError("causal_check: the policy has no actor layers (pi.*) to patch")
+        raise ValueError("causal_check: the policy has no actor layers (trunk.*, pi.*) to patch")
     if recording is None:
         recording = record_activations(policy, world, seed=seed, critic=False, **{**RECORD, **record_kw})
     layers = [layer] if layer is not None else [k for k in modules if k in recording.layers]

@@ -1,23 +1,21 @@
 """Training throughput: SB3 `model.learn` on our FisherVecEnv and on a null VecEnv (SB3's ceiling),
-today's configuration beside the new one, in one process.
+today's network beside the new one, in one process.
 
-    python -m benchmarks.training              # PPO: today, parts, new; 1 and 2 threads (about 6 minutes)
+    python -m benchmarks.training              # PPO: sb3, today, trunk; 1 and 2 threads (about 4 minutes)
     python -m benchmarks.training --recurrent  # and RecurrentPPO ([recurrent_ppo.lake], 1 and 2 threads)
     python -m benchmarks.training --quick      # a tiny smoke run of the same code (figures meaningless)
     python -m benchmarks.training --json       # one JSON document on stdout
 
 What is measured: samples (fisher-ticks) per second of `model.learn` (rollout collection plus the
-PPO update), models built by agents.models.build_model as in training. The configurations:
+PPO update), models built by agents.models.build_model as in training, in the main job's batch
+shape ([ppo.lake]: 512 slots x 64 steps, minibatches of 2,048, 2 epochs). The configurations:
 
-- **today**: the lake's hyperparameters ([ppo.lake]: 256 slots x 128 steps, minibatches of 4,096,
-  3 epochs) with SB3's own parts (nn.Tanh, RolloutBuffer): training as it ran before;
-- **parts**: the same hyperparameters with the faster equivalent parts training now uses
-  (agents.activations.Tanh, torch's fused Adam, agents.rollout_buffer.FlatRolloutBuffer): what
-  the main job ([ppo.lake]) trains with now;
-- **new**: [ppo.lake_fast] (512 slots x 64 steps, minibatches of 2,048, 2 epochs) with those parts.
-
-The network is the same in all three: [64, 64] tanh MLPs for the actor and the critic on the
-417-value observation.
+- **sb3**: that shape with SB3's own parts (nn.Tanh, Adam's per-tensor loop, RolloutBuffer);
+- **today**: the same with the faster equivalent parts training uses (agents.activations.Tanh,
+  torch's fused Adam, agents.rollout_buffer.FlatRolloutBuffer): the main job's training, today's
+  network ([64, 64] tanh MLPs for the actor and for the critic on the 417-value observation);
+- **trunk**: the new network, `shared_layers = 1` (agents.trunk): the first 64-unit layer is one
+  trunk that the actor and the critic share, so the 417 x 64 product is computed once, not twice.
 
 "ours" steps our VecEnv (lake worlds x 4 fishers); "null" is a VecEnv with the same spaces and slot
 count whose step costs nothing (a constant observation, zero reward) and that replays the episode
@@ -29,10 +27,11 @@ training. ours/null is the share of the ceiling that training gets; the rest is 
 Every model is built first; then `repeats` rounds each time one `learn` call (whole rollouts, about
 the same number of samples for every configuration) of every configuration, thread count and env,
 the order reversed every other round, so that load from other processes hits all alike. fps is the
-best call and the median; ours/null is the median over a round's pairs of their time ratio; new/today
-is the median over rounds of the ratio of their rates (same env, same thread count); "env step share"
-is the part of ours' learn time spent inside our VecEnv's step_wait. OMP_WAIT_POLICY=PASSIVE is set
-before torch is imported (agents/__init__.py).
+best call and the median; ours/null is the median over a round's pairs of their time ratio; "x
+main job" is the median over rounds of a configuration's rate against today's on one thread (the
+main job's setting) in the same round; "env step share" is the part of ours' learn time spent inside
+our VecEnv's step_wait. The agents package sets OMP_WAIT_POLICY=PASSIVE and GOMP_SPINCOUNT before
+torch is imported (agents/__init__.py: a second thread helps only with a short spin).
 """
 
 from __future__ import annotations
@@ -170,6 +169,7 @@ class Config:
     algo: str
     key: str
     stock: bool
+    overrides: dict[str, Any] = field(default_factory=dict)
     hp: dict[str, Any] = field(default_factory=dict)
     used: list[str] = field(default_factory=list)
     models: dict[str, Any] = field(default_factory=dict)
@@ -186,7 +186,7 @@ def build(cfg: Config, samples: int, quick: bool) -> None:
     """The hyperparameters, the pair of models and a warm-up rollout each (allocations, lazy imports)."""
     tiny = {"n_worlds": 8, "n_fishers": 2, "n_steps": 32, "batch_size": 256}
     cfg.hp, cfg.used = load_hyperparams(cfg.algo, world_keys("lake", key=cfg.key),
-                                        overrides=tiny if quick else None)
+                                        overrides={**cfg.overrides, **(tiny if quick else {})} or None)
     hp = cfg.hp
     per = hp["n_steps"] * hp["n_worlds"] * hp["n_fishers"]
     cfg.rollouts = max(1, round(samples / per))
@@ -231,18 +231,20 @@ def summarise(configs: list[Config], threads: tuple[int, ...]) -> list[dict[str,
             n = cfg.per_call
             row: dict[str, Any] = {
                 "config": cfg.name, "algo": cfg.algo, "threads": t, "sb3_parts": cfg.stock,
-                "hyperparams_sections": cfg.used, "samples_per_learn": n, "repeats": len(ours),
+                "hyperparams_sections": cfg.used, "overrides": cfg.overrides, "samples_per_learn": n,
+                "repeats": len(ours),
                 "hyperparams": {k: cfg.hp[k] for k in ("n_worlds", "n_fishers", "n_steps", "batch_size",
                                                         "n_epochs", "net_arch", "activation")},
+                "shared_layers": cfg.hp.get("shared_layers", 0),
                 "ours": {"fps": n / min(ours), "fps_median": n / float(np.median(ours)), "seconds": ours},
                 "null": {"fps": n / min(null), "fps_median": n / float(np.median(null)), "seconds": null},
                 "ratio": float(np.median([b / a for a, b in zip(ours, null, strict=True)])),
                 "env_share": cfg.clock.seconds / ours_total,
             }
-            if today is not None and cfg.algo == today.algo:  # rates of the same round, new / today
-                theirs = today.seconds[(t, "ours")]
-                row["x_today"] = float(np.median([(n / mine) / (today.per_call / old)
-                                                  for mine, old in zip(ours, theirs, strict=True)]))
+            if today is not None and cfg.algo == today.algo:  # rates of one round, against the main job's
+                theirs = today.seconds.get((1, "ours"), today.seconds[(t, "ours")])
+                row["x_main_job"] = float(np.median([(n / mine) / (today.per_call / old)
+                                                     for mine, old in zip(ours, theirs, strict=True)]))
             rows.append(row)
     return rows
 
@@ -252,8 +254,8 @@ def run(quick: bool = False, recurrent: bool = False, progress: bool = True) -> 
         if progress:
             print(msg, file=sys.stderr, flush=True)
 
-    configs = [Config("today", "ppo", "lake", stock=True), Config("parts", "ppo", "lake", stock=False),
-               Config("new", "ppo", "lake_fast", stock=False)]
+    configs = [Config("sb3", "ppo", "lake", stock=True), Config("today", "ppo", "lake", stock=False),
+               Config("trunk", "ppo", "lake", stock=False, overrides={"shared_layers": 1})]
     if recurrent:
         configs.append(Config("recurrent", "recurrent_ppo", "lake", stock=False))
     samples = 2_000 if quick else 65_536
@@ -266,7 +268,7 @@ def run(quick: bool = False, recurrent: bool = False, progress: bool = True) -> 
     say(f"timing {repeats} rounds of {len(configs) * len(threads) * 2} learn calls")
     measure(configs, threads, repeats, say)
     results: dict[str, Any] = {"quick": quick, "configs": summarise(configs, threads)}
-    hp, _ = load_hyperparams("ppo", world_keys("lake", key="lake_fast"),
+    hp, _ = load_hyperparams("ppo", world_keys("lake"),
                              overrides={"n_worlds": 8, "n_fishers": 2} if quick else None)
     results["env_alone"] = env_rate(hp, 0.3 if quick else 2.0)
     results["env_alone_slots"] = hp["n_worlds"] * hp["n_fishers"]
@@ -292,15 +294,18 @@ def machine() -> dict[str, Any]:
 
 
 def table(results: dict[str, Any]) -> str:
-    lines = ["| config | algo | slots x steps, batch, epochs | torch threads "
-             "| ours (samples/s, best / median) | null VecEnv (samples/s) | ours / null | x today "
+    lines = ["| config | algo | slots x steps, batch, epochs | network | torch threads "
+             "| ours (samples/s, best / median) | null VecEnv (samples/s) | ours / null | x main job "
              "| env step share |",
-             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in results["configs"]:
         h = r["hyperparams"]
         shape = f"{h['n_worlds'] * h['n_fishers']:,} x {h['n_steps']}, {h['batch_size']:,}, {h['n_epochs']}"
-        x = f"{r['x_today']:.2f}" if "x_today" in r else ""
-        lines.append(f"| {r['config']} | {r['algo']} | {shape} | {r['threads']} | {r['ours']['fps']:,.0f} / "
+        x = f"{r['x_main_job']:.2f}" if "x_main_job" in r else ""
+        arch = "x".join(str(n) for n in h["net_arch"])
+        net = f"{arch}, first {r['shared_layers']} shared" if r["shared_layers"] else f"{arch} each"
+        lines.append(f"| {r['config']} | {r['algo']} | {shape} | {net} | {r['threads']} | "
+                     f"{r['ours']['fps']:,.0f} / "
                      f"{r['ours']['fps_median']:,.0f} | {r['null']['fps']:,.0f} | {r['ratio']:.0%} | {x} | "
                      f"{r['env_share']:.1%} |")
     lines.append("")

@@ -156,7 +156,8 @@ def test_architecture_reads_a_loaded_policy_back_as_hyperparameters(tiny_run):
     hyperparameters that built it; a scripted fisher has none."""
     from agents.policies import load_policy
 
-    assert architecture(load_policy(str(tiny_run))) == {"net_arch": [64, 64], "activation": "tanh"}
+    assert architecture(load_policy(str(tiny_run))) == {"net_arch": [64, 64], "activation": "tanh",
+                                                        "shared_layers": 0}
     assert architecture(load_policy("scripted:expert")) is None
 
 

@@ -3,6 +3,7 @@ compute what SB3's own parts compute: the same function and gradient, the same s
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -101,15 +102,45 @@ def test_flat_buffer_allocates_once_and_draws_from_numpys_global_rng():
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
-def test_training_benchmark_runs_today_beside_the_new_configuration():
+def test_training_benchmark_runs_today_beside_the_new_network():
     """benchmarks.training --quick: the configurations built as training builds them, timed in turn."""
     from benchmarks.training import run, table
 
     results = run(quick=True, progress=False)
     rows = {(r["config"], r["threads"]): r for r in results["configs"]}
-    assert set(rows) == {("today", 1), ("parts", 1), ("new", 1)}
-    assert rows[("today", 1)]["sb3_parts"] and not rows[("parts", 1)]["sb3_parts"]
-    assert rows[("today", 1)]["hyperparams"] == rows[("parts", 1)]["hyperparams"]
-    assert rows[("new", 1)]["hyperparams_sections"] == ["ppo.default", "ppo.lake_fast"]
-    assert rows[("today", 1)]["x_today"] == 1.0 and rows[("new", 1)]["x_today"] > 0
-    assert "| new | ppo |" in table(results)
+    assert set(rows) == {("sb3", 1), ("today", 1), ("trunk", 1)}
+    assert rows[("sb3", 1)]["sb3_parts"] and not rows[("today", 1)]["sb3_parts"]
+    assert rows[("sb3", 1)]["hyperparams"] == rows[("today", 1)]["hyperparams"]
+    assert rows[("today", 1)]["hyperparams"] == rows[("trunk", 1)]["hyperparams"]
+    assert rows[("today", 1)]["hyperparams_sections"] == ["ppo.default", "ppo.lake"]
+    assert (rows[("today", 1)]["shared_layers"], rows[("trunk", 1)]["shared_layers"]) == (0, 1)
+    assert rows[("today", 1)]["x_main_job"] == 1.0 and rows[("trunk", 1)]["x_main_job"] > 0
+    assert "| trunk | ppo |" in table(results) and "64x64, first 1 shared" in table(results)
+
+
+def test_the_learning_benchmark_trains_today_and_the_trunk_as_documented(tmp_path):
+    """benchmarks.learning's runs are agents.train command lines: today's on one thread, the trunk on two."""
+    from benchmarks.learning import train_command
+
+    today = train_command("today", 1, 1000, tmp_path / "a")
+    trunk = train_command("trunk", 1, 1000, tmp_path / "b")
+    assert today[1:4] == ["-m", "agents.train", "--world"] and "--set" not in today
+    assert today[today.index("--threads") + 1] == "1" and trunk[trunk.index("--threads") + 1] == "2"
+    assert trunk[trunk.index("--set") + 1] == "shared_layers=1"
+    assert today[today.index("--steps") + 1] == "1000" and today[today.index("--seed") + 1] == "1"
+
+
+@pytest.mark.slow
+def test_the_learning_benchmark_runs_end_to_end_and_keeps_finished_runs(tmp_path, capsys):
+    from benchmarks.learning import main
+
+    args = ["--seeds", "0", "--steps", "40000", "--no-throughput", "--out", str(tmp_path), "--json"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)
+    rows = {name: res["runs"][0] for name, res in first["learning"].items()}
+    assert set(rows) == {"today", "trunk"}
+    assert all(r["end"]["samples"] >= 40000 and r["samples_per_second"] > 0 for r in rows.values())
+    config = json.loads((tmp_path / "trunk_s0" / "config.json").read_text())
+    assert config["hyperparams"]["shared_layers"] == 1 and config["threads"] == 2
+    assert main(args) == 0  # the second time nothing is trained again
+    assert "trained already, kept" in capsys.readouterr().err
