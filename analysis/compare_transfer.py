@@ -16,7 +16,6 @@ statistic for every arm, trained apart (the runs are made with agents.train befo
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -29,7 +28,7 @@ from agents.references import NORMALISE
 from agents.scripted import make_scripted
 from analysis import stats
 from analysis.transfer import _roll, resolve_worlds
-from sim.cli import UsageError
+from sim.cli import Parser, UsageError, int_at_least, output_file, run_command
 
 
 def parse_arm(text: str) -> tuple[str, list[str]]:
@@ -111,41 +110,41 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m analysis.compare_transfer",
-                                description=__doc__.split("\n\n")[0])
+def build_parser() -> Parser:
+    p = Parser(prog="python -m analysis.compare_transfer", description=__doc__.split("\n\n")[0])
     p.add_argument("--arm", action="append", required=True, metavar="NAME=RUN[,RUN...]",
                    help="an arm and its runs (run folders or policy files); the first arm is the baseline")
     p.add_argument("--worlds", default="held_out", help="test worlds as analysis.transfer takes them "
                                                          "(default: held_out)")
-    p.add_argument("--episodes", type=int, default=16, help="worlds per test world (default 16)")
-    p.add_argument("--fishers", type=int, default=4, help="fisher slots per world (default 4)")
-    p.add_argument("--ticks", type=int, default=600, help="ticks per world (default 600)")
+    p.add_argument("--episodes", type=int_at_least(1), default=16, help="worlds per test world (default 16)")
+    p.add_argument("--fishers", type=int_at_least(1), default=4, help="fisher slots per world (default 4)")
+    p.add_argument("--ticks", type=int_at_least(1), default=600, help="ticks per world (default 600)")
     p.add_argument("--respawn", action="store_true", help="respawn protocol (default: cohort)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the worlds and the bootstrap (default 0)")
-    p.add_argument("--out", type=Path, default=None, help="also write the JSON result here")
+    p.add_argument("--seed", type=int_at_least(0), default=0,
+                   help="seed of the worlds and the bootstrap (default 0)")
+    p.add_argument("--out", type=Path, default=None, help="also write the JSON result here (overwritten)")
     p.add_argument("--json", action="store_true", help="print the JSON result instead of the table")
-    args = p.parse_args(argv)
-    try:
-        arms = dict(parse_arm(a) for a in args.arm)
-        if len(arms) != len(args.arm):
-            raise UsageError("--arm", "expected each arm's NAME once")
-        counts = (("--episodes", args.episodes), ("--fishers", args.fishers), ("--ticks", args.ticks))
-        for flag, value in counts:
-            if value < 1:
-                raise UsageError(flag, f"expected an integer >= 1, got {value}")
-        worlds = resolve_worlds(args.worlds)
-        result = compare(arms, worlds, args.episodes, args.fishers, args.ticks, args.seed, args.respawn,
-                         progress=lambda msg: print(msg, file=sys.stderr, flush=True))
-    except UsageError as err:
-        print(f"python -m analysis.compare_transfer: error: {err}", file=sys.stderr)
-        return 2
+    return p
+
+
+def _main(args: Any, _argv: list[str]) -> int:
+    arms = dict(parse_arm(a) for a in args.arm)
+    if len(arms) != len(args.arm):
+        raise UsageError("--arm", "expected each arm's NAME once")
+    out = output_file(args.out, "--out", force=True) if args.out else None  # checked before the work
+    worlds = resolve_worlds(args.worlds)
+    result = compare(arms, worlds, args.episodes, args.fishers, args.ticks, args.seed, args.respawn,
+                     progress=lambda msg: print(msg, file=sys.stderr, flush=True))
     text = json.dumps(result, indent=1, default=float)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
     print(text if args.json else table(result))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_command(build_parser(), argv, _main)
 
 
 if __name__ == "__main__":
