@@ -39,7 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.competence import _median, analyse_run, held_out_score
+from benchmarks.competence import _median, analyse_run, held_out_score, summarise
+from sim.cli import int_at_least
 
 CONFIGS: dict[str, dict[str, Any]] = {
     "today": {"threads": 1, "set": []},
@@ -93,15 +94,8 @@ def analyse(runs: dict[str, list[Path]], say: Any) -> dict[str, Any]:
             seconds = r["end"]["seconds"]
             r["samples_per_second"] = r["end"]["samples"] / seconds if seconds else None
             rows.append(r)
-        out[name] = {
-            "runs": rows,
-            "median_competence_seconds": _median([r["competence_seconds"] for r in rows]),
-            "median_competence_samples": _median([r["competence_samples"] for r in rows]),
-            "median_end_share_of_expert": _median([r["end"]["share_of_expert"] for r in rows]),
-            "median_held_out": _median([r["held_out"]["mean"] for r in rows]),
-            "median_held_out_per_hour": _median([r["held_out"]["per_hour"] for r in rows]),
-            "median_samples_per_second": _median([r["samples_per_second"] for r in rows]),
-        }
+        out[name] = {"runs": rows, **summarise(rows),
+                     "median_samples_per_second": _median([r["samples_per_second"] for r in rows])}
     return out
 
 
@@ -150,15 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.learning", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=Path("runs/bench_learning"), metavar="DIR",
                    help="where the run folders go (default: runs/bench_learning; finished runs are kept)")
-    p.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS), metavar="S",
+    p.add_argument("--seeds", type=int_at_least(0), nargs="+", default=list(SEEDS), metavar="S",
                    help="seeds (default: 0 1 2)")
-    p.add_argument("--steps", type=int, default=STEPS, metavar="N",
+    p.add_argument("--steps", type=int_at_least(1), default=STEPS, metavar="N",
                    help=f"samples per run (default: {STEPS:,})")
     p.add_argument("--no-throughput", action="store_true", help="skip part 1 (benchmarks.training)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     args = p.parse_args(argv)
-    if args.steps < 1 or any(s < 0 for s in args.seeds):
-        p.error("--steps: expected an integer >= 1 and --seeds integers >= 0")
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
