@@ -145,12 +145,12 @@ def architecture(loaded: Any) -> dict[str, Any] | None:
     if net is None or not hasattr(net, "mlp_extractor"):
         return None
     fn = net.activation_fn  # SB3 keeps the class (nn.Tanh); a module or a function reads the same
-    trunk = getattr(net.features_extractor, "layers", [])  # agents.trunk.Trunk's, shared by both nets
-    sizes = [m.out_features for m in [*trunk, *net.mlp_extractor.policy_net] if isinstance(m, nn.Linear)]
-    arch: dict[str, Any] = {"net_arch": sizes,
+    trunk = getattr(net.features_extractor, "sizes", [])  # agents.trunk.Trunk's, shared by both nets
+    own = [m.out_features for m in net.mlp_extractor.policy_net if isinstance(m, nn.Linear)]
+    arch: dict[str, Any] = {"net_arch": [*trunk, *own],
                             "activation": getattr(fn, "__name__", type(fn).__name__).lower()}
     if not hasattr(net, "lstm_actor"):  # a recurrent policy's LSTM reads the observation: no trunk
-        arch["shared_layers"] = sum(isinstance(m, nn.Linear) for m in trunk)
+        arch["shared_layers"] = len(trunk)
     else:
         arch.update(lstm_hidden_size=net.lstm_actor.hidden_size, n_lstm_layers=net.lstm_actor.num_layers)
     return arch

@@ -179,8 +179,7 @@ def _arch_of(policy) -> dict[str, Any]:
     }
     if isinstance(policy.features_extractor, Trunk):
         out["features_extractor"] = "Trunk"
-        out["trunk"] = [int(m.out_features) for m in policy.features_extractor.layers
-                        if hasattr(m, "out_features")]
+        out["trunk"] = list(policy.features_extractor.sizes)
     if recurrent:
         lstm = policy.lstm_actor
         out["lstm"] = {"hidden_size": int(lstm.hidden_size), "n_layers": int(lstm.num_layers),

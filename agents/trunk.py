@@ -27,6 +27,7 @@ class Trunk(BaseFeaturesExtractor):
         if not sizes:
             raise ValueError("Trunk: expected at least one layer size")
         super().__init__(observation_space, features_dim=int(sizes[-1]))
+        self.sizes = [int(n) for n in sizes]  # what readers of a network report (agents.models.architecture)
         modules: list[nn.Module] = []
         width = int(spaces.flatdim(observation_space))
         for size in sizes:
