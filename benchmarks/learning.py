@@ -94,7 +94,7 @@ def analyse(runs: dict[str, list[Path]], say: Any) -> dict[str, Any]:
             seconds = r["end"]["seconds"]
             r["samples_per_second"] = r["end"]["samples"] / seconds if seconds else None
             rows.append(r)
-        out[name] = {"runs": rows, **summarise(rows),
+        out[name] = {**summarise(rows), "runs": rows,  # the runs themselves, not summarise's count
                      "median_samples_per_second": _median([r["samples_per_second"] for r in rows])}
     return out
 
