@@ -1,6 +1,6 @@
 """Do the skills pay? Every scripted fisher in every world, with intervals, and the checks.
 
-    python -m agents.skills_pay [--worlds lake pond ...] [--n-worlds 32] [--ticks 1000]
+    python -m agents.skills_pay [--worlds lake pond ...] [--n-worlds 64] [--ticks 1000]
                                 [--markdown docs/skills_pay.md] [--json]
 
 The DESIGN's first law: a skill can only emerge where it pays. For each world and
@@ -88,7 +88,8 @@ METRICS = ("meals_per_day", "survival", "deaths_per_day", "storm_sheltered", "re
 def measure_world(world: str | list, n_worlds: int, ticks: int, n_fishers: int, seed: int,
                   names: tuple[str, ...] = SCRIPTED_NAMES, families: bool = True) -> dict:
     """{protocol: {fisher: {"meals_per_day": (mean, lo, hi), "survival": (...), ...}},
-    "families": {family: [(value, (mean, lo, hi)), ...]}} (a list of worlds: one world each)."""
+    "families": {family: [(value, (mean, lo, hi), [per-world meals/day]), ...]}} (a list of worlds:
+    one world each)."""
     out: dict[str, dict] = {}
     for protocol, respawn in PROTOCOLS.items():
         done: dict[tuple, dict] = {}
@@ -108,17 +109,27 @@ def measure_world(world: str | list, n_worlds: int, ticks: int, n_fishers: int, 
             for v in values:
                 r = run_policy(scripted_from_spec(f"{spec}:{key}={v}", seed=seed), world, n_worlds=n_worlds,
                                n_fishers=n_fishers, ticks=ticks, seed=seed)
-                curve.append((v, interval(r.per_world("meals_per_day"))))
+                per_world = r.per_world("meals_per_day")
+                curve.append((v, interval(per_world), [round(float(x), 4) for x in per_world]))
             out["families"][family] = curve
     return out
 
 
-def interior_optimum(curve: list[tuple[int, tuple[float, float, float]]]) -> bool:
-    """The best member is neither end, and its interval lies above both ends' intervals."""
-    means = [ci[0] for _, ci in curve]
+def interior_optimum(curve: list[tuple[int, tuple[float, float, float], list[float]]]) -> bool:
+    """The best member is neither end, and it eats clearly more than each end in the same worlds: the
+    95% interval of the per-world difference (best minus end) lies above 0. The members play the same
+    seeded worlds, so the comparison is paired; the spread between worlds (how rich, how stormy) would
+    otherwise swamp a difference every world shows."""
+    means = [ci[0] for _, ci, _ in curve]
     best = int(np.argmax(means))
-    lo = curve[best][1][1]
-    return 0 < best < len(curve) - 1 and lo > curve[0][1][2] and lo > curve[-1][1][2]
+    if not 0 < best < len(curve) - 1:
+        return False
+    return all(_difference(curve[best][2], curve[end][2])[1] > 0 for end in (0, -1))
+
+
+def _difference(better: list[float], worse: list[float]) -> tuple[float, float, float]:
+    """Mean and 95% interval of the per-world difference of two fishers measured in the same worlds."""
+    return interval(np.subtract(better, worse))
 
 
 def check_world(world: str, table: dict, pairs: tuple[tuple[str, str], ...] = CHECKS,
@@ -131,7 +142,7 @@ def check_world(world: str, table: dict, pairs: tuple[tuple[str, str], ...] = CH
         for better, worse in pairs:
             b, w = rows[better]["meals_per_day"], rows[worse]["meals_per_day"]
             if paired:
-                diff = interval(np.subtract(rows[better]["per_world"], rows[worse]["per_world"]))
+                diff = _difference(rows[better]["per_world"], rows[worse]["per_world"])
                 checks.append(Check(world, protocol, better, worse, passed=diff[1] > 0, better_ci=diff,
                                     worse_ci=(0.0, 0.0, 0.0)))
                 continue
@@ -139,7 +150,7 @@ def check_world(world: str, table: dict, pairs: tuple[tuple[str, str], ...] = CH
             passed = b[2] >= w[1] if better == "oracle" else b[1] > w[2]
             checks.append(Check(world, protocol, better, worse, passed=passed, better_ci=b, worse_ci=w))
     for family, curve in table.get("families", {}).items():
-        best = max(curve, key=lambda vc: vc[1][0])
+        best = max(curve, key=lambda member: member[1][0])
         checks.append(Check(world, "respawn", f"{family} optimum", f"{FAMILIES[family][1]}={best[0]}",
                             passed=interior_optimum(curve), better_ci=best[1],
                             worse_ci=max((curve[0][1], curve[-1][1]), key=lambda ci: ci[0])))
@@ -179,20 +190,29 @@ times are the best ones under the world's bite rule for a spot of each ripple le
 agents/give_up.py); reactive is the same fisher acting on the weather only once the storm is
 on; oracle is the expert reading the hidden state (fish under every cell, the time to the
 next storm). The single-skill fishers give up at those times too. Families: meals per day over
-one parameter on the respawn protocol; the check asks for a best member inside the range
-whose interval clears both ends'. The give-up optimum comes from the core rule
-`fishing.wary_ticks` (fish grow wary of a still line: past settle, the bite chance falls by
-a factor e every wary_ticks ticks; a new cast is fresh), 20 in every shipped world and the
-default for other world files."""
+one parameter on the respawn protocol; the check asks for a best member inside the range that
+eats clearly more than each end in the same worlds (the 95% interval of the per-world difference
+above 0: the members play the same seeded worlds, so the test is paired). The give-up optimum
+comes from the core rule `fishing.wary_ticks` (fish grow wary of a still line: past settle,
+the bite chance falls by a factor e every wary_ticks ticks; a new cast is fresh), 20 in every
+shipped world and the default for other world files."""
 
 
 def _family_lines(table: dict) -> list[str]:
     lines = []
     for family, curve in table.get("families", {}).items():
         spec, key, _ = FAMILIES[family]
+        best = max(curve, key=lambda member: member[1][0])
+        ends = ", ".join(f"{_signed(_difference(best[2], end[2]))} over {end[0]}"
+                         for end in (curve[0], curve[-1]))
         lines.append(f"{family} family ({spec}:{key}=X, respawn meals/day): "
-                     + ", ".join(f"{v}: {_fmt(ci)}" for v, ci in curve))
+                     + ", ".join(f"{v}: {_fmt(ci)}" for v, ci, _ in curve)
+                     + f"; best {best[0]}, paired: {ends}")
     return lines
+
+
+def _signed(ci: tuple[float, float, float]) -> str:
+    return f"{ci[0]:+.2f} [{ci[1]:+.2f}, {ci[2]:+.2f}]"
 
 
 def markdown(results: dict, checks: list[Check], args: argparse.Namespace) -> str:
@@ -248,7 +268,8 @@ def with_rules(world: str, overrides: dict[str, object]) -> str | World:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agents.skills_pay", description=__doc__.split("\n")[0])
     parser.add_argument("--worlds", nargs="+", default=None, help="worlds (default: every shipped world)")
-    parser.add_argument("--n-worlds", type=int, default=32, help="independent worlds per fisher and protocol")
+    parser.add_argument("--n-worlds", type=int, default=64,
+                        help="seeded instances of each world per fisher and protocol")
     parser.add_argument("--generated", type=int, default=64,
                         help="procedural worlds for the paired checks (reading beats reacting, "
                              "patience; 0: none)")
