@@ -1,16 +1,19 @@
 """Today's training beside the new one, side by side in one command: samples/s against SB3's ceiling,
 time to competence on the lake over seeds, and held-out score per hour of training.
 
-    python -m benchmarks.learning                        # 3 seeds x 2 configurations, 8M samples each
+    python -m benchmarks.learning                        # 3 seeds x 3 configurations, 8M samples each
     python -m benchmarks.learning --seeds 0 --steps 2000000 --no-throughput   # a shorter look
     python -m benchmarks.learning --json                 # one JSON document on stdout (progress on stderr)
 
-The configurations, both on the main job's hyperparameters ([ppo.lake]: 512 slots x 64 steps,
-minibatches of 2,048, 2 epochs, learning rate 1e-3, entropy 0.03):
+The configurations, all on the main job's hyperparameters ([ppo.lake]: 512 slots x 64 steps,
+minibatches of 2,048, 2 epochs, learning rate 1e-3, entropy 0.03) but where said:
 
 - **today**: the main job's training as it runs: separate [64, 64] actor and critic, one torch thread;
 - **trunk**: the new network (`--set shared_layers=1`, agents/trunk.py: the first layer shared by the
-  actor and the critic) on two torch threads (`--threads 2`).
+  actor and the critic) on two torch threads (`--threads 2`);
+- **trunk1024**: the trunk on two threads in a wider, shorter rollout: 1,024 slots x 32 steps
+  (`--set n_worlds=256 --set n_steps=32`), the same 32,768 samples and 32 gradient steps a rollout,
+  so the policy's forward pass and the environment's step run on twice the rows per call.
 
 Three parts, in this order:
 
@@ -45,6 +48,7 @@ from sim.cli import int_at_least
 CONFIGS: dict[str, dict[str, Any]] = {
     "today": {"threads": 1, "set": []},
     "trunk": {"threads": 2, "set": ["shared_layers=1"]},
+    "trunk1024": {"threads": 2, "set": ["shared_layers=1", "n_worlds=256", "n_steps=32"]},
 }
 STEPS = 8_000_000
 SEEDS = (0, 1, 2)
@@ -121,7 +125,7 @@ def table(results: dict[str, Any]) -> str:
                          f"{_f(r['competence_samples'])} | {r['end']['share_of_expert']:.2f} | "
                          f"{r['held_out']['mean']:.3f} | {r['held_out']['per_hour']:.2f} |")
     names = list(learning)
-    lines += ["", "| median over seeds | " + " | ".join(names) + " | " + " / ".join(reversed(names)) + " |",
+    lines += ["", "| median over seeds | " + " | ".join(names) + f" | {names[-1]} / {names[0]} |",
               "| --- |" + " ---: |" * (len(learning) + 1)]
     keys = [("samples/s", "median_samples_per_second", ",.0f"),
             ("time to competence (s)", "median_competence_seconds", ",.0f"),

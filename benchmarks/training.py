@@ -1,7 +1,7 @@
 """Training throughput: SB3 `model.learn` on our FisherVecEnv and on a null VecEnv (SB3's ceiling),
 today's network beside the new one, in one process.
 
-    python -m benchmarks.training              # PPO: sb3, today, trunk; 1 and 2 threads (about 4 minutes)
+    python -m benchmarks.training              # PPO: sb3, today, trunk, trunk1024; 1 and 2 threads (~5 min)
     python -m benchmarks.training --recurrent  # and RecurrentPPO ([recurrent_ppo.lake], 1 and 2 threads)
     python -m benchmarks.training --quick      # a tiny smoke run of the same code (figures meaningless)
     python -m benchmarks.training --json       # one JSON document on stdout
@@ -15,7 +15,9 @@ shape ([ppo.lake]: 512 slots x 64 steps, minibatches of 2,048, 2 epochs). The co
   torch's fused Adam, agents.rollout_buffer.FlatRolloutBuffer): the main job's training, today's
   network ([64, 64] tanh MLPs for the actor and for the critic on the 417-value observation);
 - **trunk**: the new network, `shared_layers = 1` (agents.trunk): the first 64-unit layer is one
-  trunk that the actor and the critic share, so the 417 x 64 product is computed once, not twice.
+  trunk that the actor and the critic share, so the 417 x 64 product is computed once, not twice;
+- **trunk1024**: the trunk in a wider, shorter rollout (1,024 slots x 32 steps: the same samples and
+  gradient steps per rollout, twice the rows per forward pass and per environment step).
 
 "ours" steps our VecEnv (lake worlds x 4 fishers); "null" is a VecEnv with the same spaces and slot
 count whose step costs nothing (a constant observation, zero reward) and that replays the episode
@@ -255,7 +257,9 @@ def run(quick: bool = False, recurrent: bool = False, progress: bool = True) -> 
             print(msg, file=sys.stderr, flush=True)
 
     configs = [Config("sb3", "ppo", "lake", stock=True), Config("today", "ppo", "lake", stock=False),
-               Config("trunk", "ppo", "lake", stock=False, overrides={"shared_layers": 1})]
+               Config("trunk", "ppo", "lake", stock=False, overrides={"shared_layers": 1}),
+               Config("trunk1024", "ppo", "lake", stock=False,
+                      overrides={"shared_layers": 1, "n_worlds": 256, "n_steps": 32})]
     if recurrent:
         configs.append(Config("recurrent", "recurrent_ppo", "lake", stock=False))
     samples = 2_000 if quick else 65_536

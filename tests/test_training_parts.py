@@ -108,7 +108,8 @@ def test_training_benchmark_runs_today_beside_the_new_network():
 
     results = run(quick=True, progress=False)
     rows = {(r["config"], r["threads"]): r for r in results["configs"]}
-    assert set(rows) == {("sb3", 1), ("today", 1), ("trunk", 1)}
+    assert set(rows) == {("sb3", 1), ("today", 1), ("trunk", 1), ("trunk1024", 1)}
+    assert rows[("trunk1024", 1)]["overrides"] == {"shared_layers": 1, "n_worlds": 256, "n_steps": 32}
     assert rows[("sb3", 1)]["sb3_parts"] and not rows[("today", 1)]["sb3_parts"]
     assert rows[("sb3", 1)]["hyperparams"] == rows[("today", 1)]["hyperparams"]
     assert rows[("today", 1)]["hyperparams"] == rows[("trunk", 1)]["hyperparams"]
@@ -128,6 +129,10 @@ def test_the_learning_benchmark_trains_today_and_the_trunk_as_documented(tmp_pat
     assert today[today.index("--threads") + 1] == "1" and trunk[trunk.index("--threads") + 1] == "2"
     assert trunk[trunk.index("--set") + 1] == "shared_layers=1"
     assert today[today.index("--steps") + 1] == "1000" and today[today.index("--seed") + 1] == "1"
+    wide = train_command("trunk1024", 1, 1000, tmp_path / "c")
+    sets = [wide[i + 1] for i, a in enumerate(wide) if a == "--set"]
+    assert sets == ["shared_layers=1", "n_worlds=256", "n_steps=32"]
+    assert wide[wide.index("--threads") + 1] == "2"
 
 
 @pytest.mark.slow
@@ -138,9 +143,11 @@ def test_the_learning_benchmark_runs_end_to_end_and_keeps_finished_runs(tmp_path
     assert main(args) == 0
     first = json.loads(capsys.readouterr().out)
     rows = {name: res["runs"][0] for name, res in first["learning"].items()}
-    assert set(rows) == {"today", "trunk"}
+    assert set(rows) == {"today", "trunk", "trunk1024"}
     assert all(r["end"]["samples"] >= 40000 and r["samples_per_second"] > 0 for r in rows.values())
     config = json.loads((tmp_path / "trunk_s0" / "config.json").read_text())
     assert config["hyperparams"]["shared_layers"] == 1 and config["threads"] == 2
+    wide = json.loads((tmp_path / "trunk1024_s0" / "config.json").read_text())["hyperparams"]
+    assert (wide["n_worlds"], wide["n_steps"], wide["shared_layers"]) == (256, 32, 1)
     assert main(args) == 0  # the second time nothing is trained again
     assert "trained already, kept" in capsys.readouterr().err
