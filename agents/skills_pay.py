@@ -121,11 +121,14 @@ def interior_optimum(curve: list[tuple[int, tuple[float, float, float], list[flo
     95% interval of the per-world difference (best minus end) lies above 0. The members play the same
     seeded worlds, so the comparison is paired; the spread between worlds (how rich, how stormy) would
     otherwise swamp a difference every world shows."""
-    means = [ci[0] for _, ci, _ in curve]
-    best = int(np.argmax(means))
-    if not 0 < best < len(curve) - 1:
-        return False
-    return all(_difference(curve[best][2], curve[end][2])[1] > 0 for end in (0, -1))
+    best = int(np.argmax([ci[0] for _, ci, _ in curve]))
+    return 0 < best < len(curve) - 1 and _margin(curve)[1] > 0
+
+
+def _margin(curve: list[tuple[int, tuple[float, float, float], list[float]]]) -> tuple[float, float, float]:
+    """The best member's paired difference to the end that comes closer (the lower interval bound)."""
+    best = max(curve, key=lambda member: member[1][0])
+    return min((_difference(best[2], end[2]) for end in (curve[0], curve[-1])), key=lambda ci: ci[1])
 
 
 def _difference(better: list[float], worse: list[float]) -> tuple[float, float, float]:
@@ -152,9 +155,10 @@ def check_world(world: str, table: dict, pairs: tuple[tuple[str, str], ...] = CH
             checks.append(Check(world, protocol, better, worse, passed=passed, better_ci=b, worse_ci=w))
     for family, curve in table.get("families", {}).items():
         best = max(curve, key=lambda member: member[1][0])
+        # as a paired check: better_ci is the tested difference (best minus the closer end)
         checks.append(Check(world, "respawn", f"{family} optimum", f"{FAMILIES[family][1]}={best[0]}",
-                            passed=interior_optimum(curve), better_ci=best[1],
-                            worse_ci=max((curve[0][1], curve[-1][1]), key=lambda ci: ci[0])))
+                            passed=interior_optimum(curve), better_ci=_margin(curve),
+                            worse_ci=(0.0, 0.0, 0.0)))
     return checks
 
 
