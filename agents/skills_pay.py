@@ -116,19 +116,22 @@ def measure_world(world: str | list, n_worlds: int, ticks: int, n_fishers: int, 
     return out
 
 
-def interior_optimum(curve: list[tuple[int, tuple[float, float, float], list[float]]]) -> bool:
+Curve = list[tuple[int, tuple[float, float, float], list[float]]]  # (value, interval, per-world meals/day)
+
+
+def interior_optimum(curve: Curve) -> bool:
     """The best member is neither end, and it eats clearly more than each end in the same worlds: the
     95% interval of the per-world difference (best minus end) lies above 0. The members play the same
     seeded worlds, so the comparison is paired; the spread between worlds (how rich, how stormy) would
     otherwise swamp a difference every world shows."""
+    best, ends = _best_over_ends(curve)
+    return 0 < best < len(curve) - 1 and all(diff[1] > 0 for _, diff in ends)
+
+
+def _best_over_ends(curve: Curve) -> tuple[int, list[tuple[int, tuple[float, float, float]]]]:
+    """The index of the member with the highest mean, and its paired difference to each end."""
     best = int(np.argmax([ci[0] for _, ci, _ in curve]))
-    return 0 < best < len(curve) - 1 and _margin(curve)[1] > 0
-
-
-def _margin(curve: list[tuple[int, tuple[float, float, float], list[float]]]) -> tuple[float, float, float]:
-    """The best member's paired difference to the end that comes closer (the lower interval bound)."""
-    best = max(curve, key=lambda member: member[1][0])
-    return min((_difference(best[2], end[2]) for end in (curve[0], curve[-1])), key=lambda ci: ci[1])
+    return best, [(end[0], _difference(curve[best][2], end[2])) for end in (curve[0], curve[-1])]
 
 
 def _difference(better: list[float], worse: list[float]) -> tuple[float, float, float]:
@@ -154,11 +157,11 @@ def check_world(world: str, table: dict, pairs: tuple[tuple[str, str], ...] = CH
             passed = b[2] >= w[1] if better == "oracle" else b[1] > w[2]
             checks.append(Check(world, protocol, better, worse, passed=passed, better_ci=b, worse_ci=w))
     for family, curve in table.get("families", {}).items():
-        best = max(curve, key=lambda member: member[1][0])
+        best, ends = _best_over_ends(curve)
         # as a paired check: better_ci is the tested difference (best minus the closer end)
-        checks.append(Check(world, "respawn", f"{family} optimum", f"{FAMILIES[family][1]}={best[0]}",
-                            passed=interior_optimum(curve), better_ci=_margin(curve),
-                            worse_ci=(0.0, 0.0, 0.0)))
+        closer = min((diff for _, diff in ends), key=lambda ci: ci[1])
+        checks.append(Check(world, "respawn", f"{family} optimum", f"{FAMILIES[family][1]}={curve[best][0]}",
+                            passed=interior_optimum(curve), better_ci=closer, worse_ci=(0.0, 0.0, 0.0)))
     return checks
 
 
@@ -207,12 +210,11 @@ def _family_lines(table: dict) -> list[str]:
     lines = []
     for family, curve in table.get("families", {}).items():
         spec, key, _ = FAMILIES[family]
-        best = max(curve, key=lambda member: member[1][0])
-        ends = ", ".join(f"{_signed(_difference(best[2], end[2]))} over {end[0]}"
-                         for end in (curve[0], curve[-1]))
+        best, ends = _best_over_ends(curve)
         lines.append(f"{family} family ({spec}:{key}=X, respawn meals/day): "
                      + ", ".join(f"{v}: {_fmt(ci)}" for v, ci, _ in curve)
-                     + f"; best {best[0]}, paired: {ends}")
+                     + f"; best {curve[best][0]}, paired: "
+                     + ", ".join(f"{_signed(diff)} over {end}" for end, diff in ends))
     return lines
 
 
