@@ -43,12 +43,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.competence import _median, analyse_run, held_out_score, summarise
+from benchmarks.configs import NEW_CONFIGS, NEW_THREADS
 from sim.cli import int_at_least
 
 CONFIGS: dict[str, dict[str, Any]] = {
     "today": {"threads": 1, "set": []},
-    "trunk": {"threads": 2, "set": ["shared_layers=1"]},
-    "trunk1024": {"threads": 2, "set": ["shared_layers=1", "n_worlds=256", "n_steps=32"]},
+    **{name: {"threads": NEW_THREADS, "set": [f"{k}={v}" for k, v in overrides.items()]}
+       for name, overrides in NEW_CONFIGS.items()},
 }
 STEPS = 8_000_000
 SEEDS = (0, 1, 2)

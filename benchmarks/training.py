@@ -58,6 +58,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecMonitor
 from agents.hyperparams import load_hyperparams, world_keys
 from agents.models import build_model
 from agents.vec_env import INFO_KEYWORDS, make_vec_env
+from benchmarks.configs import NEW_CONFIGS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -257,9 +258,8 @@ def run(quick: bool = False, recurrent: bool = False, progress: bool = True) -> 
             print(msg, file=sys.stderr, flush=True)
 
     configs = [Config("sb3", "ppo", "lake", stock=True), Config("today", "ppo", "lake", stock=False),
-               Config("trunk", "ppo", "lake", stock=False, overrides={"shared_layers": 1}),
-               Config("trunk1024", "ppo", "lake", stock=False,
-                      overrides={"shared_layers": 1, "n_worlds": 256, "n_steps": 32})]
+               *(Config(name, "ppo", "lake", stock=False, overrides=dict(overrides))
+                 for name, overrides in NEW_CONFIGS.items())]
     if recurrent:
         configs.append(Config("recurrent", "recurrent_ppo", "lake", stock=False))
     samples = 2_000 if quick else 65_536
