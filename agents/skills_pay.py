@@ -1,7 +1,7 @@
 """Do the skills pay? Every scripted fisher in every world, with intervals, and the checks.
 
-    python -m agents.skills_pay [--worlds lake pond ...] [--n-worlds 64] [--ticks 1000]
-                                [--markdown docs/skills_pay.md] [--json]
+    python -m agents.skills_pay [--worlds lake pond ...] [--n-worlds 128] [--ticks 1000]
+                                [--workers 2] [--markdown docs/skills_pay.md] [--json]
 
 The DESIGN's first law: a skill can only emerge where it pays. For each world and
 each protocol (cohort: no respawn; respawn: a newcomer one day after a death) this
@@ -34,8 +34,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import tomllib
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,6 +175,7 @@ def _fmt(ci: tuple[float, float, float]) -> str:
 SUMMARY_FISHERS = ("random", "impatient", "patient", "weather_wise", "spot_wise", "reactive", "expert",
                    "oracle")
 GENERATED = "generated"  # the results key of the procedural worlds
+GENERATED_NAMES = ("random", "impatient", "patient", "weather_blind", "reactive", "expert")
 
 
 def summary(results: dict, checks: list[Check]) -> str:
@@ -272,10 +276,29 @@ def with_rules(world: str, overrides: dict[str, object]) -> str | World:
     return override_world(load_world(world), overrides) if overrides else world
 
 
+Job = tuple[str, object, int, tuple[str, ...]]  # (results key, world or worlds, instances, fishers)
+
+
+def measured(jobs: list[Job], args: argparse.Namespace) -> Iterator[tuple[str, dict]]:
+    """(key, measure_world's table) for each job, in order; with --workers > 1 the worlds are measured
+    side by side in spawned processes (each from its own seed, so the tables do not change)."""
+    kwargs = {"ticks": args.ticks, "n_fishers": args.fishers, "seed": args.seed,
+              "families": not args.no_families}
+    if args.workers == 1:
+        for key, world, n, names in jobs:
+            yield key, measure_world(world, n, names=names, **kwargs)
+        return
+    context = multiprocessing.get_context("spawn")  # mesa forces spawn anyway
+    with ProcessPoolExecutor(max_workers=args.workers, mp_context=context) as pool:
+        futures = [pool.submit(measure_world, world, n, names=names, **kwargs) for _, world, n, names in jobs]
+        for (key, *_), future in zip(jobs, futures, strict=True):
+            yield key, future.result()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agents.skills_pay", description=__doc__.split("\n")[0])
     parser.add_argument("--worlds", nargs="+", default=None, help="worlds (default: every shipped world)")
-    parser.add_argument("--n-worlds", type=int, default=64,
+    parser.add_argument("--n-worlds", type=int, default=128,
                         help="seeded instances of each world per fisher and protocol")
     parser.add_argument("--generated", type=int, default=64,
                         help="procedural worlds for the paired checks (reading beats reacting, "
@@ -283,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ticks", type=int, default=1000)
     parser.add_argument("--fishers", type=int, default=4, help="fishers per world")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes measuring worlds side by side (the same tables for any count)")
     parser.add_argument("--no-families", action="store_true", help="skip the lead-time and give-up curves")
     parser.add_argument("--markdown", help="also write the tables to this markdown file")
     parser.add_argument("--json", action="store_true", help="JSON on stdout instead of tables")
@@ -294,32 +319,33 @@ def main(argv: list[str] | None = None) -> int:
         overrides = parse_overrides(args.overrides)
     except ValueError as err:
         parser.exit(2, f"error: --set: {err}\n")
-    for name, value in (("--n-worlds", args.n_worlds), ("--ticks", args.ticks), ("--fishers", args.fishers)):
+    for name, value in (("--n-worlds", args.n_worlds), ("--ticks", args.ticks), ("--fishers", args.fishers),
+                        ("--workers", args.workers)):
         if value < 1:
             parser.exit(2, f"error: {name}: expected an integer >= 1, got {value}\n")
     if args.generated < 0:
         parser.exit(2, f"error: --generated: expected an integer >= 0, got {args.generated}\n")
-    worlds = args.worlds or list_worlds()
+    jobs: list[Job] = []
+    try:
+        for world in args.worlds or list_worlds():
+            jobs.append((world, with_rules(world, overrides), args.n_worlds, SCRIPTED_NAMES))
+        if args.generated:
+            generated = [with_rules(f"generated:{i}", overrides) for i in range(args.generated)]
+            jobs.append((GENERATED, generated, args.generated, GENERATED_NAMES))
+    except WorldFileError as err:
+        parser.exit(2, f"error: --set: {err}\n")
+    except ValueError as err:
+        parser.exit(2, f"error: --worlds: {err}\n")
     results, checks = {}, []
-    for world in worlds:
-        try:
-            results[world] = measure_world(with_rules(world, overrides), args.n_worlds, args.ticks,
-                                           args.fishers, args.seed, families=not args.no_families)
-        except WorldFileError as err:
-            parser.exit(2, f"error: --set: {err}\n")
-        except ValueError as err:
-            parser.exit(2, f"error: --worlds: {err}\n")
-        checks += check_world(world, results[world])
-        if not args.json:
-            print(markdown({world: results[world]}, checks, args), flush=True)
-    if args.generated:
-        names = ("random", "impatient", "patient", "weather_blind", "reactive", "expert")
-        generated = [with_rules(f"generated:{i}", overrides) for i in range(args.generated)]
-        results[GENERATED] = measure_world(generated, args.generated, args.ticks, args.fishers, args.seed,
-                                           names=names, families=not args.no_families)
-        checks += check_world(GENERATED, results[GENERATED], GENERATED_CHECKS, paired=True)
-        if not args.json:
-            print(markdown({GENERATED: results[GENERATED]}, checks, args), flush=True)
+    try:
+        for key, table in measured(jobs, args):
+            results[key] = table
+            checks += (check_world(GENERATED, table, GENERATED_CHECKS, paired=True) if key == GENERATED
+                       else check_world(key, table))
+            if not args.json:
+                print(markdown({key: table}, checks, args), flush=True)
+    except ValueError as err:
+        parser.exit(2, f"error: --worlds: {err}\n")
     text = markdown(results, checks, args)
     if args.markdown:
         with open(args.markdown, "w") as fh:
