@@ -1,7 +1,7 @@
 """Today's training beside the new one, side by side in one command: samples/s against SB3's ceiling,
 time to competence on the lake over seeds, and held-out score per hour of training.
 
-    python -m benchmarks.learning                        # 3 seeds x 3 configurations, 8M samples each
+    python -m benchmarks.learning                        # 3 seeds x 4 configurations, 8M samples each
     python -m benchmarks.learning --seeds 0 --steps 2000000 --no-throughput   # a shorter look
     python -m benchmarks.learning --json                 # one JSON document on stdout (progress on stderr)
 
@@ -13,7 +13,11 @@ minibatches of 2,048, 2 epochs, learning rate 1e-3, entropy 0.03) but where said
   actor and the critic) on two torch threads (`--threads 2`);
 - **trunk1024**: the trunk on two threads in a wider, shorter rollout: 1,024 slots x 32 steps
   (`--set n_worlds=256 --set n_steps=32`), the same 32,768 samples and 32 gradient steps a rollout,
-  so the policy's forward pass and the environment's step run on twice the rows per call.
+  so the policy's forward pass and the environment's step run on twice the rows per call;
+- **trunk1024b**: trunk1024 in minibatches of 4,096 (`--set batch_size=4096`): the same samples and
+  epochs, half the gradient steps (16 a rollout), each on twice the rows.
+
+`--configs today trunk1024b` measures some of them (today first: it is what the ratios divide by).
 
 Three parts, in this order:
 
@@ -65,11 +69,12 @@ def train_command(config: str, seed: int, steps: int, out: Path) -> list[str]:
     return cmd
 
 
-def train_all(out: Path, seeds: list[int], steps: int, say: Any) -> dict[str, list[Path]]:
+def train_all(out: Path, seeds: list[int], steps: int, say: Any,
+              configs: list[str] | None = None) -> dict[str, list[Path]]:
     """Every (seed, configuration) run, one at a time; finished folders are kept, broken ones resumed."""
-    runs: dict[str, list[Path]] = {name: [] for name in CONFIGS}
+    runs: dict[str, list[Path]] = {name: [] for name in configs or CONFIGS}
     for seed in seeds:
-        for name in CONFIGS:
+        for name in runs:
             folder = out / f"{name}_s{seed}"
             runs[name].append(folder)
             if (folder / "final.zip").exists():
@@ -153,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="seeds (default: 0 1 2)")
     p.add_argument("--steps", type=int_at_least(1), default=STEPS, metavar="N",
                    help=f"samples per run (default: {STEPS:,})")
+    p.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS), metavar="NAME",
+                   help=f"configurations to train (default: all of {', '.join(CONFIGS)})")
     p.add_argument("--no-throughput", action="store_true", help="skip part 1 (benchmarks.training)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     args = p.parse_args(argv)
@@ -160,13 +167,14 @@ def main(argv: list[str] | None = None) -> int:
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    configs = list(dict.fromkeys(args.configs))
     results: dict[str, Any] = {"steps": args.steps, "seeds": args.seeds,
-                               "configs": {k: dict(v) for k, v in CONFIGS.items()}}
+                               "configs": {k: dict(CONFIGS[k]) for k in configs}}
     if not args.no_throughput:
         from benchmarks.training import run as throughput
 
         results["throughput"] = throughput(progress=True)
-    runs = train_all(args.out, args.seeds, args.steps, say)
+    runs = train_all(args.out, args.seeds, args.steps, say, configs)
     results["learning"] = analyse(runs, say)
     print(json.dumps(results, indent=1, default=str) if args.json else table(results))
     return 0
