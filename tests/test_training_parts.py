@@ -108,8 +108,9 @@ def test_training_benchmark_runs_today_beside_the_new_network():
 
     results = run(quick=True, progress=False)
     rows = {(r["config"], r["threads"]): r for r in results["configs"]}
-    assert set(rows) == {("sb3", 1), ("today", 1), ("trunk", 1), ("trunk1024", 1)}
+    assert set(rows) == {("sb3", 1), ("today", 1), ("trunk", 1), ("trunk1024", 1), ("trunk1024b", 1)}
     assert rows[("trunk1024", 1)]["overrides"] == {"shared_layers": 1, "n_worlds": 256, "n_steps": 32}
+    assert rows[("trunk1024b", 1)]["overrides"] == {**rows[("trunk1024", 1)]["overrides"], "batch_size": 4096}
     assert rows[("sb3", 1)]["sb3_parts"] and not rows[("today", 1)]["sb3_parts"]
     assert rows[("sb3", 1)]["hyperparams"] == rows[("today", 1)]["hyperparams"]
     assert rows[("today", 1)]["hyperparams"] == rows[("trunk", 1)]["hyperparams"]
@@ -133,6 +134,8 @@ def test_the_learning_benchmark_trains_today_and_the_trunk_as_documented(tmp_pat
     sets = [wide[i + 1] for i, a in enumerate(wide) if a == "--set"]
     assert sets == ["shared_layers=1", "n_worlds=256", "n_steps=32"]
     assert wide[wide.index("--threads") + 1] == "2"
+    big = train_command("trunk1024b", 1, 1000, tmp_path / "d")
+    assert [big[i + 1] for i, a in enumerate(big) if a == "--set"] == [*sets, "batch_size=4096"]
 
 
 @pytest.mark.slow
@@ -143,7 +146,7 @@ def test_the_learning_benchmark_runs_end_to_end_and_keeps_finished_runs(tmp_path
     assert main(args) == 0
     first = json.loads(capsys.readouterr().out)
     rows = {name: res["runs"][0] for name, res in first["learning"].items()}
-    assert set(rows) == {"today", "trunk", "trunk1024"}
+    assert set(rows) == {"today", "trunk", "trunk1024", "trunk1024b"}
     assert all(r["end"]["samples"] >= 40000 and r["samples_per_second"] > 0 for r in rows.values())
     config = json.loads((tmp_path / "trunk_s0" / "config.json").read_text())
     assert config["hyperparams"]["shared_layers"] == 1 and config["threads"] == 2
@@ -151,3 +154,5 @@ def test_the_learning_benchmark_runs_end_to_end_and_keeps_finished_runs(tmp_path
     assert (wide["n_worlds"], wide["n_steps"], wide["shared_layers"]) == (256, 32, 1)
     assert main(args) == 0  # the second time nothing is trained again
     assert "trained already, kept" in capsys.readouterr().err
+    assert main([*args, "--configs", "today", "trunk1024b"]) == 0  # some of them: kept too, and in that order
+    assert list(json.loads(capsys.readouterr().out)["learning"]) == ["today", "trunk1024b"]
