@@ -16,7 +16,6 @@ statistic for every arm, trained apart (the runs are made with agents.train befo
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from agents.references import NORMALISE
 from agents.scripted import make_scripted
 from analysis import stats
 from analysis.transfer import _roll, resolve_worlds
-from sim.cli import Parser, UsageError, int_at_least, output_file, run_command
+from sim.cli import Parser, UsageError, emit, int_at_least, output_file, run_command
 
 
 def parse_arm(text: str) -> tuple[str, list[str]]:
@@ -135,11 +134,7 @@ def _main(args: Any, _argv: list[str]) -> int:
     worlds = resolve_worlds(args.worlds)
     result = compare(arms, worlds, args.episodes, args.fishers, args.ticks, args.seed, args.respawn,
                      progress=lambda msg: print(msg, file=sys.stderr, flush=True))
-    text = json.dumps(result, indent=1, default=float)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
-    print(text if args.json else table(result))
+    emit(result, out, args.json, table)
     return 0
 
 

@@ -17,7 +17,6 @@ where it falls short, the worlds' rules (which an observation does not carry) ma
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from agents.policy_spec import resolve_policy
 from agents.scripted import SCRIPTED, SkillFisher
 from agents.world_reading import read_worlds
 from analysis.transfer import resolve_worlds, zero_shot
-from sim.cli import Parser, UsageError, int_at_least, output_file, run_command
+from sim.cli import Parser, UsageError, emit, int_at_least, output_file, run_command
 from worlds.loader import load_world
 
 # the ten held-out worlds of the thesis study (experiments/studies/thesis.toml)
@@ -105,11 +104,7 @@ def _main(args: Any, _argv: list[str]) -> int:
     worlds = resolve_worlds(args.worlds)
     result = measure(worlds, args.rules, args.policy, args.episodes, ticks=args.ticks, seed=args.seed,
                      progress=lambda msg: print(msg, file=sys.stderr, flush=True))
-    text = json.dumps(result, indent=1, default=float)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
-    print(text if args.json else table(result))
+    emit(result, out, args.json, table)
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import importlib.metadata
+import json
 import math
 import os
 import re
@@ -256,3 +257,14 @@ def read_toml(path: Path, error: type[Exception]) -> dict[str, Any]:
         raise error(f"{path}: cannot be read ({err.strerror or err})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise error(f"{path}: not valid TOML ({err})") from None
+
+
+def emit(result: Any, out: Path | None, as_json: bool, render: Callable[[Any], str]) -> None:
+    """A command's result: written as JSON to `out` (checked earlier by `output_file`) when given, and
+    printed, as JSON (--json) or as `render` makes it."""
+    text = json.dumps(result, indent=1, default=float)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+    print(text if as_json else render(result))
+
