@@ -34,17 +34,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import sys
 import tomllib
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from agents.rollout import interval, run_policy
 from agents.scripted import SCRIPTED, SCRIPTED_NAMES, make_scripted, scripted_from_spec
+from experiments.runner import local_executor
 from worlds.loader import World, WorldFileError, list_worlds, load_world, override_world
 
 PROTOCOLS = {"cohort": False, "respawn": True}
@@ -288,8 +287,7 @@ def measured(jobs: list[Job], args: argparse.Namespace) -> Iterator[tuple[str, d
         for key, world, n, names in jobs:
             yield key, measure_world(world, n, names=names, **kwargs)
         return
-    context = multiprocessing.get_context("spawn")  # mesa forces spawn anyway
-    with ProcessPoolExecutor(max_workers=args.workers, mp_context=context) as pool:
+    with local_executor(args.workers) as pool:
         futures = [pool.submit(measure_world, world, n, names=names, **kwargs) for _, world, n, names in jobs]
         for (key, *_), future in zip(jobs, futures, strict=True):
             yield key, future.result()

@@ -267,4 +267,3 @@ def emit(result: Any, out: Path | None, as_json: bool, render: Callable[[Any], s
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text + "\n")
     print(text if as_json else render(result))
-
