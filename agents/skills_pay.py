@@ -43,7 +43,7 @@ import numpy as np
 
 from agents.rollout import interval, run_policy
 from agents.scripted import SCRIPTED, SCRIPTED_NAMES, make_scripted, scripted_from_spec
-from experiments.runner import local_executor
+from sim.cli import local_executor
 from worlds.loader import World, WorldFileError, list_worlds, load_world, override_world
 
 PROTOCOLS = {"cohort": False, "respawn": True}

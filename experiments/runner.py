@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
-import multiprocessing
-import os
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ from tqdm.auto import tqdm
 from experiments.spec import load_spec
 from experiments.tasks import Task, all_tasks, file_name
 from experiments.work import RESULTS, RUNNING, run_task, write_json
+from sim.cli import local_executor
 
 DEFAULT_ROOT = Path("runs") / "studies"
 MAX_ATTEMPTS = 3
@@ -61,13 +60,6 @@ class StudyResult:
     @property
     def complete(self) -> bool:
         return not self.failures and not self.skipped
-
-
-def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
-    """A spawn-context process pool: one task per core; spawn, because mesa forces it anyway and a
-    forked torch is unsafe."""
-    n = workers or max(1, os.cpu_count() or 1)
-    return cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
 
 
 def study_folder(spec: dict[str, Any], out: str | Path | None) -> Path:

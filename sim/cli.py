@@ -13,12 +13,14 @@ import datetime as _dt
 import importlib.metadata
 import json
 import math
+import multiprocessing
 import os
 import re
 import subprocess
 import sys
 import tomllib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -267,3 +269,10 @@ def emit(result: Any, out: Path | None, as_json: bool, render: Callable[[Any], s
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text + "\n")
     print(text if as_json else render(result))
+
+
+def local_executor(workers: int | None = None) -> ProcessPoolExecutor:
+    """A spawn-context process pool for a command's independent work (default: one process per core);
+    spawn, because mesa forces it anyway and a forked torch is unsafe."""
+    n = workers or max(1, os.cpu_count() or 1)
+    return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
